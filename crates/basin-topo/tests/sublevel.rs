@@ -1,0 +1,235 @@
+//! Sublevel persistence against gudhi 3.13 (reference data made by
+//! `tests/reference/sublevel/make_sublevel.py`), bad input, and invariants.
+
+use basin_topo::sublevel::{knn_graph, Complex, KnnGraph, SublevelParams};
+use basin_topo::{PersistencePair, TopoError};
+use ndarray::{array, Array2};
+use proptest::prelude::*;
+use serde_json::Value;
+
+const REFERENCE: &str = include_str!("reference/sublevel/sublevel_reference.json");
+
+fn euclidean(points: &[Vec<f64>]) -> Array2<f64> {
+    let n = points.len();
+    Array2::from_shape_fn((n, n), |(i, j)| {
+        points[i].iter().zip(&points[j]).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt()
+    })
+}
+
+/// Bars of one dimension as sorted `(birth, death)`.
+fn sorted_bars<'a>(bars: impl Iterator<Item = &'a PersistencePair>) -> Vec<(f64, f64)> {
+    let mut v: Vec<(f64, f64)> = bars.map(|b| (b.birth, b.death)).collect();
+    v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    v
+}
+
+fn reference_bars(value: &Value) -> Vec<(f64, f64)> {
+    let mut v: Vec<(f64, f64)> = value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|bar| {
+            let birth = bar[0].as_f64().unwrap();
+            let death = bar[1].as_f64().unwrap_or(f64::INFINITY);
+            (birth, death)
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    v
+}
+
+fn assert_same_bars(ours: &[(f64, f64)], theirs: &[(f64, f64)], what: &str) {
+    assert_eq!(ours.len(), theirs.len(), "{what}: bar counts differ\nours {ours:?}\ngudhi {theirs:?}");
+    for (a, b) in ours.iter().zip(theirs) {
+        // Births and deaths are input values copied, so they agree exactly.
+        assert!(a.0 == b.0 && a.1 == b.1, "{what}: {a:?} vs gudhi {b:?}");
+    }
+}
+
+#[test]
+fn matches_gudhi_on_reference_cases() {
+    let reference: Value = serde_json::from_str(REFERENCE).unwrap();
+    let cases = reference["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 4);
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let points: Vec<Vec<f64>> = serde_json::from_value(case["points"].clone()).unwrap();
+        let values: Vec<f64> = serde_json::from_value(case["values"].clone()).unwrap();
+        let k = case["k"].as_u64().unwrap() as usize;
+        let d = euclidean(&points);
+        for (mode, complex) in [("graph", Complex::Graph), ("flag", Complex::Flag)] {
+            let out = SublevelParams::new().k(k).complex(complex).compute(d.view(), &values).unwrap();
+            assert_eq!(out.graph.edges.len() as u64, case["n_edges"].as_u64().unwrap(), "{name}: edges");
+            for dim in 0..2 {
+                assert_same_bars(
+                    &sorted_bars(out.diagram.in_dim(dim)),
+                    &reference_bars(&case[mode][format!("d{dim}")]),
+                    &format!("{name} {mode} D{dim}"),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn flag_mode_has_finite_loops_on_the_annulus() {
+    let reference: Value = serde_json::from_str(REFERENCE).unwrap();
+    let case = &reference["cases"][1];
+    let points: Vec<Vec<f64>> = serde_json::from_value(case["points"].clone()).unwrap();
+    let values: Vec<f64> = serde_json::from_value(case["values"].clone()).unwrap();
+    let d = euclidean(&points);
+    let out = SublevelParams::new().k(4).complex(Complex::Flag).compute(d.view(), &values).unwrap();
+    assert!(out.diagram.in_dim(1).any(|b| !b.is_essential()));
+    assert!(out.triangles_visited > 0);
+}
+
+#[test]
+fn total_persistence_truncates_essential_bars_at_the_maximum() {
+    // Path 0 - 1 - 2 - 3 with values 0, 2, 1, 0.5 (k = 1 on a line).
+    let d = array![[0.0, 1.0, 2.0, 3.0], [1.0, 0.0, 1.0, 2.0], [2.0, 1.0, 0.0, 1.0], [3.0, 2.0, 1.0, 0.0]];
+    let f = [0.0, 2.0, 1.0, 0.5];
+    let out = SublevelParams::new().k(1).p(1.0).compute(d.view(), &f).unwrap();
+    assert_eq!(out.max_value, 2.0);
+    assert_eq!(sorted_bars(out.diagram.in_dim(0)), vec![(0.0, f64::INFINITY), (0.5, 2.0)]);
+    assert!((out.total_persistence[0] - (2.0 + 1.5)).abs() < 1e-15);
+    assert_eq!(out.total_persistence[1], 0.0);
+    // k = 3 joins everything: the graph K4 has 3 independent cycles.
+    let out = SublevelParams::new().k(3).compute(d.view(), &f).unwrap();
+    assert_eq!(out.diagram.count(1), 3);
+    assert!(out.diagram.in_dim(1).all(|b| b.is_essential()));
+    // Its flag complex is a solid tetrahedron: no H1 at all.
+    let out = SublevelParams::new().k(3).complex(Complex::Flag).compute(d.view(), &f).unwrap();
+    assert_eq!(out.diagram.count(1), 0);
+}
+
+#[test]
+fn knn_graph_takes_nearest_neighbours_and_symmetrises_by_union() {
+    // 0 and 1 are close; 2 is far from both but its nearest is 1.
+    let d = array![[0.0, 1.0, 9.0], [1.0, 0.0, 5.0], [9.0, 5.0, 0.0]];
+    assert_eq!(knn_graph(d.view(), 1).unwrap().edges, vec![(0, 1), (1, 2)]);
+    assert_eq!(knn_graph(d.view(), 2).unwrap().edges, vec![(0, 1), (0, 2), (1, 2)]);
+}
+
+fn expect_input_error(result: Result<impl std::fmt::Debug, TopoError>, needle: &str) {
+    match result {
+        Err(TopoError::InvalidInput(msg)) => assert!(msg.contains(needle), "message {msg:?} lacks {needle:?}"),
+        other => panic!("expected InvalidInput containing {needle:?}, got {other:?}"),
+    }
+}
+
+fn expect_parameter_error(result: Result<impl std::fmt::Debug, TopoError>, param: &str) {
+    match result {
+        Err(TopoError::InvalidParameter { name, .. }) => assert_eq!(name, param),
+        other => panic!("expected InvalidParameter {param}, got {other:?}"),
+    }
+}
+
+#[test]
+fn bad_input_gives_clear_errors() {
+    let d = array![[0.0, 1.0, 2.0], [1.0, 0.0, 1.5], [2.0, 1.5, 0.0]];
+    let f = [0.0, 1.0, 2.0];
+    let params = SublevelParams::new().k(1);
+    expect_input_error(params.compute(d.view(), &[0.0, f64::NAN, 1.0]), "values[1]");
+    expect_input_error(params.compute(d.view(), &[0.0, 1.0]), "values has 2 entries");
+    let mut asym = d.clone();
+    asym[[0, 2]] = 2.5;
+    expect_input_error(params.compute(asym.view(), &f), "not symmetric");
+    let mut negative = d.clone();
+    negative[[1, 2]] = -1.0;
+    negative[[2, 1]] = -1.0;
+    expect_input_error(params.compute(negative.view(), &f), "non-negative");
+    let mut nan = d.clone();
+    nan[[0, 1]] = f64::NAN;
+    expect_input_error(params.compute(nan.view(), &f), "(0, 1)");
+    expect_input_error(params.compute(Array2::<f64>::zeros((0, 0)).view(), &[]), "empty");
+    expect_input_error(params.compute(Array2::<f64>::zeros((2, 3)).view(), &f), "square");
+    expect_parameter_error(SublevelParams::new().k(3).compute(d.view(), &f), "k");
+    expect_parameter_error(SublevelParams::new().k(0).compute(d.view(), &f), "k");
+    expect_parameter_error(SublevelParams::new().p(f64::NAN).compute(d.view(), &f), "p");
+    expect_parameter_error(SublevelParams::new().k(1).compute(array![[0.0]].view(), &[1.0]), "k");
+    let bad_graph = KnnGraph { n: 2, edges: vec![(0, 5)] };
+    expect_input_error(params.compute_on_graph(bad_graph, &[0.0, 1.0]), "(0, 5)");
+}
+
+/// Connected components by depth-first search, independent of union–find.
+fn components(graph: &KnnGraph) -> usize {
+    let mut adjacency = vec![Vec::new(); graph.n];
+    for &(i, j) in &graph.edges {
+        adjacency[i].push(j);
+        adjacency[j].push(i);
+    }
+    let mut seen = vec![false; graph.n];
+    let mut count = 0;
+    for s in 0..graph.n {
+        if seen[s] {
+            continue;
+        }
+        count += 1;
+        let mut stack = vec![s];
+        seen[s] = true;
+        while let Some(u) = stack.pop() {
+            for &v in &adjacency[u] {
+                if !seen[v] {
+                    seen[v] = true;
+                    stack.push(v);
+                }
+            }
+        }
+    }
+    count
+}
+
+fn cloud_and_function() -> impl Strategy<Value = (Vec<[f64; 2]>, Vec<f64>, usize)> {
+    (4usize..40).prop_flat_map(|n| {
+        (
+            prop::collection::vec([-5.0f64..5.0, -5.0f64..5.0], n),
+            // Coarse values so that ties are common.
+            prop::collection::vec((0i32..8).prop_map(f64::from), n),
+            1usize..n.min(6),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn invariants_hold((points, values, k) in cloud_and_function()) {
+        let n = points.len();
+        let d = Array2::from_shape_fn((n, n), |(i, j)| {
+            ((points[i][0] - points[j][0]).powi(2) + (points[i][1] - points[j][1]).powi(2)).sqrt()
+        });
+        let graph = SublevelParams::new().k(k).keep_zero_persistence(true).compute(d.view(), &values).unwrap();
+        let flag = SublevelParams::new().k(k).keep_zero_persistence(true).complex(Complex::Flag)
+            .compute(d.view(), &values).unwrap();
+        let c = components(&graph.graph);
+        let e = graph.graph.edges.len();
+        for out in [&graph, &flag] {
+            prop_assert!(out.diagram.pairs.iter().all(|b| b.birth <= b.death));
+            // With zero-length bars kept, D0 has one bar per point and one
+            // essential bar per connected component.
+            prop_assert_eq!(out.diagram.count(0), n);
+            prop_assert_eq!(out.diagram.in_dim(0).filter(|b| b.is_essential()).count(), c);
+            // Every independent cycle is born once (E − V + C of them).
+            prop_assert_eq!(out.diagram.count(1), e + c - n);
+        }
+        prop_assert!(graph.diagram.in_dim(1).all(|b| b.is_essential()));
+        prop_assert!(flag.total_persistence[1] <= graph.total_persistence[1] + 1e-9);
+        // Relabelling the points does not change the diagram.
+        let perm: Vec<usize> = (0..n).rev().collect();
+        let d_rev = Array2::from_shape_fn((n, n), |(i, j)| d[[perm[i], perm[j]]]);
+        let v_rev: Vec<f64> = perm.iter().map(|&i| values[i]).collect();
+        let flag_rev = SublevelParams::new().k(k).complex(Complex::Flag).compute(d_rev.view(), &v_rev).unwrap();
+        let flag_plain = SublevelParams::new().k(k).complex(Complex::Flag).compute(d.view(), &values).unwrap();
+        // Ties in distances may pick other neighbours; compare only when the
+        // graphs are the same up to the relabelling.
+        let mut relabelled: Vec<(usize, usize)> = flag_rev.graph.edges.iter()
+            .map(|&(i, j)| (perm[i].min(perm[j]), perm[i].max(perm[j]))).collect();
+        relabelled.sort_unstable();
+        if relabelled == flag_plain.graph.edges {
+            for dim in 0..2 {
+                prop_assert_eq!(sorted_bars(flag_rev.diagram.in_dim(dim)), sorted_bars(flag_plain.diagram.in_dim(dim)));
+            }
+        }
+    }
+}

@@ -1,1 +1,379 @@
-//! placeholder: being written
+//! Vietoris–Rips persistence, after Ripser (Bauer 2021, "Ripser: efficient
+//! computation of Vietoris–Rips persistence barcodes").
+//!
+//! * 0-dimensional bars by union–find over the edges in filtration order;
+//! * higher dimensions by **cohomology with clearing**: the columns of
+//!   dimension `d` are the `d`-simplices that are not pivots of dimension
+//!   `d - 1`, reduced from the largest filtration value down;
+//! * **implicit coboundaries**: simplices are indices in the combinatorial
+//!   number system ([`binomial`]), cofacets are enumerated from the index and
+//!   the distances ([`coboundary`]), never stored;
+//! * **apparent and emergent pairs**: zero-persistence pairs found by a local
+//!   test are skipped without building their columns;
+//! * only the reduction matrix `V` is stored; the working coboundary is a
+//!   binary heap whose buffer is reused across columns ([`reduction`]);
+//! * **sparse mode** when a threshold leaves out some edges: neighbour lists
+//!   sorted by vertex, cofacets found by merging them.
+//!
+//! Semantics follow ripser.py 0.6.15 exactly: filtration values are `f32`;
+//! a simplex enters at the largest distance among its vertices; the
+//! threshold keeps the simplices of diameter `≤ threshold` in every input
+//! mode; without a threshold (or with `+∞`) the enclosing radius
+//! `min_i max_j d(i, j)` is used, past which the complex is a cone so no
+//! bar of positive dimension changes; bars of zero length are not reported
+//! (ripser.py drops them), bars with equal or zero filtration values of
+//! positive length are; every dimension-0 component gives one essential bar.
+//!
+//! Differences from ripser.py: a non-zero diagonal (ripser.py's "vertex
+//! births") is refused instead of silently switching to sparse mode;
+//! sparse edges are undirected (ripser.py reads only the `i < j` entries of
+//! a sparse matrix) and conflicting duplicates are refused.
+//!
+//! # Example
+//! ```
+//! use basin_topo::rips::{Metric, RipsInput, RipsParams};
+//! use ndarray::array;
+//!
+//! // Four corners of a unit square: one loop from 1 to √2.
+//! let points = array![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]];
+//! let input = RipsInput::PointCloud { points: points.view(), metric: Metric::Euclidean };
+//! let out = RipsParams::new().max_dim(1).threshold(Some(2.0)).compute(&input)?;
+//! let h1: Vec<_> = out.diagram.in_dim(1).collect();
+//! assert_eq!(h1.len(), 1);
+//! assert_eq!(h1[0].birth, 1.0);
+//! assert_eq!(h1[0].death, f64::from(2f32.sqrt()));
+//! assert_eq!(out.diagram.count(0), 4);
+//! # Ok::<(), basin_topo::TopoError>(())
+//! ```
+
+mod binomial;
+mod coboundary;
+mod distance_matrix;
+mod io;
+mod memory;
+mod pivot_map;
+mod reduction;
+mod types;
+mod union_find;
+
+pub use io::{
+    parse_distance_matrix, parse_lower_distance_matrix, parse_point_cloud, parse_sparse_triplets,
+    read_distance_matrix, read_lower_distance_matrix, read_point_cloud, read_sparse_triplets,
+};
+pub use memory::{default_memory_budget, MemoryEstimate};
+
+use binomial::BinomialCoeffTable;
+use coboundary::{CofacetEnumerator, DenseCofacets, SparseCofacets};
+use distance_matrix::{prepare, PreparedInput, RipsMatrix};
+use reduction::{Cocycle, Reducer};
+use types::Value;
+
+use crate::{Diagram, TopoError, TopoResult};
+
+/// Distance between the rows of a point cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Metric {
+    /// `‖x - y‖₂`.
+    #[default]
+    Euclidean,
+    /// `1 - x·y / (‖x‖ ‖y‖)`, clipped to `[0, 2]` as scikit-learn does.
+    Cosine,
+}
+
+/// The data a Rips filtration is built on.
+#[derive(Debug, Clone, Copy)]
+pub enum RipsInput<'a> {
+    /// Points as rows, with the metric between them.
+    PointCloud {
+        /// `n × d` coordinates.
+        points: ndarray::ArrayView2<'a, f64>,
+        /// Distance between rows.
+        metric: Metric,
+    },
+    /// A full symmetric `n × n` matrix with zero diagonal.
+    DistanceMatrix(ndarray::ArrayView2<'a, f64>),
+    /// The entries below the diagonal, row by row: `d(1,0), d(2,0), d(2,1), d(3,0), …`.
+    LowerTriangular {
+        /// Number of points.
+        n: usize,
+        /// `n (n - 1) / 2` distances.
+        values: &'a [f64],
+    },
+    /// Some distances; absent pairs are infinitely far apart.
+    Sparse {
+        /// Number of points.
+        n: usize,
+        /// Undirected edges `(i, j, distance)`.
+        edges: &'a [(usize, usize, f64)],
+    },
+}
+
+/// Parameters of a Rips persistence computation (builder).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RipsParams {
+    max_dim: usize,
+    threshold: Option<f64>,
+    modulus: u32,
+    max_memory: Option<u64>,
+    cocycles: bool,
+    n_threads: usize,
+}
+
+impl Default for RipsParams {
+    fn default() -> Self {
+        Self {
+            max_dim: 1,
+            threshold: None,
+            modulus: 2,
+            max_memory: default_memory_budget(),
+            cocycles: false,
+            n_threads: 1,
+        }
+    }
+}
+
+/// Result of [`RipsParams::compute`].
+#[derive(Debug, Clone)]
+pub struct RipsOutput {
+    /// Bars of dimensions `0..=max_dim`, essential ones with `death = ∞`.
+    pub diagram: Diagram,
+    /// With [`RipsParams::cocycles`]: for each bar of `diagram.pairs` (same
+    /// order), the simplices of a representative cocycle as increasing
+    /// vertex lists (empty for dimension 0).
+    pub cocycles: Option<Vec<Vec<Vec<usize>>>>,
+    /// The coefficients of those simplices in Z/p, written in `(-p/2, p/2]`.
+    pub cocycle_coefficients: Option<Vec<Vec<i64>>>,
+    /// The threshold used (the enclosing radius when none was given).
+    pub threshold: f64,
+    /// Number of edges of length `≤ threshold`.
+    pub num_edges: usize,
+    /// The estimate checked against the budget before computing.
+    pub memory: MemoryEstimate,
+}
+
+fn is_prime(p: u32) -> bool {
+    p >= 2 && (2..).take_while(|d| d * d <= p).all(|d| p % d != 0)
+}
+
+impl RipsParams {
+    /// Defaults: `max_dim` 1, no threshold (enclosing radius), Z/2, budget
+    /// [`default_memory_budget`], no cocycles, one thread.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Highest homology dimension computed.
+    #[must_use]
+    pub fn max_dim(mut self, max_dim: usize) -> Self {
+        self.max_dim = max_dim;
+        self
+    }
+
+    /// Keep simplices of diameter `≤ threshold`; `None` or `+∞`: the enclosing radius.
+    #[must_use]
+    pub fn threshold(mut self, threshold: Option<f64>) -> Self {
+        self.threshold = threshold;
+        self
+    }
+
+    /// Coefficients in Z/`modulus`, a prime below 256.
+    #[must_use]
+    pub fn modulus(mut self, modulus: u32) -> Self {
+        self.modulus = modulus;
+        self
+    }
+
+    /// Refuse runs whose estimate exceeds this many bytes (`None`: no limit).
+    #[must_use]
+    pub fn max_memory(mut self, max_memory: Option<u64>) -> Self {
+        self.max_memory = max_memory;
+        self
+    }
+
+    /// Also return representative cocycles.
+    #[must_use]
+    pub fn cocycles(mut self, cocycles: bool) -> Self {
+        self.cocycles = cocycles;
+        self
+    }
+
+    /// Worker threads (`0`: all cores). The reduction is single-threaded for
+    /// now; the value is validated and reserved.
+    #[must_use]
+    pub fn n_threads(mut self, n_threads: usize) -> Self {
+        self.n_threads = n_threads;
+        self
+    }
+
+    fn check(&self) -> TopoResult<()> {
+        if !(is_prime(self.modulus) && self.modulus < 256) {
+            return Err(TopoError::InvalidParameter {
+                name: "modulus",
+                reason: format!("{} is not a prime below 256", self.modulus),
+            });
+        }
+        if let Some(t) = self.threshold {
+            if t.is_nan() || t < 0.0 {
+                return Err(TopoError::InvalidParameter {
+                    name: "threshold",
+                    reason: format!("{t} is not a non-negative number"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Computes the persistence diagrams of the Rips filtration of `input`.
+    ///
+    /// # Arguments
+    /// * `input` — points, a full, lower-triangular or sparse distance matrix.
+    ///
+    /// # Errors
+    /// * [`TopoError::InvalidParameter`] for a modulus that is not a prime
+    ///   below 256 or a negative/NaN threshold;
+    /// * [`TopoError::InvalidInput`] for empty, ragged, non-symmetric input,
+    ///   NaN or negative distances (the message names the entry);
+    /// * [`TopoError::MemoryBudget`] when [`estimate_memory`] exceeds `max_memory`;
+    /// * [`TopoError::IndexOverflow`] when `C(n, max_dim + 2)` does not fit a
+    ///   simplex index.
+    ///
+    /// # Example
+    /// ```
+    /// use basin_topo::rips::{RipsInput, RipsParams};
+    /// // Three points on a line: two bars [0, 1) and one essential class.
+    /// let lower = [1.0, 2.0, 1.0];
+    /// let out = RipsParams::new().compute(&RipsInput::LowerTriangular { n: 3, values: &lower })?;
+    /// assert_eq!(out.diagram.count(0), 3);
+    /// assert_eq!(out.diagram.in_dim(0).filter(|p| p.is_essential()).count(), 1);
+    /// # Ok::<(), basin_topo::TopoError>(())
+    /// ```
+    pub fn compute(&self, input: &RipsInput<'_>) -> TopoResult<RipsOutput> {
+        self.check()?;
+        let prepared = prepare(input)?;
+        let plan = self.plan(&prepared)?;
+        if let Some(budget) = self.max_memory {
+            if plan.memory.bytes > budget {
+                return Err(TopoError::MemoryBudget {
+                    estimated_bytes: u128::from(plan.memory.bytes),
+                    budget_bytes: u128::from(budget),
+                    advice: format!(
+                        "estimated simplices per dimension {:?} at threshold {}; \
+                         lower `max_dim`, set a smaller `threshold`, or raise `max_memory`",
+                        plan.memory.simplices_per_dim.iter().map(|c| c.round()).collect::<Vec<_>>(),
+                        plan.memory.threshold
+                    ),
+                });
+            }
+        }
+        let n = prepared.size();
+        let binomial = BinomialCoeffTable::new(n, self.max_dim + 2)?;
+        let threshold = plan.threshold;
+        let (pairs, cocycles) = match prepared {
+            PreparedInput::Dense(m) if threshold >= m.max_distance() => {
+                self.run::<_, DenseCofacets>(&m, &binomial, threshold)
+            }
+            PreparedInput::Dense(m) => self.run::<_, SparseCofacets>(&m.to_sparse(threshold), &binomial, threshold),
+            PreparedInput::Sparse(mut m) => {
+                m.truncate(threshold);
+                self.run::<_, SparseCofacets>(&m, &binomial, threshold)
+            }
+        };
+        let diagram = Diagram { pairs, max_dim: self.max_dim };
+        let (cocycles, cocycle_coefficients) = match cocycles {
+            Some(c) => {
+                let (simplices, coefficients) =
+                    c.into_iter().map(|z| z.into_iter().unzip::<_, _, Vec<_>, Vec<_>>()).unzip();
+                (Some(simplices), Some(coefficients))
+            }
+            None => (None, None),
+        };
+        Ok(RipsOutput {
+            diagram,
+            cocycles,
+            cocycle_coefficients,
+            threshold: f64::from(threshold),
+            num_edges: plan.num_edges,
+            memory: plan.memory,
+        })
+    }
+
+    fn run<M: RipsMatrix, E: CofacetEnumerator<M>>(
+        &self,
+        m: &M,
+        binomial: &BinomialCoeffTable,
+        threshold: Value,
+    ) -> (Vec<crate::PersistencePair>, Option<Vec<Cocycle>>) {
+        let mut reducer = Reducer::<M, E>::new(m, binomial, self.max_dim, threshold, self.modulus, self.cocycles);
+        reducer.compute_barcodes();
+        let cocycles = self.cocycles.then(|| std::mem::take(&mut reducer.cocycles));
+        (std::mem::take(&mut reducer.pairs), cocycles)
+    }
+
+    /// Threshold, edge count and memory estimate of a prepared input.
+    fn plan(&self, prepared: &PreparedInput) -> TopoResult<Plan> {
+        let given = self.threshold.filter(|t| t.is_finite()).map(|t| t as Value);
+        let top_dim = self.max_dim + 1;
+        Ok(match prepared {
+            PreparedInput::Dense(m) => {
+                let threshold = given.unwrap_or_else(|| m.enclosing_radius());
+                let n = m.size();
+                let num_edges = (0..n).map(|i| m.row(i)[..i].iter().filter(|&&d| d <= threshold).count()).sum();
+                let counts = memory::simplex_counts(m, threshold, num_edges, top_dim);
+                let bytes = memory::estimate_bytes(&counts, self.max_dim, (n * n * 4) as f64);
+                Plan { threshold, num_edges, memory: MemoryEstimate { simplices_per_dim: counts, bytes, threshold: f64::from(threshold) } }
+            }
+            PreparedInput::Sparse(m) => {
+                let threshold = given.unwrap_or_else(|| m.enclosing_radius());
+                let num_edges = m
+                    .neighbors
+                    .iter()
+                    .enumerate()
+                    .map(|(i, nb)| nb.iter().filter(|&&(j, d)| (j as usize) < i && d <= threshold).count())
+                    .sum();
+                let counts = memory::simplex_counts(m, threshold, num_edges, top_dim);
+                let bytes = memory::estimate_bytes(&counts, self.max_dim, (m.num_edges() * 16) as f64);
+                Plan { threshold, num_edges, memory: MemoryEstimate { simplices_per_dim: counts, bytes, threshold: f64::from(threshold) } }
+            }
+        })
+    }
+}
+
+struct Plan {
+    threshold: Value,
+    num_edges: usize,
+    memory: MemoryEstimate,
+}
+
+/// Estimates the memory [`RipsParams::compute`] would need, without computing.
+///
+/// # Errors
+/// As [`RipsParams::compute`] for invalid parameters or input.
+pub fn estimate_memory(input: &RipsInput<'_>, params: &RipsParams) -> TopoResult<MemoryEstimate> {
+    params.check()?;
+    Ok(params.plan(&prepare(input)?)?.memory)
+}
+
+/// Ripser-style text of a diagram: per dimension a header line
+/// `persistence intervals in dim d:` and one ` [birth,death)` line per bar
+/// (` [birth, )` for essential ones), dimensions in increasing order and
+/// bars sorted by (birth, death).
+#[must_use]
+pub fn to_ripser_text(diagram: &Diagram) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for dim in 0..=diagram.max_dim {
+        let _ = writeln!(out, "persistence intervals in dim {dim}:");
+        let mut bars: Vec<_> = diagram.in_dim(dim).collect();
+        bars.sort_by(|a, b| a.birth.total_cmp(&b.birth).then(a.death.total_cmp(&b.death)));
+        for p in bars {
+            // Values are f32 underneath: print them as such (shortest round trip).
+            if p.is_essential() {
+                let _ = writeln!(out, " [{}, )", p.birth as f32);
+            } else {
+                let _ = writeln!(out, " [{},{})", p.birth as f32, p.death as f32);
+            }
+        }
+    }
+    out
+}

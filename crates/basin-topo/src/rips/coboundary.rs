@@ -1,0 +1,284 @@
+//! Implicit (co)boundary enumeration in the combinatorial number system
+//! (Ripser's `simplex_coboundary_enumerator`, `simplex_boundary_enumerator`
+//! and `get_simplex_vertices`). Nothing is stored: cofacets of a simplex are
+//! produced in decreasing index order from its index and the distances.
+
+use super::binomial::BinomialCoeffTable;
+use super::distance_matrix::{DenseDistanceMatrix, RipsMatrix, SparseDistanceMatrix};
+use super::types::{get_coefficient, get_diameter, get_index, make_key, Coefficient, Index, Key, Value};
+
+/// Largest `v` in `[k - 1, top]` with `C(v, k) ≤ idx` (Ripser's
+/// `get_max_vertex`, a binary search).
+#[inline]
+pub(crate) fn get_max_vertex(binomial: &BinomialCoeffTable, idx: Index, k: usize, top: usize) -> usize {
+    let mut top = top;
+    if binomial.get(top, k) > idx {
+        let mut count = top - (k - 1);
+        while count > 0 {
+            let step = count >> 1;
+            let mid = top - step;
+            if binomial.get(mid, k) > idx {
+                top = mid - 1;
+                count -= step + 1;
+            } else {
+                count = step;
+            }
+        }
+    }
+    top
+}
+
+/// Vertices of the `dim`-simplex `idx` in decreasing order, into `out`.
+pub(crate) fn get_simplex_vertices(
+    binomial: &BinomialCoeffTable,
+    mut idx: Index,
+    dim: usize,
+    n: usize,
+    out: &mut Vec<usize>,
+) {
+    out.clear();
+    let mut top = n - 1;
+    for k in (1..=dim + 1).rev() {
+        top = get_max_vertex(binomial, idx, k, top);
+        out.push(top);
+        idx -= binomial.get(top, k);
+    }
+}
+
+/// The coboundary of one simplex, one cofacet at a time.
+pub(crate) trait CofacetEnumerator<M: ?Sized>: Send {
+    /// A fresh enumerator for coefficients in Z/`modulus` that skips
+    /// cofacets of diameter above `threshold`.
+    fn new(modulus: Coefficient, threshold: Value) -> Self;
+    /// Starts enumerating the cofacets of `simplex` (of dimension `dim`).
+    fn set_simplex(&mut self, m: &M, binomial: &BinomialCoeffTable, simplex: Key, dim: usize);
+    /// The next cofacet of diameter `≤ threshold`, in decreasing index
+    /// order; with `all_cofacets == false` only those whose new vertex is
+    /// larger than every vertex of the simplex (each simplex of the next
+    /// dimension is then produced once).
+    fn next(&mut self, m: &M, binomial: &BinomialCoeffTable, all_cofacets: bool) -> Option<Key>;
+}
+
+/// Shared state of both enumerators.
+#[derive(Debug, Default)]
+struct Common {
+    idx_below: Index,
+    idx_above: Index,
+    k: usize,
+    vertices: Vec<usize>,
+    diameter: Value,
+    coefficient: Coefficient,
+    modulus: Coefficient,
+    threshold: Value,
+}
+
+impl Common {
+    /// Coefficient of a cofacet whose new vertex has `k` vertices of the
+    /// simplex below it: `(-1)^k` times the simplex's coefficient.
+    #[inline]
+    fn cofacet_coefficient(&self) -> Coefficient {
+        if self.k & 1 == 1 {
+            (self.modulus - 1) * self.coefficient % self.modulus
+        } else {
+            self.coefficient
+        }
+    }
+}
+
+/// Coboundary enumerator over a dense matrix.
+#[derive(Debug, Default)]
+pub(crate) struct DenseCofacets {
+    c: Common,
+    /// Next candidate vertex, plus one (0 when exhausted).
+    j: usize,
+}
+
+impl CofacetEnumerator<DenseDistanceMatrix> for DenseCofacets {
+    fn new(modulus: Coefficient, threshold: Value) -> Self {
+        let mut e = Self::default();
+        e.c.modulus = modulus;
+        e.c.threshold = threshold;
+        e
+    }
+
+    fn set_simplex(&mut self, m: &DenseDistanceMatrix, binomial: &BinomialCoeffTable, simplex: Key, dim: usize) {
+        let c = &mut self.c;
+        c.idx_below = get_index(simplex);
+        c.idx_above = 0;
+        c.k = dim + 1;
+        c.diameter = get_diameter(simplex);
+        c.coefficient = get_coefficient(simplex);
+        get_simplex_vertices(binomial, c.idx_below, dim, m.size(), &mut c.vertices);
+        self.j = m.size();
+    }
+
+    #[inline]
+    fn next(&mut self, m: &DenseDistanceMatrix, binomial: &BinomialCoeffTable, all_cofacets: bool) -> Option<Key> {
+        let c = &mut self.c;
+        loop {
+            // has_next: a candidate vertex j = self.j - 1 remains.
+            if self.j < c.k + 1 {
+                return None;
+            }
+            let mut j = self.j - 1;
+            if !all_cofacets && binomial.get(j, c.k) <= c.idx_below {
+                return None;
+            }
+            // Skip the simplex's own vertices, moving them from "below" to "above".
+            while binomial.get(j, c.k) <= c.idx_below {
+                c.idx_below -= binomial.get(j, c.k);
+                c.idx_above += binomial.get(j, c.k + 1);
+                j -= 1;
+                c.k -= 1;
+            }
+            self.j = j;
+            let row = m.row(j);
+            let mut diameter = c.diameter;
+            for &w in &c.vertices {
+                diameter = diameter.max(row[w]);
+            }
+            if diameter > c.threshold {
+                continue;
+            }
+            let index = c.idx_above + binomial.get(j, c.k + 1) + c.idx_below;
+            return Some(make_key(diameter, index, c.cofacet_coefficient()));
+        }
+    }
+}
+
+/// Coboundary enumerator over sorted neighbour lists: the cofacets are the
+/// common neighbours of the simplex's vertices, found by walking every list
+/// downwards in step.
+#[derive(Debug, Default)]
+pub(crate) struct SparseCofacets {
+    c: Common,
+    /// Per simplex vertex (increasing), how many neighbours are still unread.
+    neighbor_it: Vec<usize>,
+}
+
+impl CofacetEnumerator<SparseDistanceMatrix> for SparseCofacets {
+    fn new(modulus: Coefficient, threshold: Value) -> Self {
+        let mut e = Self::default();
+        e.c.modulus = modulus;
+        e.c.threshold = threshold;
+        e
+    }
+
+    fn set_simplex(&mut self, m: &SparseDistanceMatrix, binomial: &BinomialCoeffTable, simplex: Key, dim: usize) {
+        let c = &mut self.c;
+        c.idx_below = get_index(simplex);
+        c.idx_above = 0;
+        c.k = dim + 1;
+        c.diameter = get_diameter(simplex);
+        c.coefficient = get_coefficient(simplex);
+        get_simplex_vertices(binomial, c.idx_below, dim, m.size(), &mut c.vertices);
+        c.vertices.reverse();
+        self.neighbor_it.clear();
+        self.neighbor_it.extend(c.vertices.iter().map(|&v| m.neighbors[v].len()));
+    }
+
+    #[inline]
+    fn next(&mut self, m: &SparseDistanceMatrix, binomial: &BinomialCoeffTable, all_cofacets: bool) -> Option<Key> {
+        let c = &mut self.c;
+        let first = &m.neighbors[c.vertices[0]];
+        'outer: while self.neighbor_it[0] > 0 {
+            let (nb_index, mut nb_diameter) = first[self.neighbor_it[0] - 1];
+            self.neighbor_it[0] -= 1;
+            for idx in 1..c.vertices.len() {
+                let list = &m.neighbors[c.vertices[idx]];
+                let it = &mut self.neighbor_it[idx];
+                loop {
+                    if *it == 0 {
+                        return None;
+                    }
+                    let (v, d) = list[*it - 1];
+                    if v > nb_index {
+                        *it -= 1;
+                    } else if v < nb_index {
+                        continue 'outer;
+                    } else {
+                        nb_diameter = nb_diameter.max(d);
+                        break;
+                    }
+                }
+            }
+            while c.k > 0 && c.vertices[c.k - 1] > nb_index as usize {
+                if !all_cofacets {
+                    return None;
+                }
+                let v = c.vertices[c.k - 1];
+                c.idx_below -= binomial.get(v, c.k);
+                c.idx_above += binomial.get(v, c.k + 1);
+                c.k -= 1;
+            }
+            let diameter = c.diameter.max(nb_diameter);
+            if diameter > c.threshold {
+                continue;
+            }
+            let index = c.idx_above + binomial.get(nb_index as usize, c.k + 1) + c.idx_below;
+            return Some(make_key(diameter, index, c.cofacet_coefficient()));
+        }
+        None
+    }
+}
+
+/// Facets of a simplex in increasing index order (removing the largest
+/// vertex first), with their diameters: Ripser's `simplex_boundary_enumerator`
+/// specialised to what apparent pairs need.
+#[derive(Debug, Default)]
+pub(crate) struct Facets {
+    vertices: Vec<usize>,
+}
+
+impl Facets {
+    /// The smallest-index facet of `simplex` with the same diameter, if any
+    /// (Ripser's `get_zero_pivot_facet`).
+    pub(crate) fn zero_pivot_facet<M: RipsMatrix + ?Sized>(
+        &mut self,
+        m: &M,
+        binomial: &BinomialCoeffTable,
+        simplex: Key,
+        dim: usize,
+        modulus: Coefficient,
+    ) -> Option<Key> {
+        if dim == 0 {
+            return None;
+        }
+        let diameter = get_diameter(simplex);
+        let index = get_index(simplex);
+        get_simplex_vertices(binomial, index, dim, m.size(), &mut self.vertices);
+        let verts = &self.vertices;
+        // idx_above: part of the index from the vertices above the removed one,
+        // re-ranked one lower; idx_below: untouched part below it.
+        let mut idx_below = index;
+        let mut idx_above: Index = 0;
+        for (pos, &v) in verts.iter().enumerate() {
+            let k = dim - pos; // vertices of the simplex below v
+            idx_below -= binomial.get(v, k + 1);
+            let facet_index = idx_above + idx_below;
+            // Facet diameter: largest distance among the other vertices.
+            let mut facet_diameter: Value = 0.0;
+            'pairs: for (a, &x) in verts.iter().enumerate() {
+                if a == pos {
+                    continue;
+                }
+                for (b, &y) in verts.iter().enumerate().skip(a + 1) {
+                    if b == pos {
+                        continue;
+                    }
+                    facet_diameter = facet_diameter.max(m.dist(x, y));
+                    if facet_diameter > diameter {
+                        break 'pairs;
+                    }
+                }
+            }
+            if facet_diameter == diameter {
+                let c = get_coefficient(simplex);
+                let coefficient = if k & 1 == 1 { (modulus - 1) * c % modulus } else { c };
+                return Some(make_key(diameter, facet_index, coefficient));
+            }
+            idx_above += binomial.get(v, k);
+        }
+        None
+    }
+}

@@ -1,0 +1,440 @@
+//! The persistence computation proper (Ripser's `ripser` class): 0-dimensional
+//! pairs by union–find, then per dimension cohomology with clearing,
+//! apparent and emergent pairs, storing only the reduction matrix.
+
+use std::collections::BinaryHeap;
+
+use super::binomial::BinomialCoeffTable;
+use super::coboundary::{get_simplex_vertices, CofacetEnumerator, Facets};
+use super::distance_matrix::RipsMatrix;
+use super::pivot_map::{pivot_map_with_capacity, PivotMap};
+use super::types::{
+    get_coefficient, get_diameter, get_index, multiplicative_inverse_vector, set_coefficient,
+    without_coefficient, Coefficient, Key, Value,
+};
+use super::union_find::UnionFind;
+use crate::PersistencePair;
+
+/// A representative cocycle: simplices (vertex ids, increasing) with their
+/// coefficients in Z/p written in `(-p/2, p/2]` as ripser.py does.
+pub(crate) type Cocycle = Vec<(Vec<usize>, i64)>;
+
+/// Immutable context shared by the apparent-pair tests and the reduction.
+struct Ctx<'a, M> {
+    m: &'a M,
+    binomial: &'a BinomialCoeffTable,
+    modulus: Coefficient,
+}
+
+/// Scratch enumerators for apparent-pair tests (kept apart from the one
+/// enumerating the column being reduced, as the tests run inside that loop).
+struct Apparent<E> {
+    cofacets: E,
+    facets: Facets,
+}
+
+impl<E> Apparent<E> {
+    /// Largest-index cofacet with the simplex's diameter (`get_zero_pivot_cofacet`):
+    /// the coboundary enumerates in decreasing index order, so it is the first.
+    fn zero_pivot_cofacet<M: RipsMatrix>(&mut self, ctx: &Ctx<'_, M>, simplex: Key, dim: usize) -> Option<Key>
+    where
+        E: CofacetEnumerator<M>,
+    {
+        let diameter = get_diameter(simplex);
+        self.cofacets.set_simplex(ctx.m, ctx.binomial, simplex, dim);
+        while let Some(cofacet) = self.cofacets.next(ctx.m, ctx.binomial, true) {
+            if get_diameter(cofacet) == diameter {
+                return Some(cofacet);
+            }
+        }
+        None
+    }
+
+    /// `get_zero_apparent_cofacet`: the cofacet `τ` with `(simplex, τ)` an apparent pair.
+    fn zero_apparent_cofacet<M: RipsMatrix>(&mut self, ctx: &Ctx<'_, M>, simplex: Key, dim: usize) -> Option<Key>
+    where
+        E: CofacetEnumerator<M>,
+    {
+        let cofacet = self.zero_pivot_cofacet(ctx, simplex, dim)?;
+        let facet = self.facets.zero_pivot_facet(ctx.m, ctx.binomial, cofacet, dim + 1, ctx.modulus)?;
+        (get_index(facet) == get_index(simplex)).then_some(cofacet)
+    }
+
+    /// `get_zero_apparent_facet`: the facet `σ` with `(σ, simplex)` an apparent pair.
+    fn zero_apparent_facet<M: RipsMatrix>(&mut self, ctx: &Ctx<'_, M>, simplex: Key, dim: usize) -> Option<Key>
+    where
+        E: CofacetEnumerator<M>,
+    {
+        let facet = self.facets.zero_pivot_facet(ctx.m, ctx.binomial, simplex, dim, ctx.modulus)?;
+        let cofacet = self.zero_pivot_cofacet(ctx, facet, dim - 1)?;
+        (get_index(cofacet) == get_index(simplex)).then_some(facet)
+    }
+
+    /// `is_in_zero_apparent_pair`.
+    fn is_in_zero_apparent_pair<M: RipsMatrix>(&mut self, ctx: &Ctx<'_, M>, simplex: Key, dim: usize) -> bool
+    where
+        E: CofacetEnumerator<M>,
+    {
+        self.zero_apparent_cofacet(ctx, simplex, dim).is_some()
+            || self.zero_apparent_facet(ctx, simplex, dim).is_some()
+    }
+}
+
+/// Column storage of the reduction matrix `V` (only the off-diagonal part,
+/// Ripser's `compressed_sparse_matrix`).
+#[derive(Debug, Default)]
+struct ReductionMatrix {
+    bounds: Vec<usize>,
+    entries: Vec<Key>,
+}
+
+impl ReductionMatrix {
+    fn column(&self, j: usize) -> &[Key] {
+        let start = if j == 0 { 0 } else { self.bounds[j - 1] };
+        &self.entries[start..self.bounds[j]]
+    }
+}
+
+/// Pops the pivot of a column kept as a heap: the largest key, with the
+/// coefficients of all its copies summed; zero sums are dropped.
+#[inline]
+fn pop_pivot(column: &mut BinaryHeap<Key>, modulus: Coefficient) -> Option<Key> {
+    if modulus == 2 {
+        // Z/2: copies cancel in pairs.
+        while let Some(pivot) = column.pop() {
+            match column.peek() {
+                Some(&top) if get_index(top) == get_index(pivot) => {
+                    column.pop();
+                }
+                _ => return Some(pivot),
+            }
+        }
+        return None;
+    }
+    let mut pivot: Option<Key> = None;
+    while let Some(&top) = column.peek() {
+        match pivot {
+            None => pivot = Some(top),
+            Some(p) if get_index(p) != get_index(top) => {
+                if get_coefficient(p) != 0 {
+                    return pivot;
+                }
+                pivot = Some(top);
+            }
+            Some(p) => {
+                let sum = (get_coefficient(p) + get_coefficient(top)) % modulus;
+                pivot = Some(set_coefficient(p, sum));
+            }
+        }
+        column.pop();
+    }
+    pivot.filter(|&p| get_coefficient(p) != 0)
+}
+
+/// The pivot, left in the column.
+#[inline]
+fn get_pivot(column: &mut BinaryHeap<Key>, modulus: Coefficient) -> Option<Key> {
+    let pivot = pop_pivot(column, modulus);
+    if let Some(p) = pivot {
+        column.push(p);
+    }
+    pivot
+}
+
+/// The whole computation for one distance matrix.
+pub(crate) struct Reducer<'a, M, E> {
+    m: &'a M,
+    binomial: &'a BinomialCoeffTable,
+    n: usize,
+    dim_max: usize,
+    threshold: Value,
+    modulus: Coefficient,
+    inverse: Vec<Coefficient>,
+    do_cocycles: bool,
+    cofacets: E,
+    apparent: Apparent<E>,
+    vertices: Vec<usize>,
+    /// Bars found, in order of discovery.
+    pub(crate) pairs: Vec<PersistencePair>,
+    /// One cocycle per bar when asked for (empty for dimension 0).
+    pub(crate) cocycles: Vec<Cocycle>,
+}
+
+impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
+    pub(crate) fn new(
+        m: &'a M,
+        binomial: &'a BinomialCoeffTable,
+        dim_max: usize,
+        threshold: Value,
+        modulus: Coefficient,
+        do_cocycles: bool,
+    ) -> Self {
+        Self {
+            m,
+            binomial,
+            n: m.size(),
+            dim_max,
+            threshold,
+            modulus,
+            inverse: multiplicative_inverse_vector(modulus),
+            do_cocycles,
+            cofacets: E::new(modulus, threshold),
+            apparent: Apparent { cofacets: E::new(modulus, threshold), facets: Facets::default() },
+            vertices: Vec::new(),
+            pairs: Vec::new(),
+            cocycles: Vec::new(),
+        }
+    }
+
+    fn ctx(&self) -> Ctx<'a, M> {
+        Ctx { m: self.m, binomial: self.binomial, modulus: self.modulus }
+    }
+
+    fn push_pair(&mut self, dim: usize, birth: Value, death: Value, cocycle: Cocycle) {
+        self.pairs.push(PersistencePair { dim, birth: f64::from(birth), death: f64::from(death) });
+        if self.do_cocycles {
+            self.cocycles.push(cocycle);
+        }
+    }
+
+    /// Runs every dimension up to `dim_max`.
+    pub(crate) fn compute_barcodes(&mut self) {
+        let mut simplices = Vec::new();
+        let mut columns_to_reduce = Vec::new();
+        self.compute_dim_0_pairs(&mut simplices, &mut columns_to_reduce);
+        for dim in 1..=self.dim_max {
+            let mut pivot_column_index = pivot_map_with_capacity(columns_to_reduce.len());
+            self.compute_pairs(&columns_to_reduce, &mut pivot_column_index, dim);
+            if dim < self.dim_max {
+                self.assemble_columns_to_reduce(&mut simplices, &mut columns_to_reduce, &pivot_column_index, dim + 1);
+            }
+        }
+    }
+
+    /// Kruskal on the edges in filtration order: merging edges give the
+    /// 0-dimensional bars, the others (less apparent pairs) are the
+    /// 1-dimensional columns to reduce. `edges` receives every edge.
+    fn compute_dim_0_pairs(&mut self, edges: &mut Vec<Key>, columns_to_reduce: &mut Vec<Key>) {
+        let mut dset = UnionFind::new(self.n);
+        *edges = self.m.edges(self.threshold, self.binomial);
+        // Filtration order: increasing diameter, then decreasing index.
+        edges.sort_unstable_by(|a, b| b.cmp(a));
+        let ctx = self.ctx();
+        columns_to_reduce.clear();
+        for &e in edges.iter() {
+            get_simplex_vertices(self.binomial, get_index(e), 1, self.n, &mut self.vertices);
+            let u = dset.find(self.vertices[0] as u32);
+            let v = dset.find(self.vertices[1] as u32);
+            if u != v {
+                let death = get_diameter(e);
+                // ripser.py keeps only bars of positive length.
+                if death > 0.0 {
+                    self.pairs.push(PersistencePair { dim: 0, birth: 0.0, death: f64::from(death) });
+                    if self.do_cocycles {
+                        self.cocycles.push(Vec::new());
+                    }
+                }
+                dset.link(u, v);
+            } else if self.dim_max > 0 && self.apparent.zero_apparent_cofacet(&ctx, e, 1).is_none() {
+                columns_to_reduce.push(e);
+            }
+        }
+        columns_to_reduce.reverse();
+        for i in 0..self.n as u32 {
+            if dset.find(i) == i {
+                self.push_pair(0, 0.0, Value::INFINITY, Vec::new());
+            }
+        }
+    }
+
+    /// The `dim`-simplices to reduce: cofacets of the `(dim-1)`-simplices,
+    /// less those cleared (pivots of the previous dimension) and those in
+    /// apparent pairs, in reduction order. `simplices` becomes the list of
+    /// all `dim`-simplices when a further dimension needs them.
+    fn assemble_columns_to_reduce(
+        &mut self,
+        simplices: &mut Vec<Key>,
+        columns_to_reduce: &mut Vec<Key>,
+        pivot_column_index: &PivotMap,
+        dim: usize,
+    ) {
+        let ctx = self.ctx();
+        columns_to_reduce.clear();
+        let keep_simplices = dim < self.dim_max;
+        let mut next_simplices = Vec::new();
+        for &simplex in simplices.iter() {
+            self.cofacets.set_simplex(self.m, self.binomial, set_coefficient(simplex, 1), dim - 1);
+            while let Some(cofacet) = self.cofacets.next(self.m, self.binomial, false) {
+                let cofacet = without_coefficient(cofacet);
+                if keep_simplices {
+                    next_simplices.push(cofacet);
+                }
+                if !pivot_column_index.contains_key(&get_index(cofacet))
+                    && !self.apparent.is_in_zero_apparent_pair(&ctx, set_coefficient(cofacet, 1), dim)
+                {
+                    columns_to_reduce.push(cofacet);
+                }
+            }
+        }
+        *simplices = next_simplices;
+        columns_to_reduce.sort_unstable();
+    }
+
+    /// Pushes the coboundary of `simplex` into the working coboundary and
+    /// the simplex into the working reduction column.
+    fn add_simplex_coboundary(
+        &mut self,
+        simplex: Key,
+        dim: usize,
+        working_reduction_column: &mut BinaryHeap<Key>,
+        working_coboundary: &mut BinaryHeap<Key>,
+    ) {
+        working_reduction_column.push(simplex);
+        self.cofacets.set_simplex(self.m, self.binomial, simplex, dim);
+        while let Some(cofacet) = self.cofacets.next(self.m, self.binomial, true) {
+            working_coboundary.push(cofacet);
+        }
+    }
+
+    /// The reduction of every column in order: add earlier reduced columns
+    /// (or the coboundary of an apparent partner) while the pivot is taken.
+    fn compute_pairs(&mut self, columns_to_reduce: &[Key], pivot_column_index: &mut PivotMap, dim: usize) {
+        let ctx = self.ctx();
+        let modulus = self.modulus;
+        let mut reduction_matrix = ReductionMatrix::default();
+        let mut working_reduction_column: BinaryHeap<Key> = BinaryHeap::new();
+        let mut working_coboundary: BinaryHeap<Key> = BinaryHeap::new();
+        let mut cofacet_entries: Vec<Key> = Vec::new();
+        let mut drained: Vec<Key> = Vec::new();
+
+        for (index_column_to_reduce, &column) in columns_to_reduce.iter().enumerate() {
+            let column_to_reduce = set_coefficient(column, 1);
+            let diameter = get_diameter(column_to_reduce);
+            reduction_matrix.bounds.push(reduction_matrix.entries.len());
+            working_reduction_column.clear();
+            working_coboundary.clear();
+
+            let mut pivot = self.init_coboundary_and_get_pivot(
+                &ctx,
+                column_to_reduce,
+                &mut working_coboundary,
+                &mut cofacet_entries,
+                dim,
+                pivot_column_index,
+            );
+
+            loop {
+                let Some(p) = pivot else {
+                    // Essential class.
+                    let cocycle = self.drain_cocycle(column_to_reduce, &mut working_reduction_column, &mut drained, dim);
+                    self.push_pair(dim, diameter, Value::INFINITY, cocycle);
+                    break;
+                };
+                if let Some(&(index_column_to_add, other_coefficient)) = pivot_column_index.get(&get_index(p)) {
+                    let factor =
+                        modulus - get_coefficient(p) * self.inverse[other_coefficient as usize] % modulus;
+                    let column_to_add =
+                        set_coefficient(columns_to_reduce[index_column_to_add as usize], factor);
+                    self.add_simplex_coboundary(column_to_add, dim, &mut working_reduction_column, &mut working_coboundary);
+                    for &e in reduction_matrix.column(index_column_to_add as usize) {
+                        let e = set_coefficient(e, get_coefficient(e) * factor % modulus);
+                        self.add_simplex_coboundary(e, dim, &mut working_reduction_column, &mut working_coboundary);
+                    }
+                    pivot = get_pivot(&mut working_coboundary, modulus);
+                } else if let Some(e) = self.apparent.zero_apparent_facet(&ctx, p, dim + 1) {
+                    let e = set_coefficient(e, modulus - get_coefficient(e));
+                    self.add_simplex_coboundary(e, dim, &mut working_reduction_column, &mut working_coboundary);
+                    pivot = get_pivot(&mut working_coboundary, modulus);
+                } else {
+                    let death = get_diameter(p);
+                    pivot_column_index.insert(get_index(p), (index_column_to_reduce as u32, get_coefficient(p)));
+                    drained.clear();
+                    while let Some(e) = pop_pivot(&mut working_reduction_column, modulus) {
+                        drained.push(e);
+                    }
+                    if death > diameter {
+                        let cocycle = if self.do_cocycles {
+                            self.cocycle_of(column_to_reduce, &drained, dim)
+                        } else {
+                            Vec::new()
+                        };
+                        self.push_pair(dim, diameter, death, cocycle);
+                    }
+                    reduction_matrix.entries.extend_from_slice(&drained);
+                    *reduction_matrix.bounds.last_mut().expect("a column was appended") =
+                        reduction_matrix.entries.len();
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Ripser's `init_coboundary_and_get_pivot`: the coboundary of the
+    /// column, unless its pivot is an emergent pair (same diameter, not yet a
+    /// pivot, not apparent) which is returned at once.
+    fn init_coboundary_and_get_pivot(
+        &mut self,
+        ctx: &Ctx<'a, M>,
+        simplex: Key,
+        working_coboundary: &mut BinaryHeap<Key>,
+        cofacet_entries: &mut Vec<Key>,
+        dim: usize,
+        pivot_column_index: &PivotMap,
+    ) -> Option<Key> {
+        let diameter = get_diameter(simplex);
+        let mut check_for_emergent_pair = true;
+        cofacet_entries.clear();
+        self.cofacets.set_simplex(self.m, self.binomial, simplex, dim);
+        while let Some(cofacet) = self.cofacets.next(self.m, self.binomial, true) {
+            cofacet_entries.push(cofacet);
+            if check_for_emergent_pair && get_diameter(cofacet) == diameter {
+                if !pivot_column_index.contains_key(&get_index(cofacet))
+                    && self.apparent.zero_apparent_facet(ctx, cofacet, dim + 1).is_none()
+                {
+                    return Some(cofacet);
+                }
+                check_for_emergent_pair = false;
+            }
+        }
+        // Heapify in one go, reusing the heap's buffer.
+        let mut buffer = std::mem::take(working_coboundary).into_vec();
+        buffer.clear();
+        buffer.extend_from_slice(cofacet_entries);
+        *working_coboundary = BinaryHeap::from(buffer);
+        get_pivot(working_coboundary, self.modulus)
+    }
+
+    /// Consolidates the working reduction column into `drained` and returns
+    /// the cocycle (empty unless cocycles are asked for).
+    fn drain_cocycle(
+        &mut self,
+        column: Key,
+        working_reduction_column: &mut BinaryHeap<Key>,
+        drained: &mut Vec<Key>,
+        dim: usize,
+    ) -> Cocycle {
+        if !self.do_cocycles {
+            return Vec::new();
+        }
+        drained.clear();
+        while let Some(e) = pop_pivot(working_reduction_column, self.modulus) {
+            drained.push(e);
+        }
+        self.cocycle_of(column, drained, dim)
+    }
+
+    /// The cocycle `column + Σ reduction entries` as vertex lists.
+    fn cocycle_of(&mut self, column: Key, entries: &[Key], dim: usize) -> Cocycle {
+        let modulus = i64::from(self.modulus);
+        std::iter::once(&column)
+            .chain(entries)
+            .map(|&e| {
+                get_simplex_vertices(self.binomial, get_index(e), dim, self.n, &mut self.vertices);
+                let mut simplex = self.vertices.clone();
+                simplex.reverse();
+                let c = i64::from(get_coefficient(e));
+                (simplex, if c > modulus / 2 { c - modulus } else { c })
+            })
+            .collect()
+    }
+}

@@ -1,11 +1,21 @@
-//! Criterion bench of sublevel persistence on kNN graphs of random point
-//! clouds of trajectory size (n = 300, 700), graph and flag complexes.
+//! Sublevel persistence benches.
+//!
+//! * `cargo bench -p basin-topo --bench sublevel` — criterion: kNN graphs of
+//!   random point clouds of trajectory size (n = 300, 700, k = 20), graph and
+//!   flag complexes.
+//! * With `BASIN_TOPO_SIDE_BY_SIDE=<input.json>` set, it instead times the
+//!   cases of that file (written by `benches/topo_summaries_side_by_side.py`)
+//!   and prints one JSON line per case, for the side-by-side comparison with
+//!   gudhi.
+
+use std::time::Instant;
 
 use basin_topo::sublevel::{Complex, SublevelParams};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, BenchmarkId, Criterion};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde_json::Value;
 
 /// Euclidean distances of `n` random points in the unit square, and a
 /// function with several minima.
@@ -38,4 +48,43 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+/// Times each case of the side-by-side input: best of `repeats` runs.
+fn side_by_side(path: &str) {
+    let text = std::fs::read_to_string(path).expect("side-by-side input file");
+    let input: Value = serde_json::from_str(&text).expect("side-by-side input JSON");
+    for case in input["cases"].as_array().expect("cases") {
+        let points: Vec<Vec<f64>> = serde_json::from_value(case["points"].clone()).expect("points");
+        let values: Vec<f64> = serde_json::from_value(case["values"].clone()).expect("values");
+        let k = case["k"].as_u64().expect("k") as usize;
+        let repeats = case["repeats"].as_u64().unwrap_or(5);
+        let n = points.len();
+        let d = Array2::from_shape_fn((n, n), |(i, j)| {
+            points[i].iter().zip(&points[j]).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt()
+        });
+        for (mode, complex) in [("graph", Complex::Graph), ("flag", Complex::Flag)] {
+            let params = SublevelParams::new().k(k).complex(complex);
+            let mut best = f64::INFINITY;
+            let mut bars = 0;
+            for _ in 0..repeats {
+                let start = Instant::now();
+                let out = params.compute(d.view(), &values).expect("sublevel");
+                best = best.min(start.elapsed().as_secs_f64());
+                bars = out.diagram.pairs.len();
+            }
+            println!(
+                "{{\"case\": \"{}\", \"mode\": \"{mode}\", \"seconds\": {best}, \"bars\": {bars}}}",
+                case["name"].as_str().unwrap_or("?")
+            );
+        }
+    }
+}
+
+fn main() {
+    if let Ok(path) = std::env::var("BASIN_TOPO_SIDE_BY_SIDE") {
+        side_by_side(&path);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -40,6 +40,10 @@ pub(crate) fn finite_wasserstein_power(
             cost[i * size + j] = to_diagonal;
         }
     }
+    if cost.iter().any(|c| !c.is_finite()) {
+        // A cost overflowed (huge coordinates or order): the sum does too.
+        return f64::INFINITY;
+    }
     let assignment = minimum_assignment(&cost, size);
     assignment
         .iter()
@@ -49,62 +53,107 @@ pub(crate) fn finite_wasserstein_power(
 }
 
 /// Minimum-cost perfect assignment of a square `size × size` row-major cost
-/// matrix: for each row, its column. `O(size³)`.
+/// matrix: for each row, its column.
+///
+/// Dual potentials `u` (rows), `v` (columns) with `cost − u − v ≥ 0` and
+/// matched entries at zero reduced cost. Initialisation: column then row
+/// reduction, and every row that finds a free column of zero reduced cost is
+/// matched at once (on diagrams most are: diagonal slots are interchangeable).
+/// Each remaining row is matched by a Dijkstra search for a shortest
+/// augmenting path in reduced costs. `O(size³)` worst case.
 fn minimum_assignment(cost: &[f64], size: usize) -> Vec<usize> {
-    // 1-based with a virtual column 0, as in the classical formulation.
-    let mut u = vec![0.0f64; size + 1];
-    let mut v = vec![0.0f64; size + 1];
-    let mut row_of_col = vec![0usize; size + 1];
-    let mut way = vec![0usize; size + 1];
-    for row in 1..=size {
-        row_of_col[0] = row;
-        let mut col0 = 0usize;
-        let mut min_slack = vec![f64::INFINITY; size + 1];
-        let mut used = vec![false; size + 1];
-        loop {
-            used[col0] = true;
-            let r = row_of_col[col0];
-            let mut delta = f64::INFINITY;
-            let mut col1 = 0usize;
-            for col in 1..=size {
-                if !used[col] {
-                    let reduced = cost[(r - 1) * size + (col - 1)] - u[r] - v[col];
-                    if reduced < min_slack[col] {
-                        min_slack[col] = reduced;
-                        way[col] = col0;
-                    }
-                    if min_slack[col] < delta {
-                        delta = min_slack[col];
-                        col1 = col;
-                    }
-                }
-            }
-            for col in 0..=size {
-                if used[col] {
-                    u[row_of_col[col]] += delta;
-                    v[col] -= delta;
-                } else {
-                    min_slack[col] -= delta;
-                }
-            }
-            col0 = col1;
-            if row_of_col[col0] == 0 {
-                break;
+    const NONE: usize = usize::MAX;
+    let entry = |r: usize, c: usize| cost[r * size + c];
+    let mut v: Vec<f64> = (0..size)
+        .map(|c| (0..size).map(|r| entry(r, c)).fold(f64::INFINITY, f64::min))
+        .collect();
+    let mut u = vec![0.0f64; size];
+    let mut row_of_col = vec![NONE; size];
+    let mut col_of_row = vec![NONE; size];
+    for r in 0..size {
+        let (mut best, mut best_col) = (entry(r, 0) - v[0], 0);
+        for c in 1..size {
+            let reduced = entry(r, c) - v[c];
+            // Prefer a free column among the minima.
+            if reduced < best || (reduced == best && row_of_col[c] == NONE && row_of_col[best_col] != NONE) {
+                best = reduced;
+                best_col = c;
             }
         }
-        // Flip the augmenting path back to the virtual column.
-        loop {
-            let prev = way[col0];
-            row_of_col[col0] = row_of_col[prev];
-            col0 = prev;
-            if col0 == 0 {
-                break;
-            }
+        u[r] = best;
+        if row_of_col[best_col] == NONE {
+            row_of_col[best_col] = r;
+            col_of_row[r] = best_col;
         }
     }
-    let mut col_of_row = vec![0usize; size];
-    for col in 1..=size {
-        col_of_row[row_of_col[col] - 1] = col - 1;
+
+    let mut min_slack = vec![0.0f64; size];
+    let mut way = vec![NONE; size];
+    let mut visited = vec![false; size];
+    let mut visited_cols: Vec<usize> = Vec::with_capacity(size);
+    for start in 0..size {
+        if col_of_row[start] != NONE {
+            continue;
+        }
+        min_slack.fill(f64::INFINITY);
+        visited.fill(false);
+        visited_cols.clear();
+        // Dijkstra over columns; `row` is the row reached last.
+        let mut row = start;
+        let mut reached_from = NONE; // the column matched to `row` (none for `start`)
+        let end_col = loop {
+            let mut delta = f64::INFINITY;
+            let mut next = NONE;
+            for c in 0..size {
+                if visited[c] {
+                    continue;
+                }
+                let reduced = entry(row, c) - u[row] - v[c];
+                if reduced < min_slack[c] {
+                    min_slack[c] = reduced;
+                    way[c] = reached_from;
+                }
+                if min_slack[c] < delta {
+                    delta = min_slack[c];
+                    next = c;
+                }
+            }
+            if next == NONE {
+                // Only reachable with non-finite costs, which the caller
+                // excludes; never index out of bounds.
+                next = visited.iter().position(|&seen| !seen).unwrap_or(0);
+            }
+            // Shift potentials along the tree so `next` gets zero reduced cost.
+            u[start] += delta;
+            for &c in &visited_cols {
+                u[row_of_col[c]] += delta;
+                v[c] -= delta;
+            }
+            for c in 0..size {
+                if !visited[c] {
+                    min_slack[c] -= delta;
+                }
+            }
+            visited[next] = true;
+            visited_cols.push(next);
+            if row_of_col[next] == NONE {
+                break next;
+            }
+            row = row_of_col[next];
+            reached_from = next;
+        };
+        // Flip the augmenting path back to `start`.
+        let mut c = end_col;
+        loop {
+            let prev = way[c];
+            let r = if prev == NONE { start } else { row_of_col[prev] };
+            row_of_col[c] = r;
+            col_of_row[r] = c;
+            if prev == NONE {
+                break;
+            }
+            c = prev;
+        }
     }
     col_of_row
 }

@@ -50,13 +50,19 @@ fn assert_same_bars(ours: &[(f64, f64)], theirs: &[(f64, f64)], what: &str) {
 fn matches_gudhi_on_reference_cases() {
     let reference: Value = serde_json::from_str(REFERENCE).unwrap();
     let cases = reference["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 4);
+    assert_eq!(cases.len(), 5);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let points: Vec<Vec<f64>> = serde_json::from_value(case["points"].clone()).unwrap();
         let values: Vec<f64> = serde_json::from_value(case["values"].clone()).unwrap();
         let k = case["k"].as_u64().unwrap() as usize;
-        let d = euclidean(&points);
+        let d = match case["distances"].as_array() {
+            Some(rows) => {
+                let rows: Vec<Vec<f64>> = rows.iter().map(|r| serde_json::from_value(r.clone()).unwrap()).collect();
+                Array2::from_shape_fn((rows.len(), rows.len()), |(i, j)| rows[i][j])
+            }
+            None => euclidean(&points),
+        };
         for (mode, complex) in [("graph", Complex::Graph), ("flag", Complex::Flag)] {
             let out = SublevelParams::new().k(k).complex(complex).compute(d.view(), &values).unwrap();
             assert_eq!(out.graph.edges.len() as u64, case["n_edges"].as_u64().unwrap(), "{name}: edges");
@@ -138,6 +144,11 @@ fn bad_input_gives_clear_errors() {
     negative[[1, 2]] = -1.0;
     negative[[2, 1]] = -1.0;
     expect_input_error(params.compute(negative.view(), &f), "non-negative");
+    // Rounding noise below zero is accepted.
+    let mut noisy = d.clone();
+    noisy[[1, 2]] = -1e-17;
+    noisy[[2, 1]] = -1e-17;
+    assert!(params.compute(noisy.view(), &f).is_ok());
     let mut nan = d.clone();
     nan[[0, 1]] = f64::NAN;
     expect_input_error(params.compute(nan.view(), &f), "(0, 1)");

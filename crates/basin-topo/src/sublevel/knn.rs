@@ -8,6 +8,10 @@ use crate::{TopoError, TopoResult};
 /// different summation orders may differ in the last bits.
 const SYMMETRY_TOLERANCE: f64 = 1e-9;
 
+/// Entries down to `−NEGATIVE_TOLERANCE · max(1, max d)` are rounding noise
+/// (a cosine distance of `−1e−17`), accepted as they are; below, refused.
+const NEGATIVE_TOLERANCE: f64 = 1e-12;
+
 /// An undirected simple graph on `n` vertices.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnnGraph {
@@ -18,7 +22,8 @@ pub struct KnnGraph {
 }
 
 /// Checks that `distances` is a non-empty, square, finite, non-negative and
-/// symmetric matrix.
+/// symmetric matrix (up to rounding: relative asymmetry ≤ 1e−9, negative
+/// entries ≥ −1e−12 · max(1, max d)).
 ///
 /// # Errors
 /// [`TopoError::InvalidInput`] naming the first offending entry.
@@ -35,14 +40,16 @@ pub(crate) fn validate_distance_matrix(distances: ArrayView2<'_, f64>) -> TopoRe
         )));
     }
     // Fast pass first; the slow search for the offending entry only on failure.
-    if !distances.iter().all(|&v| v.is_finite() && v >= 0.0) {
+    let largest = distances.iter().fold(1.0f64, |m, &v| if v > m { v } else { m });
+    let floor = -NEGATIVE_TOLERANCE * largest;
+    if !distances.iter().all(|&v| v.is_finite() && v >= floor) {
         for ((i, j), &v) in distances.indexed_iter() {
             if !v.is_finite() {
                 return Err(TopoError::InvalidInput(format!(
                     "distance matrix entry ({i}, {j}) is {v}; distances must be finite"
                 )));
             }
-            if v < 0.0 {
+            if v < floor {
                 return Err(TopoError::InvalidInput(format!(
                     "distance matrix entry ({i}, {j}) is {v}; distances must be non-negative"
                 )));
@@ -115,24 +122,25 @@ pub(crate) fn nearest_neighbour_graph(distances: ArrayView2<'_, f64>, k: usize) 
         });
     }
     let mut edges = Vec::with_capacity(n * k);
-    // The k nearest so far, ascending by (distance, index). Scanning j in
-    // increasing order, a candidate enters only if strictly nearer than the
-    // current k-th (an equal distance loses to the smaller index already
-    // kept), so most entries cost one comparison: O(n) per row in practice.
+    // The k nearest so far, ascending by (distance, index); a candidate
+    // enters only if it precedes the current k-th in that order, so most
+    // cost one comparison. Candidates are visited outwards from i (i+1, i−1,
+    // i+2, ...): trajectory points are stored in time order, so near indices
+    // are near points, the k-th distance drops early and later candidates are
+    // rejected at once (scanning 0..n would insert every point approaching i).
     let mut nearest: Vec<(f64, usize)> = Vec::with_capacity(k + 1);
     for i in 0..n {
         nearest.clear();
         let row = distances.row(i);
-        for (j, &dist) in row.iter().enumerate() {
-            if j == i {
+        let before = |a: (f64, usize), b: (f64, usize)| a.0 < b.0 || (a.0 == b.0 && a.1 < b.1);
+        let outwards = (1..n).flat_map(|step| [i.checked_add(step), i.checked_sub(step)]);
+        for j in outwards.flatten().filter(|&j| j < n) {
+            let candidate = (row[j], j);
+            if nearest.len() == k && !before(candidate, nearest[k - 1]) {
                 continue;
             }
-            if nearest.len() == k && dist >= nearest[k - 1].0 {
-                continue;
-            }
-            // Insert after every kept entry of equal distance (smaller index).
-            let at = nearest.partition_point(|&(kept, _)| kept <= dist);
-            nearest.insert(at, (dist, j));
+            let at = nearest.partition_point(|&kept| before(kept, candidate));
+            nearest.insert(at, candidate);
             nearest.truncate(k);
         }
         edges.extend(nearest.iter().map(|&(_, j)| (i.min(j), i.max(j))));

@@ -52,15 +52,21 @@ def diagrams(n, f, edges, flag):
     return out
 
 
-def case(name, pts, f, k):
+def case(name, pts, f, k, metric="euclidean"):
+    """With metric="euclidean" basin recomputes the distances from the
+    points; otherwise the (symmetrised, rounded) matrix itself is stored."""
     pts = np.round(pts, 6)
     f = np.round(f, 6)
-    d = cdist(pts, pts)
+    d = cdist(pts, pts, metric)
+    if metric != "euclidean":
+        d = np.round((d + d.T) / 2, 12)
+        np.fill_diagonal(d, 0.0)
     edges = knn_edges(d, k)
     return {
         "name": name,
         "k": k,
         "points": pts.tolist(),
+        "distances": None if metric == "euclidean" else d.tolist(),
         "values": f.tolist(),
         "n_edges": len(edges),
         "graph": diagrams(len(pts), f, edges, flag=False),
@@ -94,6 +100,10 @@ cases.append(case("walk_n300_k20", walk, loss, 20))
 # Ties in the function: many vertices share values (a quantised loss).
 pts = rng.uniform(size=(80, 3))
 cases.append(case("ties_n80_k6", pts, np.round(rng.uniform(size=80) * 5) / 5, 6))
+
+# A given (non-euclidean) matrix, like PHATE's cosine potential distances.
+pts = rng.normal(size=(70, 10)) + 2.0
+cases.append(case("cosine_matrix_n70_k7", pts, rng.uniform(size=70), 7, metric="cosine"))
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "sublevel_reference.json"), "w") as fh:
     json.dump({"gudhi": gudhi.__version__, "cases": cases}, fh)

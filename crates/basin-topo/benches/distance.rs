@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 
-use basin_topo::distance::{bottleneck, wasserstein};
+use basin_topo::distance::{bottleneck, wasserstein, wasserstein_with_ground, GroundMetric};
 use basin_topo::PersistencePair;
 use criterion::{criterion_group, BenchmarkId, Criterion};
 use rand::{Rng, SeedableRng};
@@ -78,6 +78,8 @@ fn side_by_side(path: &str) {
             let (t, v) = best_of(repeats, || wasserstein(&a, &b, p).expect("wasserstein"));
             println!("{{\"case\": \"{name}\", \"distance\": \"wasserstein{p}\", \"seconds\": {t}, \"value\": {v}}}");
         }
+        let (t, v) = best_of(repeats, || wasserstein_with_ground(&a, &b, 1.0, GroundMetric::L2).expect("wasserstein"));
+        println!("{{\"case\": \"{name}\", \"distance\": \"wasserstein1_l2\", \"seconds\": {t}, \"value\": {v}}}");
     }
 }
 

@@ -113,7 +113,11 @@ fn minimum_assignment(cost: &[f64], size: usize) -> Vec<usize> {
                     min_slack[c] = reduced;
                     way[c] = reached_from;
                 }
-                if min_slack[c] < delta {
+                // Among equally near columns prefer a free one: it ends the
+                // search (diagonal slots make such ties the rule).
+                if min_slack[c] < delta
+                    || (min_slack[c] == delta && row_of_col[c] == NONE && next != NONE && row_of_col[next] != NONE)
+                {
                     delta = min_slack[c];
                     next = c;
                 }

@@ -61,6 +61,9 @@ pub(crate) fn finite_wasserstein_power(
 /// matched at once (on diagrams most are: diagonal slots are interchangeable).
 /// Each remaining row is matched by a Dijkstra search for a shortest
 /// augmenting path in reduced costs. `O(size³)` worst case.
+///
+/// Reference: D. F. Crouse, "On implementing 2D rectangular assignment
+/// algorithms", IEEE Trans. Aerospace and Electronic Systems 52(4), 2016.
 fn minimum_assignment(cost: &[f64], size: usize) -> Vec<usize> {
     const NONE: usize = usize::MAX;
     let entry = |r: usize, c: usize| cost[r * size + c];
@@ -87,76 +90,73 @@ fn minimum_assignment(cost: &[f64], size: usize) -> Vec<usize> {
         }
     }
 
-    let mut min_slack = vec![0.0f64; size];
-    let mut way = vec![NONE; size];
-    let mut visited = vec![false; size];
-    let mut visited_cols: Vec<usize> = Vec::with_capacity(size);
+    // Shortest augmenting paths (Crouse 2016, the algorithm of scipy's
+    // linear_sum_assignment): one pass over the unvisited columns per step,
+    // potentials updated once per search.
+    let mut shortest = vec![f64::INFINITY; size];
+    let mut path = vec![NONE; size];
+    let mut remaining: Vec<usize> = Vec::with_capacity(size);
+    let mut visited_rows: Vec<usize> = Vec::new();
+    let mut visited_cols: Vec<usize> = Vec::new();
     for start in 0..size {
         if col_of_row[start] != NONE {
             continue;
         }
-        min_slack.fill(f64::INFINITY);
-        visited.fill(false);
+        shortest.fill(f64::INFINITY);
+        remaining.clear();
+        remaining.extend(0..size);
+        visited_rows.clear();
         visited_cols.clear();
-        // Dijkstra over columns; `row` is the row reached last.
+        let mut min_value = 0.0;
         let mut row = start;
-        let mut reached_from = NONE; // the column matched to `row` (none for `start`)
-        let end_col = loop {
-            let mut delta = f64::INFINITY;
-            let mut next = NONE;
-            for c in 0..size {
-                if visited[c] {
-                    continue;
-                }
-                let reduced = entry(row, c) - u[row] - v[c];
-                if reduced < min_slack[c] {
-                    min_slack[c] = reduced;
-                    way[c] = reached_from;
+        let sink = loop {
+            visited_rows.push(row);
+            let (mut lowest, mut at) = (f64::INFINITY, NONE);
+            for (k, &c) in remaining.iter().enumerate() {
+                let reduced = min_value + entry(row, c) - u[row] - v[c];
+                if reduced < shortest[c] {
+                    path[c] = row;
+                    shortest[c] = reduced;
                 }
                 // Among equally near columns prefer a free one: it ends the
-                // search (diagonal slots make such ties the rule).
-                if min_slack[c] < delta
-                    || (min_slack[c] == delta && row_of_col[c] == NONE && next != NONE && row_of_col[next] != NONE)
-                {
-                    delta = min_slack[c];
-                    next = c;
+                // search (interchangeable diagonal slots make ties the rule).
+                if shortest[c] < lowest || (shortest[c] == lowest && row_of_col[c] == NONE) {
+                    lowest = shortest[c];
+                    at = k;
                 }
             }
-            if next == NONE {
+            if at == NONE {
                 // Only reachable with non-finite costs, which the caller
                 // excludes; never index out of bounds.
-                next = visited.iter().position(|&seen| !seen).unwrap_or(0);
+                at = 0;
             }
-            // Shift potentials along the tree so `next` gets zero reduced cost.
-            u[start] += delta;
-            for &c in &visited_cols {
-                u[row_of_col[c]] += delta;
-                v[c] -= delta;
+            min_value = lowest;
+            let col = remaining.swap_remove(at);
+            visited_cols.push(col);
+            if row_of_col[col] == NONE {
+                break col;
             }
-            for c in 0..size {
-                if !visited[c] {
-                    min_slack[c] -= delta;
-                }
-            }
-            visited[next] = true;
-            visited_cols.push(next);
-            if row_of_col[next] == NONE {
-                break next;
-            }
-            row = row_of_col[next];
-            reached_from = next;
+            row = row_of_col[col];
         };
-        // Flip the augmenting path back to `start`.
-        let mut c = end_col;
+        // Dual update: keeps reduced costs ≥ 0 and makes the path tight.
+        u[start] += min_value;
+        for &r in &visited_rows[1..] {
+            u[r] += min_value - shortest[col_of_row[r]];
+        }
+        for &c in &visited_cols {
+            v[c] -= min_value - shortest[c];
+        }
+        // Augment along the path back to `start`.
+        let mut col = sink;
         loop {
-            let prev = way[c];
-            let r = if prev == NONE { start } else { row_of_col[prev] };
-            row_of_col[c] = r;
-            col_of_row[r] = c;
-            if prev == NONE {
+            let r = path[col];
+            row_of_col[col] = r;
+            let previous = col_of_row[r];
+            col_of_row[r] = col;
+            col = previous;
+            if r == start {
                 break;
             }
-            c = prev;
         }
     }
     col_of_row

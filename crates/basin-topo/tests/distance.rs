@@ -152,3 +152,66 @@ proptest! {
         prop_assert!(d >= w / n.powf(1.0 / p) - 1e-9);
     }
 }
+
+/// All permutations of `0..n` (Heap's algorithm), for brute force.
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    fn heap(k: usize, a: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+        if k <= 1 {
+            out.push(a.clone());
+            return;
+        }
+        for i in 0..k {
+            heap(k - 1, a, out);
+            let j = if k % 2 == 0 { i } else { 0 };
+            a.swap(j, k - 1);
+        }
+    }
+    let mut out = Vec::new();
+    heap(n, &mut (0..n).collect(), &mut out);
+    out
+}
+
+/// Brute force over every assignment of the diagonal-augmented problem:
+/// (bottleneck, Σ cost^p), L∞ ground metric.
+fn brute_force(a: &[PersistencePair], b: &[PersistencePair], p: f64) -> (f64, f64) {
+    let (n, m) = (a.len(), b.len());
+    let cost = |i: usize, j: usize| -> f64 {
+        match (i < n, j < m) {
+            (true, true) => (a[i].birth - b[j].birth).abs().max((a[i].death - b[j].death).abs()),
+            (true, false) => (a[i].death - a[i].birth) / 2.0,
+            (false, true) => (b[j].death - b[j].birth) / 2.0,
+            (false, false) => 0.0,
+        }
+    };
+    let mut best = (f64::INFINITY, f64::INFINITY);
+    for perm in permutations(n + m) {
+        let costs: Vec<f64> = perm.iter().enumerate().map(|(i, &j)| cost(i, j)).collect();
+        best.0 = best.0.min(costs.iter().copied().fold(0.0, f64::max));
+        best.1 = best.1.min(costs.iter().map(|c| c.powf(p)).sum());
+    }
+    best
+}
+
+fn tiny_diagram() -> impl Strategy<Value = Vec<PersistencePair>> {
+    prop::collection::vec(
+        ((0i32..8), (0i32..6)).prop_map(|(b, l)| PersistencePair {
+            dim: 0,
+            birth: f64::from(b) / 2.0,
+            death: f64::from(b + l) / 2.0,
+        }),
+        0..4,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn exact_against_brute_force(a in tiny_diagram(), b in tiny_diagram()) {
+        let (d_b, w_sum) = brute_force(&a, &b, 2.0);
+        prop_assert!((bottleneck(&a, &b).unwrap() - d_b).abs() < 1e-12);
+        prop_assert!((wasserstein(&a, &b, 2.0).unwrap() - w_sum.sqrt()).abs() < 1e-9);
+        let (_, w1) = brute_force(&a, &b, 1.0);
+        prop_assert!((wasserstein(&a, &b, 1.0).unwrap() - w1).abs() < 1e-9);
+    }
+}

@@ -1,6 +1,7 @@
 //! Exact bottleneck distance of finite diagrams: the smallest candidate
 //! value `r` at which the diagonal-augmented bipartite graph of pairs within
-//! `r` has a perfect matching (Hopcroft–Karp), found by binary search.
+//! `r` has a perfect matching, found by binary search; each test is two
+//! Hopcroft–Karp maximum matchings on the points far from the diagonal.
 
 use super::GroundMetric;
 use crate::PersistencePair;
@@ -26,24 +27,28 @@ pub(crate) fn finite_bottleneck(a: &[PersistencePair], b: &[PersistencePair]) ->
     candidates.sort_unstable_by(f64::total_cmp);
     candidates.dedup();
 
+    // A perfect matching of the diagonal-augmented graph at threshold r
+    // exists iff some matching of the A–B graph (pairs within r) covers
+    // every point too far from the diagonal (diag > r) on both sides: the
+    // rest go to the diagonal and the unused diagonal slots pair up for free.
+    // By the Mendelsohn–Dulmage theorem such a matching exists iff one
+    // covers the far points of A and one covers the far points of B, two
+    // ordinary maximum-matching tests on graphs without diagonal vertices.
     let feasible = |r: f64| {
-        // Left: a_0..a_{n−1}, then diagonal copies of b. Right: b_0..b_{m−1},
-        // then diagonal copies of a.
-        let mut adjacency: Vec<Vec<usize>> = vec![Vec::new(); n + m];
-        for i in 0..n {
-            adjacency[i].extend((0..m).filter(|&j| cross[i * m + j] <= r));
-            if diag_a[i] <= r {
-                adjacency[i].push(m + i);
-            }
+        let far_a: Vec<usize> = (0..n).filter(|&i| diag_a[i] > r).collect();
+        let adjacency: Vec<Vec<usize>> = far_a
+            .iter()
+            .map(|&i| (0..m).filter(|&j| cross[i * m + j] <= r).collect())
+            .collect();
+        if maximum_matching(&adjacency, m) < far_a.len() {
+            return false;
         }
-        for j in 0..m {
-            if diag_b[j] <= r {
-                adjacency[n + j].push(j);
-            }
-            // Diagonal to diagonal is free.
-            adjacency[n + j].extend(m..m + n);
-        }
-        maximum_matching(&adjacency, n + m) == n + m
+        let far_b: Vec<usize> = (0..m).filter(|&j| diag_b[j] > r).collect();
+        let adjacency: Vec<Vec<usize>> = far_b
+            .iter()
+            .map(|&j| (0..n).filter(|&i| cross[i * m + j] <= r).collect())
+            .collect();
+        maximum_matching(&adjacency, n) == far_b.len()
     };
     // Smallest feasible candidate; the largest is always feasible (every
     // point can go to the diagonal).

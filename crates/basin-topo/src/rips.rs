@@ -55,6 +55,7 @@ mod pivot_map;
 mod reduction;
 mod types;
 mod union_find;
+mod working_column;
 
 pub use io::{
     parse_distance_matrix, parse_lower_distance_matrix, parse_point_cloud, parse_sparse_triplets,
@@ -270,7 +271,10 @@ impl RipsParams {
         let binomial = BinomialCoeffTable::new(n, self.max_dim + 2)?;
         let threshold = plan.threshold;
         let (pairs, cocycles) = match prepared {
-            PreparedInput::Dense(m) if threshold >= m.max_distance() => {
+            // Dense enumeration (one distance lookup per vertex, cofacets over
+            // the threshold skipped) wins unless the threshold leaves out most
+            // edges; then merging neighbour lists is cheaper.
+            PreparedInput::Dense(m) if threshold >= m.max_distance() || plan.num_edges >= n * (n - 1) / 8 => {
                 self.run::<_, DenseCofacets>(&m, &binomial, threshold)
             }
             PreparedInput::Dense(m) => self.run::<_, SparseCofacets>(&m.to_sparse(threshold), &binomial, threshold),

@@ -46,12 +46,24 @@ pub(crate) fn get_simplex_vertices(
 }
 
 /// The coboundary of one simplex, one cofacet at a time.
-pub(crate) trait CofacetEnumerator<M: ?Sized>: Send {
+pub(crate) trait CofacetEnumerator<M: ?Sized + RipsMatrix>: Send {
     /// A fresh enumerator for coefficients in Z/`modulus` that skips
     /// cofacets of diameter above `threshold`.
     fn new(modulus: Coefficient, threshold: Value) -> Self;
     /// Starts enumerating the cofacets of `simplex` (of dimension `dim`).
-    fn set_simplex(&mut self, m: &M, binomial: &BinomialCoeffTable, simplex: Key, dim: usize);
+    fn set_simplex(&mut self, m: &M, binomial: &BinomialCoeffTable, simplex: Key, dim: usize) {
+        let mut vertices = std::mem::take(self.vertices_buffer());
+        get_simplex_vertices(binomial, get_index(simplex), dim, m.size(), &mut vertices);
+        self.set_simplex_with_vertices(m, simplex, vertices);
+    }
+    /// As [`set_simplex`](Self::set_simplex) with the vertices (decreasing) known.
+    fn set_simplex_with_vertices(&mut self, m: &M, simplex: Key, vertices: Vec<usize>);
+    /// The buffer holding the simplex's vertices (decreasing).
+    fn vertices_buffer(&mut self) -> &mut Vec<usize>;
+    /// The simplex's vertices (decreasing).
+    fn vertices(&self) -> &[usize];
+    /// The vertex added by the last cofacet returned.
+    fn last_vertex(&self) -> usize;
     /// The next cofacet of diameter `≤ threshold`, in decreasing index
     /// order; with `all_cofacets == false` only those whose new vertex is
     /// larger than every vertex of the simplex (each simplex of the next
@@ -85,6 +97,15 @@ impl Common {
     }
 }
 
+/// `vertices` (decreasing) with `j` inserted in its place, into `out`.
+pub(crate) fn insert_vertex(vertices: &[usize], j: usize, out: &mut Vec<usize>) {
+    out.clear();
+    let pos = vertices.iter().position(|&v| v < j).unwrap_or(vertices.len());
+    out.extend_from_slice(&vertices[..pos]);
+    out.push(j);
+    out.extend_from_slice(&vertices[pos..]);
+}
+
 /// Coboundary enumerator over a dense matrix.
 #[derive(Debug, Default)]
 pub(crate) struct DenseCofacets {
@@ -101,15 +122,28 @@ impl CofacetEnumerator<DenseDistanceMatrix> for DenseCofacets {
         e
     }
 
-    fn set_simplex(&mut self, m: &DenseDistanceMatrix, binomial: &BinomialCoeffTable, simplex: Key, dim: usize) {
+    fn set_simplex_with_vertices(&mut self, m: &DenseDistanceMatrix, simplex: Key, vertices: Vec<usize>) {
         let c = &mut self.c;
         c.idx_below = get_index(simplex);
         c.idx_above = 0;
-        c.k = dim + 1;
+        c.k = vertices.len();
         c.diameter = get_diameter(simplex);
         c.coefficient = get_coefficient(simplex);
-        get_simplex_vertices(binomial, c.idx_below, dim, m.size(), &mut c.vertices);
+        c.vertices = vertices;
         self.j = m.size();
+    }
+
+    fn vertices_buffer(&mut self) -> &mut Vec<usize> {
+        &mut self.c.vertices
+    }
+
+    fn vertices(&self) -> &[usize] {
+        &self.c.vertices
+    }
+
+    #[inline]
+    fn last_vertex(&self) -> usize {
+        self.j
     }
 
     #[inline]
@@ -154,6 +188,10 @@ pub(crate) struct SparseCofacets {
     c: Common,
     /// Per simplex vertex (increasing), how many neighbours are still unread.
     neighbor_it: Vec<usize>,
+    /// The simplex's vertices in increasing order.
+    asc: Vec<usize>,
+    /// The vertex added by the last cofacet returned.
+    last: usize,
 }
 
 impl CofacetEnumerator<SparseDistanceMatrix> for SparseCofacets {
@@ -164,28 +202,42 @@ impl CofacetEnumerator<SparseDistanceMatrix> for SparseCofacets {
         e
     }
 
-    fn set_simplex(&mut self, m: &SparseDistanceMatrix, binomial: &BinomialCoeffTable, simplex: Key, dim: usize) {
+    fn set_simplex_with_vertices(&mut self, m: &SparseDistanceMatrix, simplex: Key, vertices: Vec<usize>) {
         let c = &mut self.c;
         c.idx_below = get_index(simplex);
         c.idx_above = 0;
-        c.k = dim + 1;
+        c.k = vertices.len();
         c.diameter = get_diameter(simplex);
         c.coefficient = get_coefficient(simplex);
-        get_simplex_vertices(binomial, c.idx_below, dim, m.size(), &mut c.vertices);
-        c.vertices.reverse();
+        c.vertices = vertices;
+        self.asc.clear();
+        self.asc.extend(c.vertices.iter().rev());
         self.neighbor_it.clear();
-        self.neighbor_it.extend(c.vertices.iter().map(|&v| m.neighbors[v].len()));
+        self.neighbor_it.extend(self.asc.iter().map(|&v| m.neighbors[v].len()));
+    }
+
+    fn vertices_buffer(&mut self) -> &mut Vec<usize> {
+        &mut self.c.vertices
+    }
+
+    fn vertices(&self) -> &[usize] {
+        &self.c.vertices
+    }
+
+    #[inline]
+    fn last_vertex(&self) -> usize {
+        self.last
     }
 
     #[inline]
     fn next(&mut self, m: &SparseDistanceMatrix, binomial: &BinomialCoeffTable, all_cofacets: bool) -> Option<Key> {
         let c = &mut self.c;
-        let first = &m.neighbors[c.vertices[0]];
+        let first = &m.neighbors[self.asc[0]];
         'outer: while self.neighbor_it[0] > 0 {
             let (nb_index, mut nb_diameter) = first[self.neighbor_it[0] - 1];
             self.neighbor_it[0] -= 1;
-            for idx in 1..c.vertices.len() {
-                let list = &m.neighbors[c.vertices[idx]];
+            for idx in 1..self.asc.len() {
+                let list = &m.neighbors[self.asc[idx]];
                 let it = &mut self.neighbor_it[idx];
                 loop {
                     if *it == 0 {
@@ -202,11 +254,11 @@ impl CofacetEnumerator<SparseDistanceMatrix> for SparseCofacets {
                     }
                 }
             }
-            while c.k > 0 && c.vertices[c.k - 1] > nb_index as usize {
+            while c.k > 0 && self.asc[c.k - 1] > nb_index as usize {
                 if !all_cofacets {
                     return None;
                 }
-                let v = c.vertices[c.k - 1];
+                let v = self.asc[c.k - 1];
                 c.idx_below -= binomial.get(v, c.k);
                 c.idx_above += binomial.get(v, c.k + 1);
                 c.k -= 1;
@@ -215,6 +267,7 @@ impl CofacetEnumerator<SparseDistanceMatrix> for SparseCofacets {
             if diameter > c.threshold {
                 continue;
             }
+            self.last = nb_index as usize;
             let index = c.idx_above + binomial.get(nb_index as usize, c.k + 1) + c.idx_below;
             return Some(make_key(diameter, index, c.cofacet_coefficient()));
         }
@@ -227,58 +280,54 @@ impl CofacetEnumerator<SparseDistanceMatrix> for SparseCofacets {
 /// specialised to what apparent pairs need.
 #[derive(Debug, Default)]
 pub(crate) struct Facets {
-    vertices: Vec<usize>,
+    max_pairs: Vec<(usize, usize)>,
 }
 
 impl Facets {
     /// The smallest-index facet of `simplex` with the same diameter, if any
-    /// (Ripser's `get_zero_pivot_facet`).
+    /// (Ripser's `get_zero_pivot_facet`), and the position (in `vertices`,
+    /// the simplex's vertices in decreasing order) of the vertex it omits.
     pub(crate) fn zero_pivot_facet<M: RipsMatrix + ?Sized>(
         &mut self,
         m: &M,
         binomial: &BinomialCoeffTable,
         simplex: Key,
-        dim: usize,
+        vertices: &[usize],
         modulus: Coefficient,
-    ) -> Option<Key> {
+    ) -> Option<(Key, usize)> {
+        let dim = vertices.len() - 1;
         if dim == 0 {
             return None;
         }
         let diameter = get_diameter(simplex);
-        let index = get_index(simplex);
-        get_simplex_vertices(binomial, index, dim, m.size(), &mut self.vertices);
-        let verts = &self.vertices;
-        // idx_above: part of the index from the vertices above the removed one,
-        // re-ranked one lower; idx_below: untouched part below it.
-        let mut idx_below = index;
-        let mut idx_above: Index = 0;
-        for (pos, &v) in verts.iter().enumerate() {
-            let k = dim - pos; // vertices of the simplex below v
-            idx_below -= binomial.get(v, k + 1);
-            let facet_index = idx_above + idx_below;
-            // Facet diameter: largest distance among the other vertices.
-            let mut facet_diameter: Value = 0.0;
-            'pairs: for (a, &x) in verts.iter().enumerate() {
-                if a == pos {
-                    continue;
-                }
-                for (b, &y) in verts.iter().enumerate().skip(a + 1) {
-                    if b == pos {
-                        continue;
-                    }
-                    facet_diameter = facet_diameter.max(m.dist(x, y));
-                    if facet_diameter > diameter {
-                        break 'pairs;
+        // A facet keeps the diameter iff some pair at distance `diameter`
+        // avoids the omitted vertex: find those pairs once (O(d²)) instead of
+        // recomputing each facet's diameter.
+        let pos = if dim == 1 {
+            (diameter == 0.0).then_some(0)?
+        } else {
+            self.max_pairs.clear();
+            for a in 0..=dim {
+                for b in a + 1..=dim {
+                    if m.dist(vertices[a], vertices[b]) == diameter {
+                        self.max_pairs.push((a, b));
                     }
                 }
             }
-            if facet_diameter == diameter {
-                let c = get_coefficient(simplex);
-                let coefficient = if k & 1 == 1 { (modulus - 1) * c % modulus } else { c };
-                return Some(make_key(diameter, facet_index, coefficient));
+            (0..=dim).find(|&p| self.max_pairs.iter().any(|&(a, b)| a != p && b != p))?
+        };
+        // Index of the facet: vertices above the omitted one drop one rank.
+        let mut index = get_index(simplex);
+        for (q, &v) in vertices.iter().enumerate().take(pos + 1) {
+            let k = dim - q;
+            index -= binomial.get(v, k + 1);
+            if q < pos {
+                index += binomial.get(v, k);
             }
-            idx_above += binomial.get(v, k);
         }
-        None
+        let k = dim - pos; // vertices of the simplex below the omitted one
+        let c = get_coefficient(simplex);
+        let coefficient = if k & 1 == 1 { (modulus - 1) * c % modulus } else { c };
+        Some((make_key(diameter, index, coefficient), pos))
     }
 }

@@ -2,16 +2,15 @@
 //! pairs by union–find, then per dimension cohomology with clearing,
 //! apparent and emergent pairs, storing only the reduction matrix.
 
-use std::collections::BinaryHeap;
-
 use super::binomial::BinomialCoeffTable;
-use super::coboundary::{get_simplex_vertices, CofacetEnumerator, Facets};
+use super::coboundary::{get_simplex_vertices, insert_vertex, CofacetEnumerator, Facets};
 use super::distance_matrix::RipsMatrix;
 use super::pivot_map::{pivot_map_with_capacity, PivotMap};
 use super::types::{
     get_coefficient, get_diameter, get_index, multiplicative_inverse_vector, set_coefficient,
-    without_coefficient, Coefficient, Key, Value,
+    without_coefficient, Coefficient, Index, Key, Value,
 };
+use super::working_column::{combine_sorted, WorkingCoboundary};
 use super::union_find::UnionFind;
 use crate::PersistencePair;
 
@@ -28,55 +27,72 @@ struct Ctx<'a, M> {
 
 /// Scratch enumerators for apparent-pair tests (kept apart from the one
 /// enumerating the column being reduced, as the tests run inside that loop).
+/// Vertex lists are passed along so no index is decoded twice.
 struct Apparent<E> {
     cofacets: E,
     facets: Facets,
+    buffer: Vec<usize>,
 }
 
 impl<E> Apparent<E> {
     /// Largest-index cofacet with the simplex's diameter (`get_zero_pivot_cofacet`):
     /// the coboundary enumerates in decreasing index order, so it is the first.
-    fn zero_pivot_cofacet<M: RipsMatrix>(&mut self, ctx: &Ctx<'_, M>, simplex: Key, dim: usize) -> Option<Key>
+    /// Returns it with the vertex it adds.
+    fn zero_pivot_cofacet<M: RipsMatrix>(
+        &mut self,
+        ctx: &Ctx<'_, M>,
+        simplex: Key,
+        vertices: &[usize],
+    ) -> Option<(Key, usize)>
     where
         E: CofacetEnumerator<M>,
     {
         let diameter = get_diameter(simplex);
-        self.cofacets.set_simplex(ctx.m, ctx.binomial, simplex, dim);
+        let mut buffer = std::mem::take(self.cofacets.vertices_buffer());
+        buffer.clear();
+        buffer.extend_from_slice(vertices);
+        self.cofacets.set_simplex_with_vertices(ctx.m, simplex, buffer);
         while let Some(cofacet) = self.cofacets.next(ctx.m, ctx.binomial, true) {
             if get_diameter(cofacet) == diameter {
-                return Some(cofacet);
+                return Some((cofacet, self.cofacets.last_vertex()));
             }
         }
         None
     }
 
     /// `get_zero_apparent_cofacet`: the cofacet `τ` with `(simplex, τ)` an apparent pair.
-    fn zero_apparent_cofacet<M: RipsMatrix>(&mut self, ctx: &Ctx<'_, M>, simplex: Key, dim: usize) -> Option<Key>
+    fn zero_apparent_cofacet<M: RipsMatrix>(&mut self, ctx: &Ctx<'_, M>, simplex: Key, vertices: &[usize]) -> Option<Key>
     where
         E: CofacetEnumerator<M>,
     {
-        let cofacet = self.zero_pivot_cofacet(ctx, simplex, dim)?;
-        let facet = self.facets.zero_pivot_facet(ctx.m, ctx.binomial, cofacet, dim + 1, ctx.modulus)?;
+        let (cofacet, j) = self.zero_pivot_cofacet(ctx, simplex, vertices)?;
+        insert_vertex(vertices, j, &mut self.buffer);
+        let (facet, _) = self.facets.zero_pivot_facet(ctx.m, ctx.binomial, cofacet, &self.buffer, ctx.modulus)?;
         (get_index(facet) == get_index(simplex)).then_some(cofacet)
     }
 
     /// `get_zero_apparent_facet`: the facet `σ` with `(σ, simplex)` an apparent pair.
-    fn zero_apparent_facet<M: RipsMatrix>(&mut self, ctx: &Ctx<'_, M>, simplex: Key, dim: usize) -> Option<Key>
+    fn zero_apparent_facet<M: RipsMatrix>(&mut self, ctx: &Ctx<'_, M>, simplex: Key, vertices: &[usize]) -> Option<Key>
     where
         E: CofacetEnumerator<M>,
     {
-        let facet = self.facets.zero_pivot_facet(ctx.m, ctx.binomial, simplex, dim, ctx.modulus)?;
-        let cofacet = self.zero_pivot_cofacet(ctx, facet, dim - 1)?;
+        let (facet, pos) = self.facets.zero_pivot_facet(ctx.m, ctx.binomial, simplex, vertices, ctx.modulus)?;
+        let mut facet_vertices = std::mem::take(&mut self.buffer);
+        facet_vertices.clear();
+        facet_vertices.extend(vertices.iter().enumerate().filter(|&(q, _)| q != pos).map(|(_, &v)| v));
+        let cofacet = self.zero_pivot_cofacet(ctx, facet, &facet_vertices);
+        self.buffer = facet_vertices;
+        let (cofacet, _) = cofacet?;
         (get_index(cofacet) == get_index(simplex)).then_some(facet)
     }
 
     /// `is_in_zero_apparent_pair`.
-    fn is_in_zero_apparent_pair<M: RipsMatrix>(&mut self, ctx: &Ctx<'_, M>, simplex: Key, dim: usize) -> bool
+    fn is_in_zero_apparent_pair<M: RipsMatrix>(&mut self, ctx: &Ctx<'_, M>, simplex: Key, vertices: &[usize]) -> bool
     where
         E: CofacetEnumerator<M>,
     {
-        self.zero_apparent_cofacet(ctx, simplex, dim).is_some()
-            || self.zero_apparent_facet(ctx, simplex, dim).is_some()
+        self.zero_apparent_cofacet(ctx, simplex, vertices).is_some()
+            || self.zero_apparent_facet(ctx, simplex, vertices).is_some()
     }
 }
 
@@ -95,52 +111,6 @@ impl ReductionMatrix {
     }
 }
 
-/// Pops the pivot of a column kept as a heap: the largest key, with the
-/// coefficients of all its copies summed; zero sums are dropped.
-#[inline]
-fn pop_pivot(column: &mut BinaryHeap<Key>, modulus: Coefficient) -> Option<Key> {
-    if modulus == 2 {
-        // Z/2: copies cancel in pairs.
-        while let Some(pivot) = column.pop() {
-            match column.peek() {
-                Some(&top) if get_index(top) == get_index(pivot) => {
-                    column.pop();
-                }
-                _ => return Some(pivot),
-            }
-        }
-        return None;
-    }
-    let mut pivot: Option<Key> = None;
-    while let Some(&top) = column.peek() {
-        match pivot {
-            None => pivot = Some(top),
-            Some(p) if get_index(p) != get_index(top) => {
-                if get_coefficient(p) != 0 {
-                    return pivot;
-                }
-                pivot = Some(top);
-            }
-            Some(p) => {
-                let sum = (get_coefficient(p) + get_coefficient(top)) % modulus;
-                pivot = Some(set_coefficient(p, sum));
-            }
-        }
-        column.pop();
-    }
-    pivot.filter(|&p| get_coefficient(p) != 0)
-}
-
-/// The pivot, left in the column.
-#[inline]
-fn get_pivot(column: &mut BinaryHeap<Key>, modulus: Coefficient) -> Option<Key> {
-    let pivot = pop_pivot(column, modulus);
-    if let Some(p) = pivot {
-        column.push(p);
-    }
-    pivot
-}
-
 /// The whole computation for one distance matrix.
 pub(crate) struct Reducer<'a, M, E> {
     m: &'a M,
@@ -154,6 +124,7 @@ pub(crate) struct Reducer<'a, M, E> {
     cofacets: E,
     apparent: Apparent<E>,
     vertices: Vec<usize>,
+    cofacet_vertices: Vec<usize>,
     /// Bars found, in order of discovery.
     pub(crate) pairs: Vec<PersistencePair>,
     /// One cocycle per bar when asked for (empty for dimension 0).
@@ -179,7 +150,8 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
             inverse: multiplicative_inverse_vector(modulus),
             do_cocycles,
             cofacets: E::new(modulus, threshold),
-            apparent: Apparent { cofacets: E::new(modulus, threshold), facets: Facets::default() },
+            apparent: Apparent { cofacets: E::new(modulus, threshold), facets: Facets::default(), buffer: Vec::new() },
+            cofacet_vertices: Vec::new(),
             vertices: Vec::new(),
             pairs: Vec::new(),
             cocycles: Vec::new(),
@@ -235,7 +207,7 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
                     }
                 }
                 dset.link(u, v);
-            } else if self.dim_max > 0 && self.apparent.zero_apparent_cofacet(&ctx, e, 1).is_none() {
+            } else if self.dim_max > 0 && self.apparent.zero_apparent_cofacet(&ctx, e, &self.vertices).is_none() {
                 columns_to_reduce.push(e);
             }
         }
@@ -269,10 +241,14 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
                 if keep_simplices {
                     next_simplices.push(cofacet);
                 }
-                if !pivot_column_index.contains_key(&get_index(cofacet))
-                    && !self.apparent.is_in_zero_apparent_pair(&ctx, set_coefficient(cofacet, 1), dim)
-                {
-                    columns_to_reduce.push(cofacet);
+                if !pivot_column_index.contains_key(&get_index(cofacet)) {
+                    // The new vertex is above all of the simplex's.
+                    self.cofacet_vertices.clear();
+                    self.cofacet_vertices.push(self.cofacets.last_vertex());
+                    self.cofacet_vertices.extend_from_slice(self.cofacets.vertices());
+                    if !self.apparent.is_in_zero_apparent_pair(&ctx, set_coefficient(cofacet, 1), &self.cofacet_vertices) {
+                        columns_to_reduce.push(cofacet);
+                    }
                 }
             }
         }
@@ -280,19 +256,23 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
         columns_to_reduce.sort_unstable();
     }
 
-    /// Pushes the coboundary of `simplex` into the working coboundary and
-    /// the simplex into the working reduction column.
+    /// Adds `simplex` to the reduction column and its coboundary to the
+    /// working coboundary, skipping the entries of the cancelled pivot.
     fn add_simplex_coboundary(
         &mut self,
         simplex: Key,
         dim: usize,
-        working_reduction_column: &mut BinaryHeap<Key>,
-        working_coboundary: &mut BinaryHeap<Key>,
+        skip: Option<Index>,
+        working_reduction_column: &mut Vec<Key>,
+        working_coboundary: &mut WorkingCoboundary,
     ) {
         working_reduction_column.push(simplex);
         self.cofacets.set_simplex(self.m, self.binomial, simplex, dim);
+        let skip = skip.unwrap_or(Index::MAX);
         while let Some(cofacet) = self.cofacets.next(self.m, self.binomial, true) {
-            working_coboundary.push(cofacet);
+            if get_index(cofacet) != skip {
+                working_coboundary.push(cofacet);
+            }
         }
     }
 
@@ -302,17 +282,15 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
         let ctx = self.ctx();
         let modulus = self.modulus;
         let mut reduction_matrix = ReductionMatrix::default();
-        let mut working_reduction_column: BinaryHeap<Key> = BinaryHeap::new();
-        let mut working_coboundary: BinaryHeap<Key> = BinaryHeap::new();
+        let mut working_reduction_column: Vec<Key> = Vec::new();
+        let mut working_coboundary = WorkingCoboundary::new(modulus);
         let mut cofacet_entries: Vec<Key> = Vec::new();
-        let mut drained: Vec<Key> = Vec::new();
 
         for (index_column_to_reduce, &column) in columns_to_reduce.iter().enumerate() {
             let column_to_reduce = set_coefficient(column, 1);
             let diameter = get_diameter(column_to_reduce);
             reduction_matrix.bounds.push(reduction_matrix.entries.len());
             working_reduction_column.clear();
-            working_coboundary.clear();
 
             let mut pivot = self.init_coboundary_and_get_pivot(
                 &ctx,
@@ -326,41 +304,41 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
             loop {
                 let Some(p) = pivot else {
                     // Essential class.
-                    let cocycle = self.drain_cocycle(column_to_reduce, &mut working_reduction_column, &mut drained, dim);
+                    let cocycle = self.cocycle_of(column_to_reduce, &mut working_reduction_column, dim);
                     self.push_pair(dim, diameter, Value::INFINITY, cocycle);
                     break;
                 };
                 if let Some(&(index_column_to_add, other_coefficient)) = pivot_column_index.get(&get_index(p)) {
                     let factor =
                         modulus - get_coefficient(p) * self.inverse[other_coefficient as usize] % modulus;
+                    let skip = working_coboundary.take_pivot_for_cancellation();
                     let column_to_add =
                         set_coefficient(columns_to_reduce[index_column_to_add as usize], factor);
-                    self.add_simplex_coboundary(column_to_add, dim, &mut working_reduction_column, &mut working_coboundary);
+                    self.add_simplex_coboundary(column_to_add, dim, skip, &mut working_reduction_column, &mut working_coboundary);
                     for &e in reduction_matrix.column(index_column_to_add as usize) {
                         let e = set_coefficient(e, get_coefficient(e) * factor % modulus);
-                        self.add_simplex_coboundary(e, dim, &mut working_reduction_column, &mut working_coboundary);
+                        self.add_simplex_coboundary(e, dim, skip, &mut working_reduction_column, &mut working_coboundary);
                     }
-                    pivot = get_pivot(&mut working_coboundary, modulus);
-                } else if let Some(e) = self.apparent.zero_apparent_facet(&ctx, p, dim + 1) {
+                    working_coboundary.maybe_prune();
+                    pivot = working_coboundary.get_pivot();
+                } else if let Some(e) = {
+                    get_simplex_vertices(self.binomial, get_index(p), dim + 1, self.n, &mut self.cofacet_vertices);
+                    self.apparent.zero_apparent_facet(&ctx, p, &self.cofacet_vertices)
+                } {
                     let e = set_coefficient(e, modulus - get_coefficient(e));
-                    self.add_simplex_coboundary(e, dim, &mut working_reduction_column, &mut working_coboundary);
-                    pivot = get_pivot(&mut working_coboundary, modulus);
+                    let skip = working_coboundary.take_pivot_for_cancellation();
+                    self.add_simplex_coboundary(e, dim, skip, &mut working_reduction_column, &mut working_coboundary);
+                    working_coboundary.maybe_prune();
+                    pivot = working_coboundary.get_pivot();
                 } else {
                     let death = get_diameter(p);
                     pivot_column_index.insert(get_index(p), (index_column_to_reduce as u32, get_coefficient(p)));
-                    drained.clear();
-                    while let Some(e) = pop_pivot(&mut working_reduction_column, modulus) {
-                        drained.push(e);
-                    }
+                    combine_sorted(&mut working_reduction_column, modulus);
                     if death > diameter {
-                        let cocycle = if self.do_cocycles {
-                            self.cocycle_of(column_to_reduce, &drained, dim)
-                        } else {
-                            Vec::new()
-                        };
+                        let cocycle = self.cocycle_of(column_to_reduce, &mut working_reduction_column, dim);
                         self.push_pair(dim, diameter, death, cocycle);
                     }
-                    reduction_matrix.entries.extend_from_slice(&drained);
+                    reduction_matrix.entries.extend_from_slice(&working_reduction_column);
                     *reduction_matrix.bounds.last_mut().expect("a column was appended") =
                         reduction_matrix.entries.len();
                     break;
@@ -376,7 +354,7 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
         &mut self,
         ctx: &Ctx<'a, M>,
         simplex: Key,
-        working_coboundary: &mut BinaryHeap<Key>,
+        working_coboundary: &mut WorkingCoboundary,
         cofacet_entries: &mut Vec<Key>,
         dim: usize,
         pivot_column_index: &PivotMap,
@@ -388,46 +366,30 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
         while let Some(cofacet) = self.cofacets.next(self.m, self.binomial, true) {
             cofacet_entries.push(cofacet);
             if check_for_emergent_pair && get_diameter(cofacet) == diameter {
+                insert_vertex(self.cofacets.vertices(), self.cofacets.last_vertex(), &mut self.cofacet_vertices);
                 if !pivot_column_index.contains_key(&get_index(cofacet))
-                    && self.apparent.zero_apparent_facet(ctx, cofacet, dim + 1).is_none()
+                    && self.apparent.zero_apparent_facet(ctx, cofacet, &self.cofacet_vertices).is_none()
                 {
+                    working_coboundary.reset_with(&[]);
                     return Some(cofacet);
                 }
                 check_for_emergent_pair = false;
             }
         }
-        // Heapify in one go, reusing the heap's buffer.
-        let mut buffer = std::mem::take(working_coboundary).into_vec();
-        buffer.clear();
-        buffer.extend_from_slice(cofacet_entries);
-        *working_coboundary = BinaryHeap::from(buffer);
-        get_pivot(working_coboundary, self.modulus)
+        working_coboundary.reset_with(cofacet_entries);
+        working_coboundary.get_pivot()
     }
 
-    /// Consolidates the working reduction column into `drained` and returns
-    /// the cocycle (empty unless cocycles are asked for).
-    fn drain_cocycle(
-        &mut self,
-        column: Key,
-        working_reduction_column: &mut BinaryHeap<Key>,
-        drained: &mut Vec<Key>,
-        dim: usize,
-    ) -> Cocycle {
+    /// The cocycle `column + Σ reduction entries` as vertex lists (empty
+    /// unless cocycles are asked for). Consolidates `entries` first.
+    fn cocycle_of(&mut self, column: Key, entries: &mut Vec<Key>, dim: usize) -> Cocycle {
         if !self.do_cocycles {
             return Vec::new();
         }
-        drained.clear();
-        while let Some(e) = pop_pivot(working_reduction_column, self.modulus) {
-            drained.push(e);
-        }
-        self.cocycle_of(column, drained, dim)
-    }
-
-    /// The cocycle `column + Σ reduction entries` as vertex lists.
-    fn cocycle_of(&mut self, column: Key, entries: &[Key], dim: usize) -> Cocycle {
+        combine_sorted(entries, self.modulus);
         let modulus = i64::from(self.modulus);
         std::iter::once(&column)
-            .chain(entries)
+            .chain(entries.iter())
             .map(|&e| {
                 get_simplex_vertices(self.binomial, get_index(e), dim, self.n, &mut self.vertices);
                 let mut simplex = self.vertices.clone();

@@ -127,3 +127,14 @@ proptest! {
         prop_assert!((tp1 - bars.iter().map(PersistencePair::persistence).sum::<f64>()).abs() < 1e-9);
     }
 }
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<PersistenceImageParams>();
+    send_sync::<ImageWeight>();
+    send_sync::<basin_topo::sublevel::SublevelParams>();
+    send_sync::<basin_topo::sublevel::SublevelOutput>();
+    send_sync::<basin_topo::sublevel::KnnGraph>();
+    send_sync::<basin_topo::distance::GroundMetric>();
+}

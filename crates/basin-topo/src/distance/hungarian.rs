@@ -151,9 +151,8 @@ fn minimum_assignment(cost: &[f64], size: usize) -> Vec<usize> {
         loop {
             let r = path[col];
             row_of_col[col] = r;
-            let previous = col_of_row[r];
-            col_of_row[r] = col;
-            col = previous;
+            // r takes col; its former column is the next to reassign.
+            std::mem::swap(&mut col_of_row[r], &mut col);
             if r == start {
                 break;
             }

@@ -20,12 +20,18 @@
 //! # Exactness and complexity
 //! Both distances are exact (up to floating-point rounding of sums). For `n`
 //! and `m` finite bars in a dimension, with `N = n + m`:
-//! * bottleneck — binary search over the `O(nm)` candidate values, each step a
-//!   Hopcroft–Karp perfect-matching test on the diagonal-augmented bipartite
-//!   graph: `O(nm log(nm) + N^{2.5} log(nm))` time, `O(N²)` memory.
-//! * Wasserstein — Hungarian algorithm (shortest augmenting paths with
-//!   potentials) on the `N × N` augmented cost matrix: `O(N³)` time,
-//!   `O(N²)` memory; a few thousand bars per dimension are practical.
+//! * bottleneck — binary search over the `O(nm)` candidate values (pair and
+//!   diagonal distances). At a threshold `r` the diagonal-augmented graph has
+//!   a perfect matching iff the points farther than `r` from the diagonal can
+//!   be matched within `r` on each side (Mendelsohn–Dulmage), two
+//!   Hopcroft–Karp tests on graphs without diagonal vertices:
+//!   `O(nm log(nm) + nm √N log(nm))` time, `O(nm)` memory.
+//! * Wasserstein — minimum-cost assignment on the `N × N` augmented cost
+//!   matrix by shortest augmenting paths with dual potentials (Crouse 2016,
+//!   the algorithm of scipy's `linear_sum_assignment`) after a column/row
+//!   reduction that matches most rows at once: `O(N³)` worst case,
+//!   `O(N²)` memory; a few thousand bars per dimension are practical
+//!   (300 + 300 bars: about 0.05 s).
 
 mod bottleneck;
 mod hungarian;

@@ -1,0 +1,155 @@
+//! graphtools' alpha-decay kernel: adaptive bandwidth sigma_i = distance to the
+//! knn-th neighbour (self not counted), affinity `exp(-(d / sigma_i)^decay)`, kept
+//! when >= `thresh`, i.e. every point within the radius
+//! `sigma_i * (-ln thresh)^(1/decay)` (graphtools widens its search until it
+//! reaches that radius; brute force sees all points at once, so it is exact here).
+//! Then `(K + K^T) / 2`.
+
+use crate::distance::Metric;
+use crate::errors::PhateError;
+use crate::sparse::Csr;
+use ndarray::{s, ArrayView1, ArrayView2, Axis};
+use ndarray::parallel::prelude::*;
+
+/// Settings the kernel needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KernelSpec {
+    pub(crate) knn: usize,
+    pub(crate) decay: f64,
+    pub(crate) thresh: f64,
+    pub(crate) knn_max: Option<usize>,
+}
+
+impl KernelSpec {
+    fn radius_factor(&self) -> f64 {
+        (-self.thresh.ln()).powf(1.0 / self.decay)
+    }
+
+    /// Affinities of one row from its distances to all candidate columns.
+    /// `self_included`: the row is one of the fitted points (its zero distance
+    /// to itself counts among the knn + 1 nearest, as in graphtools).
+    fn row_affinities(&self, mut cand: Vec<(usize, f64)>, self_included: bool) -> (f64, Vec<(usize, f64)>) {
+        cand.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        let k = if self_included { self.knn } else { self.knn - 1 };
+        let sigma = cand.get(k).map_or(f64::EPSILON, |c| c.1).max(f64::EPSILON);
+        if let Some(m) = self.knn_max {
+            cand.truncate(if self_included { m + 1 } else { m });
+        }
+        let out = cand
+            .into_iter()
+            .filter_map(|(j, d)| {
+                let mut a = (-(d / sigma).powf(self.decay)).exp();
+                if a.is_nan() {
+                    a = 1.0;
+                }
+                (a >= self.thresh).then_some((j, a))
+            })
+            .collect();
+        (sigma, out)
+    }
+}
+
+/// Row-wise affinities of `queries` (prepared rows) to the fitted rows of `metric`.
+pub(crate) fn affinity_rows(
+    metric: &Metric<'_>,
+    queries: ArrayView2<'_, f64>,
+    spec: &KernelSpec,
+    self_included: bool,
+) -> Vec<Vec<(usize, f64)>> {
+    let n = metric.x.nrows();
+    let factor = spec.radius_factor();
+    let block = 256usize;
+    let mut rows = Vec::with_capacity(queries.nrows());
+    let mut start = 0;
+    while start < queries.nrows() {
+        let end = (start + block).min(queries.nrows());
+        let q = queries.slice(s![start..end, ..]);
+        let dist = metric.block(q);
+        let part: Vec<Vec<(usize, f64)>> = dist
+            .axis_iter(Axis(0))
+            .into_par_iter()
+            .enumerate()
+            .map(|(r, drow)| {
+                let qrow = q.row(r);
+                candidates_for_row(metric, qrow, drow, spec, factor, self_included, n)
+            })
+            .collect();
+        rows.extend(part);
+        start = end;
+    }
+    rows
+}
+
+fn kth_smallest(v: &mut [f64], k: usize) -> f64 {
+    let k = k.min(v.len() - 1);
+    let (_, x, _) = v.select_nth_unstable_by(k, f64::total_cmp);
+    *x
+}
+
+fn candidates_for_row(
+    metric: &Metric<'_>,
+    qrow: ArrayView1<'_, f64>,
+    drow: ArrayView1<'_, f64>,
+    spec: &KernelSpec,
+    factor: f64,
+    self_included: bool,
+    n: usize,
+) -> Vec<(usize, f64)> {
+    let k = if self_included { spec.knn } else { spec.knn - 1 };
+    let mut tmp: Vec<f64> = drow.to_vec();
+    let sigma_approx = kth_smallest(&mut tmp, k);
+    // Generous radius: the approximate distances are only used to pick candidates.
+    let mut r = sigma_approx * factor * (1.0 + 1e-6) + 1e-9;
+    if let Some(m) = spec.knn_max {
+        let cap = if self_included { m + 1 } else { m };
+        if cap < n {
+            r = r.min(kth_smallest(&mut tmp, cap - 1) * (1.0 + 1e-6) + 1e-9);
+        }
+    }
+    let cand: Vec<(usize, f64)> = drow
+        .iter()
+        .enumerate()
+        .filter(|(_, &d)| d <= r)
+        .map(|(j, _)| (j, metric.exact(qrow, metric.x.row(j))))
+        .collect();
+    spec.row_affinities(cand, self_included).1
+}
+
+/// Kernel rows from a precomputed distance matrix (graphtools' TraditionalGraph:
+/// every column is a candidate, so `knn_max` does not apply).
+pub(crate) fn precomputed_rows(d: ArrayView2<'_, f64>, spec: &KernelSpec) -> Vec<Vec<(usize, f64)>> {
+    let spec = KernelSpec { knn_max: None, ..*spec };
+    d.axis_iter(Axis(0))
+        .into_par_iter()
+        .map(|row| {
+            let cand = row.iter().copied().enumerate().collect();
+            spec.row_affinities(cand, true).1
+        })
+        .collect()
+}
+
+/// Checks a precomputed distance matrix: square, finite, non-negative, zero diagonal.
+pub(crate) fn check_precomputed(d: ArrayView2<'_, f64>) -> Result<(), PhateError> {
+    if d.nrows() != d.ncols() {
+        return Err(PhateError::BadPrecomputed { reason: "not square", row: d.nrows(), col: d.ncols() });
+    }
+    for ((i, j), &v) in d.indexed_iter() {
+        if !v.is_finite() {
+            return Err(PhateError::NonFinite { row: i, col: j, value: v });
+        }
+        if v < 0.0 {
+            return Err(PhateError::BadPrecomputed { reason: "negative distance", row: i, col: j });
+        }
+        if i == j && v != 0.0 {
+            return Err(PhateError::BadPrecomputed { reason: "non-zero diagonal", row: i, col: j });
+        }
+    }
+    Ok(())
+}
+
+/// `(K + K^T) / 2` from the row lists.
+pub(crate) fn symmetrized(n_cols: usize, rows: Vec<Vec<(usize, f64)>>) -> Csr {
+    let k = Csr::from_rows(n_cols, rows);
+    let kt = k.transpose();
+    k.add_scaled(&kt, 0.5)
+}

@@ -1,0 +1,205 @@
+//! MDS as phate 2.0 runs it (`phate.mds.embed_MDS`): classic MDS, then metric
+//! MDS by SGD (`phate.sgd_mds.sgd_mds_metric`) or SMACOF (scikit-learn's
+//! `smacof`, metric, init = classic), re-oriented onto the classic layout by
+//! scipy's `procrustes`.
+
+use crate::linalg::{gemm, top_eigen_abs};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use ndarray::parallel::prelude::*;
+
+/// Classic MDS as phate computes it: square the distances, double-centre, and
+/// take the top `k` eigenpairs by |eigenvalue|; coordinates are eigenvector x
+/// |eigenvalue| (scikit-learn's PCA scores of the double-centred matrix).
+///
+/// # Arguments
+/// * `d` - symmetric n x n distances.
+/// * `k` - output dimension.
+/// * `seed` - start of the subspace iteration.
+#[must_use]
+pub fn classic_mds(d: ArrayView2<'_, f64>, k: usize, seed: u64) -> Array2<f64> {
+    let n = d.nrows();
+    let mut b = d.mapv(|v| v * v);
+    let col_mean = b.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(n));
+    b -= &col_mean.view().insert_axis(Axis(0));
+    let row_mean = b.mean_axis(Axis(1)).unwrap_or_else(|| Array1::zeros(n));
+    b -= &row_mean.view().insert_axis(Axis(1));
+    let (vals, vecs) = top_eigen_abs(n, k, seed, |q| gemm(b.view(), q, false));
+    let mut y = Array2::zeros((n, k));
+    for c in 0..vals.len().min(k) {
+        let s = vals[c].abs();
+        for i in 0..n {
+            y[[i, c]] = vecs[[i, c]] * s;
+        }
+    }
+    y
+}
+
+/// scipy's `procrustes(reference, moving)`: both centred and scaled to unit
+/// Frobenius norm, `moving` rotated (and reflected) and scaled onto `reference`.
+/// Returns the aligned `moving` and the disparity (sum of squared differences).
+///
+/// # Example
+/// ```
+/// use ndarray::array;
+/// let a = array![[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]];
+/// let b = array![[0.0, 0.0], [0.0, 3.0], [-6.0, 0.0]]; // a rotated and scaled
+/// let (_, disparity) = basin_phate::procrustes(a.view(), b.view());
+/// assert!(disparity < 1e-12);
+/// ```
+#[must_use]
+pub fn procrustes(reference: ArrayView2<'_, f64>, moving: ArrayView2<'_, f64>) -> (Array2<f64>, f64) {
+    let standardize = |m: ArrayView2<'_, f64>| {
+        let mean = m.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(m.ncols()));
+        let mut c = &m - &mean.view().insert_axis(Axis(0));
+        let nrm = c.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if nrm > 0.0 {
+            c /= nrm;
+        }
+        c
+    };
+    let m1 = standardize(reference);
+    let m2 = standardize(moving);
+    // orthogonal_procrustes(m1, m2): svd(m1^T m2) = u w v^T, R = u v^T, scale = sum(w)
+    let a = m1.t().dot(&m2);
+    let k = a.nrows();
+    let na = nalgebra::DMatrix::from_fn(k, a.ncols(), |i, j| a[[i, j]]);
+    let svd = na.svd(true, true);
+    let (Some(u), Some(vt)) = (svd.u, svd.v_t) else {
+        return (m2, f64::NAN);
+    };
+    let r = &u * &vt;
+    let scale: f64 = svd.singular_values.iter().sum();
+    let rt = Array2::from_shape_fn((r.ncols(), r.nrows()), |(i, j)| r[(j, i)]);
+    let aligned = m2.dot(&rt) * scale;
+    let disparity = (&m1 - &aligned).iter().map(|v| v * v).sum();
+    (aligned, disparity)
+}
+
+/// Euclidean distances between the rows of a low-dimensional layout.
+fn layout_distances(y: &Array2<f64>) -> Array2<f64> {
+    let n = y.nrows();
+    let mut out = Array2::zeros((n, n));
+    out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut row)| {
+        let yi = y.row(i);
+        for j in 0..n {
+            row[j] = yi.iter().zip(y.row(j)).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
+        }
+    });
+    out
+}
+
+/// Metric SMACOF exactly as scikit-learn 1.9's `_smacof_single` with `init`
+/// (max_iter 3000, eps 1e-6).
+#[must_use]
+pub fn smacof(d: ArrayView2<'_, f64>, init: &Array2<f64>, max_iter: usize, eps: f64) -> Array2<f64> {
+    let n = d.nrows();
+    let k = init.ncols();
+    let mut x = init.clone();
+    let mut dist = layout_distances(&x);
+    let mut old_stress: Option<f64> = None;
+    for _ in 0..max_iter {
+        // Guttman transform X <- B(X) X / n, without forming B.
+        let mut xn = Array2::zeros((n, k));
+        xn.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut out)| {
+            let mut rsum = 0.0;
+            for j in 0..n {
+                let dij = if dist[[i, j]] == 0.0 { 1e-5 } else { dist[[i, j]] };
+                let ratio = d[[i, j]] / dij;
+                rsum += ratio;
+                for c in 0..k {
+                    out[c] -= ratio * x[[j, c]];
+                }
+            }
+            for c in 0..k {
+                out[c] = (out[c] + rsum * x[[i, c]]) / n as f64;
+            }
+        });
+        x = xn;
+        dist = layout_distances(&x);
+        let stress: f64 = dist.iter().zip(d.iter()).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / 2.0;
+        if let Some(old) = old_stress {
+            let ssd: f64 = dist.iter().map(|v| v * v).sum::<f64>() / 2.0;
+            if (old - stress) / ssd < eps {
+                break;
+            }
+        }
+        old_stress = Some(stress);
+    }
+    x
+}
+
+/// phate 2.0's SGD metric MDS (`sgd_mds_metric`): random pairs per iteration,
+/// exponentially decaying step (s_gd2 schedule), distances scaled by their max.
+/// Same schedule and sizes as phate; the pair sampler is ChaCha8 instead of
+/// numpy's Mersenne twister, so results agree in quality, not bit for bit.
+#[must_use]
+pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<f64> {
+    let n = d.nrows();
+    let k = init.ncols();
+    let (n_iter, pairs) = if n < 1000 {
+        (300usize, n * n / 10)
+    } else if n < 5000 {
+        (500, (n as f64 * (n as f64).ln() * 2.0) as usize)
+    } else {
+        (800, (n as f64 * (n as f64).ln() * 2.0) as usize)
+    };
+    let dmax = d.iter().copied().fold(0.0f64, f64::max);
+    let scale = if dmax > 0.0 { dmax } else { 1.0 };
+    let mut y = init.clone();
+    let mean = y.mean().unwrap_or(0.0);
+    let std = (y.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / y.len().max(1) as f64).sqrt();
+    if std > 0.0 {
+        y /= std;
+    }
+    let total = n as f64 * (n as f64 - 1.0) / 2.0;
+    let batch_scale = (total / pairs.max(1) as f64).sqrt();
+    let eta_max = 0.001 * batch_scale;
+    let eta_min = 0.001 * 0.01 * batch_scale;
+    let lambda = (eta_max / eta_min).ln() / (n_iter.saturating_sub(1).max(1)) as f64;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut prev: Option<f64> = None;
+    let mut grad = Array2::<f64>::zeros((n, k));
+    let mut diff = vec![0.0; k];
+    for it in 0..n_iter {
+        let lr = eta_max * (-lambda * it as f64).exp();
+        grad.fill(0.0);
+        let (mut sum_err2, mut count) = (0.0, 0usize);
+        for _ in 0..pairs {
+            let i = rng.random_range(0..n);
+            let j = rng.random_range(0..n);
+            if i == j {
+                continue;
+            }
+            let target = d[[i, j]] / scale;
+            let mut dist2 = 0.0;
+            for c in 0..k {
+                diff[c] = y[[i, c]] - y[[j, c]];
+                dist2 += diff[c] * diff[c];
+            }
+            let dist = dist2.sqrt().max(1e-10);
+            let err = target - dist;
+            let w = -2.0 * err / dist;
+            for c in 0..k {
+                grad[[i, c]] += diff[c] * w;
+                grad[[j, c]] -= diff[c] * w;
+            }
+            sum_err2 += err * err;
+            count += 1;
+        }
+        if count == 0 {
+            continue;
+        }
+        y.scaled_add(-lr, &grad);
+        let stress = sum_err2 / count as f64;
+        if let Some(p) = prev {
+            if (stress - p).abs() / (p + 1e-10) < 1e-6 && it > 50 {
+                break;
+            }
+        }
+        prev = Some(stress);
+    }
+    y * scale
+}
+

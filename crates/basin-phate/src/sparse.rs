@@ -1,0 +1,183 @@
+//! A minimal compressed-sparse-row matrix: just what the kernel, the diffusion
+//! operator and the landmark transitions need.
+
+use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::parallel::prelude::*;
+
+/// Sparse matrix in CSR form; column indices sorted within each row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Csr {
+    nrows: usize,
+    ncols: usize,
+    indptr: Vec<usize>,
+    indices: Vec<usize>,
+    data: Vec<f64>,
+}
+
+impl Csr {
+    /// Builds from per-row (column, value) lists; columns are sorted, duplicates summed.
+    pub(crate) fn from_rows(ncols: usize, rows: Vec<Vec<(usize, f64)>>) -> Self {
+        let nrows = rows.len();
+        let mut indptr = Vec::with_capacity(nrows + 1);
+        indptr.push(0);
+        let mut indices = Vec::new();
+        let mut data = Vec::new();
+        for mut row in rows {
+            row.sort_unstable_by_key(|e| e.0);
+            let start = indices.len();
+            for (j, v) in row {
+                if indices.len() > start && indices[indices.len() - 1] == j {
+                    let last = data.len() - 1;
+                    data[last] += v;
+                } else {
+                    indices.push(j);
+                    data.push(v);
+                }
+            }
+            indptr.push(indices.len());
+        }
+        Self { nrows, ncols, indptr, indices, data }
+    }
+
+    /// Rows.
+    #[must_use]
+    pub fn nrows(&self) -> usize {
+        self.nrows
+    }
+
+    /// Columns.
+    #[must_use]
+    pub fn ncols(&self) -> usize {
+        self.ncols
+    }
+
+    /// Stored entries.
+    #[must_use]
+    pub fn nnz(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Column indices and values of row `i`.
+    #[must_use]
+    pub fn row(&self, i: usize) -> (&[usize], &[f64]) {
+        let (a, b) = (self.indptr[i], self.indptr[i + 1]);
+        (&self.indices[a..b], &self.data[a..b])
+    }
+
+    /// Entry (i, j), zero when not stored.
+    #[must_use]
+    pub fn get(&self, i: usize, j: usize) -> f64 {
+        let (cols, vals) = self.row(i);
+        cols.binary_search(&j).map_or(0.0, |p| vals[p])
+    }
+
+    /// Dense copy.
+    #[must_use]
+    pub fn to_dense(&self) -> Array2<f64> {
+        let mut out = Array2::zeros((self.nrows, self.ncols));
+        for i in 0..self.nrows {
+            let (cols, vals) = self.row(i);
+            for (&j, &v) in cols.iter().zip(vals) {
+                out[[i, j]] = v;
+            }
+        }
+        out
+    }
+
+    /// Transpose.
+    #[must_use]
+    pub fn transpose(&self) -> Self {
+        let mut rows: Vec<Vec<(usize, f64)>> = vec![Vec::new(); self.ncols];
+        for i in 0..self.nrows {
+            let (cols, vals) = self.row(i);
+            for (&j, &v) in cols.iter().zip(vals) {
+                rows[j].push((i, v));
+            }
+        }
+        Self::from_rows(self.nrows, rows)
+    }
+
+    /// `(self + other) * scale`, same shape assumed.
+    pub(crate) fn add_scaled(&self, other: &Self, scale: f64) -> Self {
+        let rows = (0..self.nrows)
+            .map(|i| {
+                let (c1, v1) = self.row(i);
+                let (c2, v2) = other.row(i);
+                c1.iter()
+                    .zip(v1)
+                    .chain(c2.iter().zip(v2))
+                    .map(|(&j, &v)| (j, v * scale))
+                    .collect()
+            })
+            .collect();
+        Self::from_rows(self.ncols, rows)
+    }
+
+    /// Row sums.
+    #[must_use]
+    pub fn row_sums(&self) -> Vec<f64> {
+        (0..self.nrows).map(|i| self.row(i).1.iter().sum()).collect()
+    }
+
+    /// Each row divided by its L1 norm (rows summing to zero stay zero), as sklearn's `normalize(.., "l1")`.
+    pub(crate) fn l1_normalized(&self) -> Self {
+        let mut out = self.clone();
+        for i in 0..self.nrows {
+            let (a, b) = (self.indptr[i], self.indptr[i + 1]);
+            let s: f64 = out.data[a..b].iter().map(|v| v.abs()).sum();
+            if s > 0.0 {
+                out.data[a..b].iter_mut().for_each(|v| *v /= s);
+            }
+        }
+        out
+    }
+
+    /// `diag(l) * self * diag(r)`.
+    pub(crate) fn scale_rows_cols(&self, l: &[f64], r: &[f64]) -> Self {
+        let mut out = self.clone();
+        for i in 0..self.nrows {
+            let (a, b) = (self.indptr[i], self.indptr[i + 1]);
+            for p in a..b {
+                out.data[p] *= l[i] * r[self.indices[p]];
+            }
+        }
+        out
+    }
+
+    /// `self * dense`, parallel over rows.
+    #[must_use]
+    pub fn mul_dense(&self, dense: ArrayView2<'_, f64>) -> Array2<f64> {
+        let k = dense.ncols();
+        let mut out = Array2::zeros((self.nrows, k));
+        out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut orow)| {
+            let (cols, vals) = self.row(i);
+            let o = orow.as_slice_mut().expect("fresh array is contiguous");
+            for (&j, &v) in cols.iter().zip(vals) {
+                let drow = dense.row(j);
+                if let Some(d) = drow.as_slice() {
+                    o.iter_mut().zip(d).for_each(|(a, b)| *a += v * b);
+                } else {
+                    o.iter_mut().zip(drow.iter()).for_each(|(a, b)| *a += v * b);
+                }
+            }
+        });
+        out
+    }
+
+    /// Sparse x sparse product (row-by-row Gustavson), result sparse.
+    pub(crate) fn mul_sparse(&self, other: &Self) -> Self {
+        let rows: Vec<Vec<(usize, f64)>> = (0..self.nrows)
+            .into_par_iter()
+            .map(|i| {
+                let mut acc: Vec<(usize, f64)> = Vec::new();
+                let (c1, v1) = self.row(i);
+                for (&k, &a) in c1.iter().zip(v1) {
+                    let (c2, v2) = other.row(k);
+                    acc.extend(c2.iter().zip(v2).map(|(&j, &b)| (j, a * b)));
+                }
+                acc
+            })
+            .collect();
+        Self::from_rows(other.ncols, rows)
+    }
+}

@@ -8,6 +8,17 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 const REFERENCE: &str = include_str!("reference/sublevel/sublevel_reference.json");
+/// PHATE potential distances of 200 digits (phate 2.0.0), row-major LE f64.
+const PHATE_DIGITS: &[u8] = include_bytes!("reference/sublevel/phate_digits200_pot_dist.bin");
+
+fn phate_digits() -> Array2<f64> {
+    let values: Vec<f64> = PHATE_DIGITS
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    let n = (values.len() as f64).sqrt().round() as usize;
+    Array2::from_shape_vec((n, n), values).unwrap()
+}
 
 fn euclidean(points: &[Vec<f64>]) -> Array2<f64> {
     let n = points.len();
@@ -50,7 +61,7 @@ fn assert_same_bars(ours: &[(f64, f64)], theirs: &[(f64, f64)], what: &str) {
 fn matches_gudhi_on_reference_cases() {
     let reference: Value = serde_json::from_str(REFERENCE).unwrap();
     let cases = reference["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 5);
+    assert_eq!(cases.len(), 6);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let points: Vec<Vec<f64>> = serde_json::from_value(case["points"].clone()).unwrap();
@@ -61,6 +72,7 @@ fn matches_gudhi_on_reference_cases() {
                 let rows: Vec<Vec<f64>> = rows.iter().map(|r| serde_json::from_value(r.clone()).unwrap()).collect();
                 Array2::from_shape_fn((rows.len(), rows.len()), |(i, j)| rows[i][j])
             }
+            None if case["distances_bin"].is_string() => phate_digits(),
             None => euclidean(&points),
         };
         for (mode, complex) in [("graph", Complex::Graph), ("flag", Complex::Flag)] {

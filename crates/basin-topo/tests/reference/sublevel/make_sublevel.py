@@ -101,6 +101,30 @@ cases.append(case("walk_n300_k20", walk, loss, 20))
 pts = rng.uniform(size=(80, 3))
 cases.append(case("ties_n80_k6", pts, np.round(rng.uniform(size=80) * 5) / 5, 6))
 
+# Real PHATE potential distances: 200 digits, cosine, made by phate 2.0.0 for
+# basin-phate's reference (crates/basin-phate/tests/reference/make_reference.py);
+# copied here (row-major little-endian f64) so this crate's tests stand alone.
+here = os.path.dirname(os.path.abspath(__file__))
+phate_src = os.path.join(here, "../../../../basin-phate/tests/reference/digits_cosine_auto/pot_dist.bin")
+pot = np.fromfile(phate_src, dtype="<f8")
+side = int(round(np.sqrt(pot.size)))
+pot = pot.reshape(side, side)
+pot.astype("<f8").tofile(os.path.join(here, "phate_digits200_pot_dist.bin"))
+# A loss-like function: distance (in potential space) to checkpoint 0, noisy.
+f = np.round(pot[0] + 0.05 * rng.normal(size=side), 6)
+edges = knn_edges(pot, 20)
+cases.append({
+    "name": "phate_digits200_k20",
+    "k": 20,
+    "points": [],
+    "distances": None,
+    "distances_bin": "phate_digits200_pot_dist.bin",
+    "values": f.tolist(),
+    "n_edges": len(edges),
+    "graph": diagrams(side, f, edges, flag=False),
+    "flag": diagrams(side, f, edges, flag=True),
+})
+
 # A given (non-euclidean) matrix, like PHATE's cosine potential distances.
 pts = rng.normal(size=(70, 10)) + 2.0
 cases.append(case("cosine_matrix_n70_k7", pts, rng.uniform(size=70), 7, metric="cosine"))

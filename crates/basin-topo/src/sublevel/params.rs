@@ -169,7 +169,8 @@ impl SublevelParams {
     ///
     /// # Errors
     /// [`TopoError::InvalidInput`] for an empty graph, an edge with an
-    /// endpoint `≥ n` or a loop, `values.len() != n`, or a non-finite value.
+    /// endpoint `≥ n` or a loop, `values.len() != n`, or a non-finite value;
+    /// [`TopoError::IndexOverflow`] for 2³² edges or more.
     pub fn compute_on_graph(&self, graph: KnnGraph, values: &[f64]) -> TopoResult<SublevelOutput> {
         self.check()?;
         let n = graph.n;
@@ -190,6 +191,13 @@ impl SublevelParams {
         if let Some(&(i, j)) = graph.edges.iter().find(|&&(i, j)| i >= n || j >= n || i == j) {
             return Err(TopoError::InvalidInput(format!(
                 "edge ({i}, {j}) is a loop or has an endpoint ≥ n = {n}"
+            )));
+        }
+        if graph.edges.len() >= u32::MAX as usize {
+            // The triangle reduction stores edge indices as u32.
+            return Err(TopoError::IndexOverflow(format!(
+                "{} edges do not fit the 32-bit edge indices of the reduction",
+                graph.edges.len()
             )));
         }
         let mut graph = graph;

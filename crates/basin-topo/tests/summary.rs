@@ -3,7 +3,7 @@
 
 use basin_topo::summary::{
     betti_curve, landscape, persistence_entropy, persistence_image, total_persistence, truncate_essential,
-    ImageWeight, PersistenceImageParams,
+    Discretisation, ImageWeight, PersistenceImageParams,
 };
 use basin_topo::{PersistencePair, TopoError};
 use proptest::prelude::*;
@@ -57,10 +57,28 @@ fn matches_gudhi_representations() {
                 weight,
                 resolution: [resolution[0], resolution[1]],
                 range: [range[0], range[1], range[2], range[3]],
+                discretisation: Discretisation::PixelCentres,
             };
             let image = persistence_image(&bars, &params).unwrap();
             assert_eq!(image.dim(), (resolution[1], resolution[0]));
             assert_all_close(image.as_slice().unwrap(), &floats(&case["image"][wname]), 1e-12, &format!("{name} image {wname}"));
+        }
+        // persim's pixel-integrated images, indexed [birth][persistence].
+        let range = floats(&case["persim_range"]);
+        let resolution: Vec<usize> = serde_json::from_value(case["persim_resolution"].clone()).unwrap();
+        for (wname, weight) in [("constant", ImageWeight::Constant), ("linear", ImageWeight::PersistencePower(1.0))] {
+            let params = PersistenceImageParams {
+                bandwidth: case["persim_sigma"].as_f64().unwrap(),
+                weight,
+                resolution: [resolution[0], resolution[1]],
+                range: [range[0], range[1], range[2], range[3]],
+                discretisation: Discretisation::PixelIntegrals,
+            };
+            let image = persistence_image(&bars, &params).unwrap();
+            let persim: Vec<Vec<f64>> = serde_json::from_value(case["persim_image"][wname].clone()).unwrap();
+            let transposed: Vec<f64> = (0..resolution[1]).flat_map(|iy| persim.iter().map(move |col| col[iy])).collect();
+            assert!(transposed.iter().any(|&v| v > 1e-3), "{name}: persim image is blank");
+            assert_all_close(image.as_slice().unwrap(), &transposed, 1e-12, &format!("{name} persim image {wname}"));
         }
     }
 }
@@ -74,6 +92,7 @@ fn bad_parameters_give_clear_errors() {
         weight: ImageWeight::Constant,
         resolution: [3, 3],
         range: [0.0, 1.0, 0.0, 1.0],
+        discretisation: Discretisation::PixelCentres,
     };
     for (params, name) in [
         (PersistenceImageParams { bandwidth: 0.0, ..good.clone() }, "bandwidth"),
@@ -133,6 +152,7 @@ fn public_types_are_send_and_sync() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<PersistenceImageParams>();
     send_sync::<ImageWeight>();
+    send_sync::<Discretisation>();
     send_sync::<basin_topo::sublevel::SublevelParams>();
     send_sync::<basin_topo::sublevel::SublevelOutput>();
     send_sync::<basin_topo::sublevel::KnnGraph>();

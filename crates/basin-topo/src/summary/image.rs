@@ -15,6 +15,19 @@ pub enum ImageWeight {
     PersistencePower(f64),
 }
 
+/// How the Gaussian surface becomes pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Discretisation {
+    /// The surface evaluated at pixel centres; `range` gives the first and
+    /// last centres on each axis (gudhi's `PersistenceImage`).
+    #[default]
+    PixelCentres,
+    /// The surface integrated over each pixel (Adams et al. 2017); `range`
+    /// gives the outer edges of the image on each axis (persim's
+    /// `PersistenceImager` with `pixel_size = (max − min) / resolution`).
+    PixelIntegrals,
+}
+
 /// Parameters of [`persistence_image`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct PersistenceImageParams {
@@ -25,17 +38,28 @@ pub struct PersistenceImageParams {
     /// Pixels along birth and along persistence (`[nx, ny]`, both `≥ 1`).
     pub resolution: [usize; 2],
     /// `[birth_min, birth_max, persistence_min, persistence_max]`: the first
-    /// and last pixel centres on each axis.
+    /// and last pixel centres ([`Discretisation::PixelCentres`]) or the image
+    /// edges ([`Discretisation::PixelIntegrals`]) on each axis.
     pub range: [f64; 4],
+    /// Pixel centres (gudhi) or pixel integrals (persim).
+    pub discretisation: Discretisation,
 }
 
 /// The persistence image of the finite bars.
 ///
-/// Each bar `(b, d)` becomes the point `(b, ℓ = d − b)`; the image at pixel
-/// centre `(x, y)` is `Σ w(ℓ) · exp(−((x − b)² + (y − ℓ)²) / 2σ²) / (2πσ²)`,
-/// with pixel centres `linspace(birth_min, birth_max, nx)` ×
-/// `linspace(persistence_min, persistence_max, ny)` — gudhi's
-/// `PersistenceImage`. Essential bars are skipped.
+/// Each bar `(b, d)` becomes the point `(b, ℓ = d − b)` carrying the
+/// isotropic Gaussian `w(ℓ) · exp(−((x − b)² + (y − ℓ)²) / 2σ²) / (2πσ²)`.
+/// * [`Discretisation::PixelCentres`]: the sum evaluated at pixel centres
+///   `linspace(birth_min, birth_max, nx)` ×
+///   `linspace(persistence_min, persistence_max, ny)` — gudhi's
+///   `PersistenceImage`.
+/// * [`Discretisation::PixelIntegrals`]: the sum integrated over the pixels of
+///   the grid with edges `linspace(birth_min, birth_max, nx + 1)` ×
+///   `linspace(persistence_min, persistence_max, ny + 1)`, a product of
+///   normal CDF differences — persim's `PersistenceImager` (its image is the
+///   transpose of this one).
+///
+/// Essential bars are skipped.
 ///
 /// # Returns
 /// An `ny × nx` array (row = persistence, column = birth); its row-major
@@ -55,6 +79,7 @@ pub struct PersistenceImageParams {
 ///     weight: ImageWeight::Constant,
 ///     resolution: [2, 1],
 ///     range: [0.0, 1.0, 1.0, 1.0],
+///     discretisation: Default::default(),
 /// };
 /// let img = persistence_image(&[PersistencePair { dim: 0, birth: 0.0, death: 1.0 }], &params).unwrap();
 /// let peak = 1.0 / (2.0 * std::f64::consts::PI);
@@ -68,10 +93,11 @@ pub fn persistence_image(
     check(params)?;
     let [nx, ny] = params.resolution;
     let [x0, x1, y0, y1] = params.range;
-    let xs = super::linspace(x0, x1, nx);
-    let ys = super::linspace(y0, y1, ny);
-    let two_var = 2.0 * params.bandwidth * params.bandwidth;
-    let norm = 1.0 / (std::f64::consts::PI * two_var);
+    let sigma = params.bandwidth;
+    let (xs, ys) = match params.discretisation {
+        Discretisation::PixelCentres => (super::linspace(x0, x1, nx), super::linspace(y0, y1, ny)),
+        Discretisation::PixelIntegrals => (super::linspace(x0, x1, nx + 1), super::linspace(y0, y1, ny + 1)),
+    };
     let mut image = Array2::zeros((ny, nx));
     for bar in pairs.iter().filter(|b| b.death.is_finite()) {
         let (b, l) = (bar.birth, bar.persistence());
@@ -79,16 +105,37 @@ pub fn persistence_image(
             ImageWeight::Constant => 1.0,
             ImageWeight::PersistencePower(q) => l.powf(q),
         };
-        // The Gaussian factorises: one exponential per column and per row.
-        let gx: Vec<f64> = xs.iter().map(|&x| (-(x - b) * (x - b) / two_var).exp()).collect();
-        for (iy, &y) in ys.iter().enumerate() {
-            let gy = w * norm * (-(y - l) * (y - l) / two_var).exp();
+        // The isotropic Gaussian factorises: one factor per column, one per row.
+        let gx = axis_factors(params.discretisation, &xs, b, sigma);
+        for (iy, gy) in axis_factors(params.discretisation, &ys, l, sigma).into_iter().enumerate() {
             for (ix, &g) in gx.iter().enumerate() {
-                image[[iy, ix]] += gy * g;
+                image[[iy, ix]] += w * gy * g;
             }
         }
     }
     Ok(image)
+}
+
+/// One axis' factor of the Gaussian `N(mean, σ²)`: its density at each pixel
+/// centre (`grid` = centres), or its mass in each pixel, `Φ((e₁ − mean)/σ) −
+/// Φ((e₀ − mean)/σ)` (`grid` = edges).
+fn axis_factors(discretisation: Discretisation, grid: &[f64], mean: f64, sigma: f64) -> Vec<f64> {
+    match discretisation {
+        Discretisation::PixelCentres => {
+            let norm = 1.0 / ((2.0 * std::f64::consts::PI).sqrt() * sigma);
+            grid.iter()
+                .map(|&x| norm * (-(x - mean) * (x - mean) / (2.0 * sigma * sigma)).exp())
+                .collect()
+        }
+        Discretisation::PixelIntegrals => {
+            // Φ(z) = erfc(−z/√2)/2, accurate in both tails.
+            let cdf: Vec<f64> = grid
+                .iter()
+                .map(|&e| 0.5 * libm::erfc(-(e - mean) / (sigma * std::f64::consts::SQRT_2)))
+                .collect();
+            cdf.windows(2).map(|w| w[1] - w[0]).collect()
+        }
+    }
 }
 
 fn check(params: &PersistenceImageParams) -> TopoResult<()> {

@@ -20,14 +20,16 @@
 //! * Persistence images: gudhi's `PersistenceImage` — points in
 //!   (birth, persistence) coordinates, a normalised Gaussian of standard
 //!   deviation `bandwidth` evaluated at pixel *centres* on
-//!   `linspace(range)` grids, times a weight of the point.
+//!   `linspace(range)` grids, times a weight of the point; or, with
+//!   [`Discretisation::PixelIntegrals`], persim's `PersistenceImager`
+//!   (the Gaussian integrated over each pixel).
 
 mod betti;
 mod image;
 mod landscape;
 
 pub use betti::betti_curve;
-pub use image::{persistence_image, ImageWeight, PersistenceImageParams};
+pub use image::{persistence_image, Discretisation, ImageWeight, PersistenceImageParams};
 pub use landscape::landscape;
 
 use crate::PersistencePair;

@@ -1,8 +1,9 @@
 """Reference summaries for basin-topo's summary module.
 
-Reference tool: gudhi==3.13.0, gudhi.representations (Entropy scalar mode,
+Reference tools: gudhi==3.13.0, gudhi.representations (Entropy scalar mode,
 BettiCurve with predefined_grid, Landscape, PersistenceImage), with
-scikit-learn (needed by gudhi.representations) and numpy.
+scikit-learn (needed by gudhi.representations) and numpy; persim==0.4.1
+(PersistenceImager: pixel-integrated images).
 Run: python make_summary.py  (writes summary_reference.json next to it)
 
 gudhi's Landscape returns Bubenik's landscape values times sqrt(2); the test
@@ -16,8 +17,11 @@ import os
 import gudhi
 import numpy as np
 from gudhi.representations import BettiCurve, Entropy, Landscape, PersistenceImage
+from importlib.metadata import version
+from persim import PersistenceImager
 
 assert gudhi.__version__ == "3.13.0", gudhi.__version__
+assert version("persim") == "0.4.1", version("persim")
 
 rng = np.random.default_rng(11)
 
@@ -45,6 +49,14 @@ for name, n, essential in [("random_25", 25, 2), ("random_7", 7, 0), ("single", 
     for wname, weight in [("constant", lambda x: 1.0), ("linear", lambda x: x[1]), ("power2", lambda x: x[1] ** 2)]:
         pi = PersistenceImage(bandwidth=0.25, weight=weight, resolution=[9, 7], im_range=pi_range)
         images[wname] = pi.fit_transform([dgm])[0].tolist()
+    # persim: ranges are whole multiples of the pixel size, so its grid edges
+    # are linspace(range, resolution + 1); sigma is a covariance (σ²).
+    persim_images = {}
+    for wname, n_exp in [("constant", 0.0), ("linear", 1.0)]:
+        imager = PersistenceImager(birth_range=(0.0, 2.0), pers_range=(0.0, 1.5), pixel_size=0.25,
+                                   weight_params={"n": n_exp}, kernel_params={"sigma": [[0.3**2, 0.0], [0.0, 0.3**2]]})
+        assert imager.resolution == (8, 6), imager.resolution
+        persim_images[wname] = imager.transform(dgm, skew=True).tolist()
     cases.append({
         "name": name,
         "diagram": encode(full),
@@ -58,6 +70,10 @@ for name, n, essential in [("random_25", 25, 2), ("random_7", 7, 0), ("single", 
         "image_resolution": [9, 7],
         "image_bandwidth": 0.25,
         "image": images,
+        "persim_range": [0.0, 2.0, 0.0, 1.5],
+        "persim_resolution": [8, 6],
+        "persim_sigma": 0.3,
+        "persim_image": persim_images,  # indexed [birth][persistence]
     })
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "summary_reference.json"), "w") as fh:

@@ -110,6 +110,10 @@ fn total_persistence_truncates_essential_bars_at_the_maximum() {
     assert_eq!(out.max_value, 2.0);
     assert_eq!(sorted_bars(out.diagram.in_dim(0)), vec![(0.0, f64::INFINITY), (0.5, 2.0)]);
     assert!((out.total_persistence[0] - (2.0 + 1.5)).abs() < 1e-15);
+    // The younger minimum is point 3, it dies at the barrier point 1.
+    let located: Vec<_> = out.diagram.pairs.iter().zip(&out.locations).map(|(b, l)| (b.birth, l.birth_vertex, l.death_vertex)).collect();
+    assert!(located.contains(&(0.5, 3, Some(1))), "{located:?}");
+    assert!(located.contains(&(0.0, 0, None)), "{located:?}");
     assert_eq!(out.total_persistence[1], 0.0);
     // k = 3 joins everything: the graph K4 has 3 independent cycles.
     let out = SublevelParams::new().k(3).compute(d.view(), &f).unwrap();
@@ -229,6 +233,12 @@ proptest! {
         let e = graph.graph.edges.len();
         for out in [&graph, &flag] {
             prop_assert!(out.diagram.pairs.iter().all(|b| b.birth <= b.death));
+            // Bars are located at vertices carrying their birth and death values.
+            prop_assert_eq!(out.locations.len(), out.diagram.pairs.len());
+            for (bar, at) in out.diagram.pairs.iter().zip(&out.locations) {
+                prop_assert_eq!(values[at.birth_vertex], bar.birth);
+                prop_assert_eq!(at.death_vertex.map(|v| values[v]), bar.death.is_finite().then_some(bar.death));
+            }
             // With zero-length bars kept, D0 has one bar per point and one
             // essential bar per connected component.
             prop_assert_eq!(out.diagram.count(0), n);

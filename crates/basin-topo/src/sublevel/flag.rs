@@ -2,7 +2,8 @@
 //! filtration: triangles are enumerated in filtration order and their
 //! boundary columns reduced over Z/2 (the standard persistence algorithm).
 
-use super::graph::LowerStar;
+use super::graph::{essential_cycle, LocatedBar, LowerStar};
+use super::params::BarLocation;
 use crate::PersistencePair;
 
 const UNPAIRED: u32 = u32::MAX;
@@ -10,7 +11,7 @@ const UNPAIRED: u32 = u32::MAX;
 /// The result of the triangle reduction.
 pub(crate) struct FlagCycles {
     /// D1 bars: finite for filled cycles, essential for the others.
-    pub(crate) pairs: Vec<PersistencePair>,
+    pub(crate) pairs: Vec<LocatedBar>,
     /// Number of triangles enumerated before every cycle was accounted for.
     pub(crate) triangles_visited: usize,
 }
@@ -84,7 +85,11 @@ pub(crate) fn flag_cycles(
                             death: filtration.sorted_values[c],
                         };
                         if keep_zero_persistence || pair.death > pair.birth {
-                            pairs.push(pair);
+                            let location = BarLocation {
+                                birth_vertex: filtration.vertex_at[edges[pivot as usize].1],
+                                death_vertex: Some(filtration.vertex_at[c]),
+                            };
+                            pairs.push((pair, location));
                         }
                         if paired == cycle_edges.len() {
                             break 'outer;
@@ -100,11 +105,7 @@ pub(crate) fn flag_cycles(
         cycle_edges
             .iter()
             .filter(|&&e| pivot_owner[e] == UNPAIRED)
-            .map(|&e| PersistencePair {
-                dim: 1,
-                birth: filtration.edge_value(e),
-                death: f64::INFINITY,
-            }),
+            .map(|&e| essential_cycle(filtration, e)),
     );
     FlagCycles {
         pairs,

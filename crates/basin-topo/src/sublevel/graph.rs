@@ -3,8 +3,12 @@
 //! seen as a 1-complex, dimension 1 (every cycle-closing edge is essential).
 
 use super::knn::KnnGraph;
+use super::params::BarLocation;
 use super::union_find::UnionFind;
 use crate::PersistencePair;
+
+/// A bar and where it is born and dies.
+pub(crate) type LocatedBar = (PersistencePair, BarLocation);
 
 /// A graph relabelled so that vertex `v` is the `v`-th in filtration order
 /// (by value, ties by original index) and edges are sorted by their
@@ -16,6 +20,8 @@ pub(crate) struct LowerStar {
     pub(crate) sorted_values: Vec<f64>,
     /// Edges `(lo, hi)` in filtration positions, sorted by `(hi, lo)`.
     pub(crate) edges: Vec<(usize, usize)>,
+    /// The original index of the vertex at each filtration position.
+    pub(crate) vertex_at: Vec<usize>,
 }
 
 impl LowerStar {
@@ -40,6 +46,7 @@ impl LowerStar {
         Self {
             sorted_values: order.iter().map(|&v| values[v]).collect(),
             edges,
+            vertex_at: order,
         }
     }
 
@@ -54,7 +61,7 @@ impl LowerStar {
 pub(crate) fn zero_dimensional(
     filtration: &LowerStar,
     keep_zero_persistence: bool,
-) -> (Vec<PersistencePair>, Vec<usize>) {
+) -> (Vec<LocatedBar>, Vec<usize>) {
     let n = filtration.sorted_values.len();
     let mut components = UnionFind::new(n);
     let mut pairs = Vec::new();
@@ -73,17 +80,26 @@ pub(crate) fn zero_dimensional(
             death: filtration.sorted_values[hi],
         };
         if keep_zero_persistence || pair.death > pair.birth {
-            pairs.push(pair);
+            let location = BarLocation {
+                birth_vertex: filtration.vertex_at[younger],
+                death_vertex: Some(filtration.vertex_at[hi]),
+            };
+            pairs.push((pair, location));
         }
         components.link(root_lo, root_hi);
     }
     for v in 0..n {
         if components.find(v) == v {
-            pairs.push(PersistencePair {
+            let pair = PersistencePair {
                 dim: 0,
                 birth: filtration.sorted_values[v],
                 death: f64::INFINITY,
-            });
+            };
+            let location = BarLocation {
+                birth_vertex: filtration.vertex_at[v],
+                death_vertex: None,
+            };
+            pairs.push((pair, location));
         }
     }
     (pairs, cycle_edges)
@@ -91,13 +107,20 @@ pub(crate) fn zero_dimensional(
 
 /// D1 of the graph as a 1-complex: nothing fills a cycle, so every
 /// cycle-closing edge is an essential class born at its value.
-pub(crate) fn graph_cycles(filtration: &LowerStar, cycle_edges: &[usize]) -> Vec<PersistencePair> {
-    cycle_edges
-        .iter()
-        .map(|&e| PersistencePair {
-            dim: 1,
-            birth: filtration.edge_value(e),
-            death: f64::INFINITY,
-        })
-        .collect()
+pub(crate) fn graph_cycles(filtration: &LowerStar, cycle_edges: &[usize]) -> Vec<LocatedBar> {
+    cycle_edges.iter().map(|&e| essential_cycle(filtration, e)).collect()
+}
+
+/// The essential D1 bar born at edge `e`, located at the edge's upper vertex.
+pub(crate) fn essential_cycle(filtration: &LowerStar, e: usize) -> LocatedBar {
+    let pair = PersistencePair {
+        dim: 1,
+        birth: filtration.edge_value(e),
+        death: f64::INFINITY,
+    };
+    let location = BarLocation {
+        birth_vertex: filtration.vertex_at[filtration.edges[e].1],
+        death_vertex: None,
+    };
+    (pair, location)
 }

@@ -96,4 +96,4 @@ mod params;
 mod union_find;
 
 pub use knn::{knn_graph, KnnGraph};
-pub use params::{Complex, SublevelOutput, SublevelParams};
+pub use params::{BarLocation, Complex, SublevelOutput, SublevelParams};

@@ -44,11 +44,27 @@ impl Default for SublevelParams {
     }
 }
 
+/// Where a bar is born and dies, as indices of the input points (rows of the
+/// distance matrix, e.g. trajectory checkpoints).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BarLocation {
+    /// D0: the local minimum that starts the component. D1: the vertex whose
+    /// entry closes the cycle (upper end of the cycle-closing edge).
+    pub birth_vertex: usize,
+    /// D0: the vertex at which the component merges into an older one (a
+    /// saddle). D1: the highest vertex of the triangle that fills the cycle.
+    /// `None` for essential bars.
+    pub death_vertex: Option<usize>,
+}
+
 /// What [`SublevelParams::compute`] returns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SublevelOutput {
     /// D0 and D1 (`max_dim = 1`); essential classes have infinite death.
     pub diagram: Diagram,
+    /// For each bar of `diagram.pairs` (same order), its birth and death
+    /// vertices.
+    pub locations: Vec<BarLocation>,
     /// `Σ (death − birth)^p` for D0 and D1, essential classes truncated at
     /// [`max_value`](Self::max_value).
     pub total_persistence: [f64; 2],
@@ -206,16 +222,17 @@ impl SublevelParams {
         graph.edges.dedup();
 
         let filtration = LowerStar::new(&graph, values);
-        let (mut pairs, cycle_edges) = zero_dimensional(&filtration, self.keep_zero_persistence);
+        let (mut bars, cycle_edges) = zero_dimensional(&filtration, self.keep_zero_persistence);
         let mut triangles_visited = 0;
         match self.complex {
-            Complex::Graph => pairs.extend(graph_cycles(&filtration, &cycle_edges)),
+            Complex::Graph => bars.extend(graph_cycles(&filtration, &cycle_edges)),
             Complex::Flag => {
                 let cycles = flag_cycles(&filtration, &cycle_edges, self.keep_zero_persistence);
                 triangles_visited = cycles.triangles_visited;
-                pairs.extend(cycles.pairs);
+                bars.extend(cycles.pairs);
             }
         }
+        let (pairs, locations): (Vec<_>, Vec<_>) = bars.into_iter().unzip();
         let max_value = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let truncated = truncate_essential(&pairs, max_value);
         let total = |dim: usize| {
@@ -225,6 +242,7 @@ impl SublevelParams {
         Ok(SublevelOutput {
             total_persistence: [total(0), total(1)],
             diagram: Diagram { pairs, max_dim: 1 },
+            locations,
             max_value,
             graph,
             triangles_visited,

@@ -25,10 +25,12 @@
 //!   (the Gaussian integrated over each pixel).
 
 mod betti;
+mod features;
 mod image;
 mod landscape;
 
 pub use betti::betti_curve;
+pub use features::{features, FeatureParams, Features};
 pub use image::{persistence_image, Discretisation, ImageWeight, PersistenceImageParams};
 pub use landscape::landscape;
 

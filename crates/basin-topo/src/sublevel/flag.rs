@@ -42,6 +42,13 @@ pub(crate) fn flag_cycles(
     }
     let lower = |h: usize| &edges[offset[h]..offset[h + 1]];
 
+    if cycle_edges.is_empty() {
+        // A forest: no cycles to fill (and no triangles to enumerate).
+        return FlagCycles {
+            pairs: Vec::new(),
+            triangles_visited: 0,
+        };
+    }
     let mut pivot_owner = vec![UNPAIRED; edges.len()];
     let mut reduced: Vec<Vec<u32>> = Vec::new();
     let mut pairs = Vec::new();

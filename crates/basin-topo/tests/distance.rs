@@ -40,7 +40,7 @@ fn assert_close(ours: f64, theirs: f64, what: &str) {
 fn matches_gudhi_and_persim() {
     let reference: Value = serde_json::from_str(REFERENCE).unwrap();
     let cases = reference["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 10);
+    assert_eq!(cases.len(), 11);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let (a, b) = (diagram(&case["a"], 1), diagram(&case["b"], 1));
@@ -213,5 +213,43 @@ proptest! {
         prop_assert!((wasserstein(&a, &b, 2.0).unwrap() - w_sum.sqrt()).abs() < 1e-9);
         let (_, w1) = brute_force(&a, &b, 1.0);
         prop_assert!((wasserstein(&a, &b, 1.0).unwrap() - w1).abs() < 1e-9);
+    }
+}
+
+fn equal_birth_diagram(max_len: usize) -> impl Strategy<Value = Vec<PersistencePair>> {
+    prop::collection::vec(
+        (0i32..40).prop_map(|d| PersistencePair { dim: 0, birth: 0.0, death: f64::from(d) / 8.0 }),
+        0..max_len,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn equal_births_line_program_is_exact(a in equal_birth_diagram(4), b in equal_birth_diagram(4)) {
+        // All births 0 takes the line dynamic program: check it by brute force.
+        for p in [1.0, 2.0, 3.0] {
+            let (_, sum) = brute_force(&a, &b, p);
+            prop_assert!((wasserstein(&a, &b, p).unwrap() - sum.powf(1.0 / p)).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn equal_births_line_program_matches_assignment(a in equal_birth_diagram(40), b in equal_birth_diagram(40)) {
+        // Shifting one birth by 1e-12 sends the same problem to the general
+        // assignment solver and moves the distance by at most 1e-12.
+        let mut shifted = a.clone();
+        if let Some(bar) = shifted.first_mut() {
+            bar.birth = 1e-12;
+            bar.death = bar.death.max(1e-12);
+        } else {
+            return Ok(());
+        }
+        for (p, ground) in [(1.0, GroundMetric::LInfinity), (2.0, GroundMetric::LInfinity), (2.0, GroundMetric::L2)] {
+            let line = wasserstein_with_ground(&a, &b, p, ground).unwrap();
+            let general = wasserstein_with_ground(&shifted, &b, p, ground).unwrap();
+            prop_assert!((line - general).abs() < 1e-9, "p {} line {} general {}", p, line, general);
+        }
     }
 }

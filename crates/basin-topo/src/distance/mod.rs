@@ -31,10 +31,14 @@
 //!   the algorithm of scipy's `linear_sum_assignment`) after a column/row
 //!   reduction that matches most rows at once: `O(N³)` worst case,
 //!   `O(N²)` memory; a few thousand bars per dimension are practical
-//!   (300 + 300 bars: about 0.05 s).
+//!   (300 + 300 bars: about 0.05 s). When every bar of both diagrams has the
+//!   same birth (Vietoris–Rips D0), the points lie on a line where the costs
+//!   are Monge and a dynamic program over sorted deaths is exact in
+//!   `O(nm)` time.
 
 mod bottleneck;
 mod hungarian;
+mod line;
 
 use crate::{PersistencePair, TopoError, TopoResult};
 
@@ -158,7 +162,8 @@ pub fn wasserstein_with_ground(
             return Ok(f64::INFINITY);
         };
         sum += essential.iter().map(|c| c.powf(p)).sum::<f64>();
-        sum += hungarian::finite_wasserstein_power(&part.finite_a, &part.finite_b, p, ground);
+        sum += line::equal_birth_wasserstein_power(&part.finite_a, &part.finite_b, p, ground)
+            .unwrap_or_else(|| hungarian::finite_wasserstein_power(&part.finite_a, &part.finite_b, p, ground));
     }
     Ok(sum.powf(1.0 / p))
 }

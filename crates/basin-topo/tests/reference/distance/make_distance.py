@@ -75,6 +75,9 @@ add("random_40_35", random_diagram(40), random_diagram(35))
 add("random_120_100", random_diagram(120, 3.0), random_diagram(100, 3.0))
 add("ties_30_30", random_diagram(30, grid=8), random_diagram(30, grid=8))
 add("with_diagonal_points", [[0, 0], [1, 1], [0, 2]], [[0.5, 0.5], [0, 1.5]])
+# Vietoris-Rips D0 style: every birth 0 (basin's line dynamic program).
+add("all_births_zero_200_150", np.c_[np.zeros(200), np.round(rng.exponential(1.0, 200), 6)],
+    np.c_[np.zeros(150), np.round(rng.exponential(1.2, 150), 6)])
 inf = np.inf
 add("essential_same_count", [[0, inf], [0.3, inf], [0, 1], [0.2, 0.9]],
     [[0.1, inf], [0.5, inf], [0, 1.2]], essential=True)

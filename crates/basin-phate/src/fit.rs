@@ -66,6 +66,32 @@ impl PhateGraph {
         self.kernel.nrows()
     }
 
+    /// `P^t` (or the landmark operator to the t): the symmetric eigensolve when
+    /// it is cheaper than t sparse x dense products.
+    fn diffusion_power(&self, t: usize) -> Result<Array2<f64>, PhateError> {
+        if let Some(l) = &self.landmarks {
+            return matrix_power(&Operator::Symmetrizable { s: &l.sym, d: &l.deg }, t);
+        }
+        let n = self.n_points() as f64;
+        // sparse products run ~5x below GEMM speed; an eigensolve costs ~12 n^3
+        let chain = (t as f64 - 1.0) * 2.0 * self.diff_op.nnz() as f64 * n * 5.0;
+        let eig = 12.0 * n * n * n;
+        let force = std::env::var("BASIN_PHATE_POWER").ok();
+        let use_eig = match force.as_deref() {
+            Some("eig") => true,
+            Some("chain") => false,
+            _ => eig < chain,
+        };
+        if use_eig {
+            let d = self.kernel.row_sums();
+            let inv: Vec<f64> = d.iter().map(|x| if *x > 0.0 { 1.0 / x.sqrt() } else { 0.0 }).collect();
+            let a = self.kernel.scale_rows_cols(&inv, &inv).to_dense();
+            matrix_power(&Operator::Symmetrizable { s: &a, d: &d }, t)
+        } else {
+            matrix_power(&Operator::Sparse(&self.diff_op), t)
+        }
+    }
+
     fn spectrum(&self) -> Result<&[f64], PhateError> {
         if let Some(s) = self.singular_values.get() {
             return Ok(s);
@@ -102,6 +128,23 @@ fn run_in_pool<R: Send>(n_jobs: Option<usize>, f: impl FnOnce() -> R + Send) -> 
                 PhateError::Numerical { stage: "thread pool", reason: e.to_string() }
             })?;
             Ok(pool.install(f))
+        }
+    }
+}
+
+/// Stage timings on stderr when `BASIN_PHATE_TIMING` is set (benchmarks only).
+struct Stopwatch(Option<std::cell::Cell<std::time::Instant>>);
+
+impl Stopwatch {
+    fn new() -> Self {
+        Self(std::env::var_os("BASIN_PHATE_TIMING").map(|_| std::cell::Cell::new(std::time::Instant::now())))
+    }
+
+    fn lap(&self, stage: &str) {
+        if let Some(c) = &self.0 {
+            let now = std::time::Instant::now();
+            eprintln!("basin-phate: {stage}: {:.3} s", (now - c.get()).as_secs_f64());
+            c.set(now);
         }
     }
 }
@@ -163,6 +206,7 @@ impl PhateParams {
         }
         let spec = KernelSpec { knn: self.knn, decay: self.decay, thresh: self.thresh, knn_max: self.knn_max };
         run_in_pool(self.n_jobs, || {
+            let clock = Stopwatch::new();
             let (rows, pca, data_nu) = if self.distance == Distance::Precomputed {
                 check_precomputed(x)?;
                 (precomputed_rows(x, &spec), None, None)
@@ -174,12 +218,15 @@ impl PhateParams {
                 let rows = affinity_rows(&metric, metric.x.view(), &spec, true);
                 (rows, pca, Some(data_nu))
             };
+            clock.lap("pca + knn kernel rows");
             let kernel = symmetrized(n, rows);
             let diff_op = kernel.l1_normalized();
+            clock.lap("symmetrise + normalise");
             let landmarks = match self.n_landmark {
                 Some(m) if n > m => Some(spectral_landmarks(&kernel, &diff_op, m, self.n_svd, self.seed)),
                 _ => None,
             };
+            clock.lap("landmarks");
             Ok(Arc::new(PhateGraph {
                 n_features: d,
                 distance: self.distance,
@@ -210,6 +257,7 @@ impl PhateParams {
             });
         }
         run_in_pool(self.n_jobs, || {
+            let clock = Stopwatch::new();
             let (t, entropy_curve) = match self.t {
                 T::Fixed(t) => (t, None),
                 T::Auto => {
@@ -217,22 +265,29 @@ impl PhateParams {
                     (find_knee_point(&h)?, Some(h))
                 }
             };
-            let op = match &graph.landmarks {
-                Some(l) => Operator::Factored { a: &l.pmn, b: &l.transitions, dense: &l.landmark_op },
-                None => Operator::Sparse(&graph.diff_op),
-            };
-            let pot = potential(matrix_power(&op, t), self.effective_gamma());
+            clock.lap("t selection");
+            let pot = potential(graph.diffusion_power(t)?, self.effective_gamma());
             let dist = match self.mds_dist {
                 MdsDistance::Euclidean => Distance::Euclidean,
                 MdsDistance::Cosine => Distance::Cosine,
             };
-            let pd = pairwise(pot.view(), dist);
+            clock.lap("potential");
+            let mut pd = pairwise(pot.view(), dist);
+            // All points alike (e.g. identical inputs): distances are rounding
+            // noise, which metric MDS would blow up to unit size. Zero them.
+            let pot_scale = pot.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+            if pd.iter().all(|&v| v <= 1e-12 * pot_scale) {
+                pd.fill(0.0);
+            }
+            clock.lap("potential distances");
             let y_classic = classic_mds(pd.view(), self.n_components, self.seed);
+            clock.lap("classic mds");
             let y = match self.mds {
                 Mds::Classic => y_classic,
                 Mds::Metric => procrustes(y_classic.view(), sgd_mds(pd.view(), &y_classic, self.seed).view()).0,
                 Mds::Smacof => procrustes(y_classic.view(), smacof(pd.view(), &y_classic, 3000, 1e-6).view()).0,
             };
+            clock.lap("metric mds");
             if y.iter().any(|v| !v.is_finite()) {
                 return Err(PhateError::Numerical { stage: "mds", reason: "non-finite coordinates".into() });
             }

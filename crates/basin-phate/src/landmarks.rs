@@ -16,12 +16,15 @@ use ndarray::parallel::prelude::*;
 pub struct Landmarks {
     /// Landmark index of every point (clusters renumbered 0..m in label order).
     pub clusters: Vec<usize>,
-    /// Row-normalised `pmn` (m x n): landmark to point transitions.
-    pub(crate) pmn: Csr,
     /// Row-normalised `pmn^T` (n x m): point to landmark transitions.
     pub(crate) transitions: Csr,
     /// `pmn * transitions` (m x m), the landmark diffusion operator.
     pub(crate) landmark_op: Array2<f64>,
+    /// `S = F F^T` with `F = Da^(-1/2) C Db^(-1/2)`: the landmark operator is
+    /// `Da^(-1/2) S Da^(1/2)`, so its powers come from one symmetric eigensolve.
+    pub(crate) sym: Array2<f64>,
+    /// Row sums `Da` of the unnormalised `pmn`.
+    pub(crate) deg: Vec<f64>,
 }
 
 impl Landmarks {
@@ -49,7 +52,12 @@ impl Landmarks {
         let pnm = pmn_raw.transpose().l1_normalized();
         let pmn = pmn_raw.l1_normalized();
         let landmark_op = pmn.mul_sparse(&pnm).to_dense();
-        Self { clusters, pmn, transitions: pnm, landmark_op }
+        let deg = pmn_raw.row_sums();
+        let col = pmn_raw.transpose().row_sums();
+        let inv = |v: &[f64]| -> Vec<f64> { v.iter().map(|x| if *x > 0.0 { 1.0 / x.sqrt() } else { 0.0 }).collect() };
+        let f = pmn_raw.scale_rows_cols(&inv(&deg), &inv(&col));
+        let sym = f.mul_sparse(&f.transpose()).to_dense();
+        Self { clusters, transitions: pnm, landmark_op, sym, deg }
     }
 
     /// Number of landmarks.
@@ -101,6 +109,21 @@ fn spectral_vectors(diff_aff: &Csr, n_svd: usize, seed: u64) -> Array2<f64> {
     v.slice(s![.., ..k]).to_owned()
 }
 
+/// Squared euclidean distance with four independent accumulators (vectorises).
+fn squared_distance(x: &[f64], y: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let (xc, yc) = (x.chunks_exact(4), y.chunks_exact(4));
+    let (xr, yr) = (xc.remainder(), yc.remainder());
+    for (a, b) in xc.zip(yc) {
+        for l in 0..4 {
+            let d = a[l] - b[l];
+            acc[l] += d * d;
+        }
+    }
+    let tail: f64 = xr.iter().zip(yr).map(|(a, b)| (a - b) * (a - b)).sum();
+    acc[0] + acc[1] + acc[2] + acc[3] + tail
+}
+
 /// k-means: k-means++ seeding on a subsample of `3 * m` points (scikit-learn's
 /// `init_size`), then Lloyd iterations on all points with GEMM distances.
 fn kmeans(x: ArrayView2<'_, f64>, m: usize, seed: u64, max_iter: usize) -> Vec<usize> {
@@ -113,7 +136,11 @@ fn kmeans(x: ArrayView2<'_, f64>, m: usize, seed: u64, max_iter: usize) -> Vec<u
     let first = rng.random_range(0..xs.nrows());
     centers.push(first);
     let sqd = |a: usize, b: usize| -> f64 {
-        xs.row(a).iter().zip(xs.row(b)).map(|(u, v)| (u - v) * (u - v)).sum()
+        let (ra, rb) = (xs.row(a), xs.row(b));
+        match (ra.as_slice(), rb.as_slice()) {
+            (Some(x), Some(y)) => squared_distance(x, y),
+            _ => ra.iter().zip(rb.iter()).map(|(u, v)| (u - v) * (u - v)).sum(),
+        }
     };
     let mut mind: Vec<f64> = (0..xs.nrows()).into_par_iter().map(|i| sqd(i, first)).collect();
     while centers.len() < m.min(xs.nrows()) {
@@ -163,7 +190,8 @@ fn kmeans(x: ArrayView2<'_, f64>, m: usize, seed: u64, max_iter: usize) -> Vec<u
             .collect();
         let changed = new.iter().zip(&labels).filter(|(a, b)| a != b).count();
         labels = new;
-        if it > 0 && changed == 0 {
+        // stop once fewer than 0.1% of the points move
+        if it > 0 && changed * 1000 <= n {
             break;
         }
         let mut sums = Array2::<f64>::zeros(c.dim());
@@ -196,6 +224,6 @@ pub(crate) fn spectral_landmarks(
     let diff_aff = kernel.scale_rows_cols(&inv_sqrt, &inv_sqrt);
     let v = spectral_vectors(&diff_aff, n_svd, seed);
     let feats = diff_op.mul_dense(v.view());
-    let labels = kmeans(feats.view(), n_landmark, seed.wrapping_add(1), 30);
+    let labels = kmeans(feats.view(), n_landmark, seed.wrapping_add(1), 10);
     Landmarks::from_clusters(kernel, &labels)
 }

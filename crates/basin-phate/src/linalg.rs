@@ -48,6 +48,21 @@ pub(crate) fn symmetric_eigenvalues(a: &Array2<f64>) -> Result<Vec<f64>, PhateEr
     })
 }
 
+/// Eigen-decomposition of a symmetric matrix: eigenvalues ascending, eigenvectors as columns.
+pub(crate) fn symmetric_eigen(a: &Array2<f64>) -> Result<(Vec<f64>, Array2<f64>), PhateError> {
+    let n = a.nrows();
+    let sl = a.as_slice().unwrap_or(&[]);
+    let m = MatRef::from_row_major_slice(sl, n, n);
+    let e = m.self_adjoint_eigen(faer::Side::Lower).map_err(|e| PhateError::Numerical {
+        stage: "eigendecomposition",
+        reason: format!("{e:?}"),
+    })?;
+    let vals: Vec<f64> = (0..n).map(|i| e.S()[i]).collect();
+    let u = e.U();
+    let vecs = Array2::from_shape_fn((n, n), |(i, j)| u[(i, j)]);
+    Ok((vals, vecs))
+}
+
 /// Orthonormalises the columns of `q` in place (Householder QR, thin Q).
 pub(crate) fn orthonormalize(q: &mut Array2<f64>) {
     let (n, l) = q.dim();

@@ -96,6 +96,9 @@ fn layout_distances(y: &Array2<f64>) -> Array2<f64> {
 pub fn smacof(d: ArrayView2<'_, f64>, init: &Array2<f64>, max_iter: usize, eps: f64) -> Array2<f64> {
     let n = d.nrows();
     let k = init.ncols();
+    if d.iter().all(|&v| v == 0.0) {
+        return Array2::zeros((n, k));
+    }
     let mut x = init.clone();
     let mut dist = layout_distances(&x);
     let mut old_stress: Option<f64> = None;
@@ -146,7 +149,12 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
         (800, (n as f64 * (n as f64).ln() * 2.0) as usize)
     };
     let dmax = d.iter().copied().fold(0.0f64, f64::max);
-    let scale = if dmax > 0.0 { dmax } else { 1.0 };
+    if dmax <= 0.0 {
+        // All targets are zero: every point at the origin is the exact optimum
+        // (phate would rescale rounding noise to unit size instead).
+        return Array2::zeros((n, k));
+    }
+    let scale = dmax;
     let mut y = init.clone();
     let mean = y.mean().unwrap_or(0.0);
     let std = (y.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / y.len().max(1) as f64).sqrt();
@@ -160,34 +168,69 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
     let lambda = (eta_max / eta_min).ln() / (n_iter.saturating_sub(1).max(1)) as f64;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut prev: Option<f64> = None;
-    let mut grad = Array2::<f64>::zeros((n, k));
-    let mut diff = vec![0.0; k];
+    let mut pairs_i = vec![0usize; pairs];
+    let mut pairs_j = vec![0usize; pairs];
+    let mut sorted_j = vec![0usize; pairs];
+    let mut starts = vec![0usize; n + 1];
     for it in 0..n_iter {
         let lr = eta_max * (-lambda * it as f64).exp();
-        grad.fill(0.0);
-        let (mut sum_err2, mut count) = (0.0, 0usize);
-        for _ in 0..pairs {
-            let i = rng.random_range(0..n);
-            let j = rng.random_range(0..n);
-            if i == j {
-                continue;
-            }
-            let target = d[[i, j]] / scale;
-            let mut dist2 = 0.0;
-            for c in 0..k {
-                diff[c] = y[[i, c]] - y[[j, c]];
-                dist2 += diff[c] * diff[c];
-            }
-            let dist = dist2.sqrt().max(1e-10);
-            let err = target - dist;
-            let w = -2.0 * err / dist;
-            for c in 0..k {
-                grad[[i, c]] += diff[c] * w;
-                grad[[j, c]] -= diff[c] * w;
-            }
-            sum_err2 += err * err;
-            count += 1;
+        for p in 0..pairs {
+            pairs_i[p] = rng.random_range(0..n);
+            pairs_j[p] = rng.random_range(0..n);
         }
+        // Counting sort by i: the gradient is a batch sum with Y fixed, so order
+        // is free, and row-ordered reads of `d` avoid a cache miss per pair.
+        starts.fill(0);
+        for &i in &pairs_i {
+            starts[i + 1] += 1;
+        }
+        for i in 0..n {
+            starts[i + 1] += starts[i];
+        }
+        let mut fill = starts.clone();
+        for p in 0..pairs {
+            let i = pairs_i[p];
+            sorted_j[fill[i]] = pairs_j[p];
+            fill[i] += 1;
+        }
+        // ascending columns within a row: page-ordered reads of `d`
+        for i in 0..n {
+            sorted_j[starts[i]..starts[i + 1]].sort_unstable();
+        }
+        let chunk = n.div_ceil(rayon::current_num_threads().max(1) * 4).max(1);
+        let yv = &y;
+        let (grad, sum_err2, count) = (0..n.div_ceil(chunk))
+            .into_par_iter()
+            .map(|c| {
+                let mut g = Array2::<f64>::zeros((n, k));
+                let (mut se, mut cnt) = (0.0, 0usize);
+                let mut diff = vec![0.0; k];
+                for i in (c * chunk)..((c + 1) * chunk).min(n) {
+                    let drow = d.row(i);
+                    for &j in &sorted_j[starts[i]..starts[i + 1]] {
+                        if i == j {
+                            continue;
+                        }
+                        let target = drow[j] / scale;
+                        let mut dist2 = 0.0;
+                        for c2 in 0..k {
+                            diff[c2] = yv[[i, c2]] - yv[[j, c2]];
+                            dist2 += diff[c2] * diff[c2];
+                        }
+                        let dist = dist2.sqrt().max(1e-10);
+                        let err = target - dist;
+                        let w = -2.0 * err / dist;
+                        for c2 in 0..k {
+                            g[[i, c2]] += diff[c2] * w;
+                            g[[j, c2]] -= diff[c2] * w;
+                        }
+                        se += err * err;
+                        cnt += 1;
+                    }
+                }
+                (g, se, cnt)
+            })
+            .reduce(|| (Array2::zeros((n, k)), 0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
         if count == 0 {
             continue;
         }

@@ -1,7 +1,8 @@
 //! Diffusion powers `P^t` and the potential transform of phate
 //! (`PHATE._calculate_potential`).
 
-use crate::linalg::gemm;
+use crate::errors::PhateError;
+use crate::linalg::{gemm, symmetric_eigen};
 use crate::sparse::Csr;
 use ndarray::Array2;
 
@@ -10,13 +11,34 @@ use ndarray::Array2;
 pub(crate) enum Operator<'a> {
     /// Exact path: sparse `P` (n x n).
     Sparse(&'a Csr),
-    /// Landmark path: `L = A * B` with sparse `A` (m x n) and `B` (n x m), and `L` dense.
-    Factored { a: &'a Csr, b: &'a Csr, dense: &'a Array2<f64> },
+    /// `P = D^(-1/2) S D^(1/2)` with `S` symmetric positive semi-definite
+    /// (dense) and `d` the degrees: the landmark operator, or `D^-1 K`.
+    Symmetrizable { s: &'a Array2<f64>, d: &'a [f64] },
+}
+
+/// `D^(-1/2) S^t D^(1/2)` from one symmetric eigendecomposition `S = V L V^T`:
+/// `S^t = (V L^(t/2)) (V L^(t/2))^T`, a single GEMM instead of log2(t) of them.
+fn symmetric_power(s: &Array2<f64>, d: &[f64], t: usize) -> Result<Array2<f64>, PhateError> {
+    let (vals, mut v) = symmetric_eigen(s)?;
+    let half = t as f64 / 2.0;
+    for (c, &l) in vals.iter().enumerate() {
+        // S is PSD; clamp rounding noise below zero.
+        let f = l.max(0.0).powf(half);
+        v.column_mut(c).mapv_inplace(|x| x * f);
+    }
+    let mut st = gemm(v.view(), v.view(), true);
+    let n = st.nrows();
+    for i in 0..n {
+        for j in 0..n {
+            st[[i, j]] *= (d[j] / d[i]).sqrt();
+        }
+    }
+    Ok(st)
 }
 
 /// `P^t` as a dense matrix.
-pub(crate) fn matrix_power(op: &Operator<'_>, t: usize) -> Array2<f64> {
-    match op {
+pub(crate) fn matrix_power(op: &Operator<'_>, t: usize) -> Result<Array2<f64>, PhateError> {
+    Ok(match op {
         Operator::Sparse(p) => {
             // Repeated sparse x dense products: t * nnz * n flops, far below the
             // log2(t) dense n^3 products of repeated squaring for kNN kernels.
@@ -26,43 +48,8 @@ pub(crate) fn matrix_power(op: &Operator<'_>, t: usize) -> Array2<f64> {
             }
             m
         }
-        Operator::Factored { a, b, dense } => {
-            let mdim = dense.nrows() as f64;
-            let per_step_factored = 2.0 * (a.nnz() + b.nnz()) as f64 * mdim;
-            let squarings = (usize::BITS - t.leading_zeros()) as f64 + f64::from(t.count_ones());
-            let dense_cost = squarings * 2.0 * mdim * mdim * mdim;
-            if per_step_factored * (t as f64 - 1.0) <= dense_cost {
-                let mut m = (*dense).clone();
-                for _ in 1..t {
-                    let bm = b.mul_dense(m.view());
-                    m = a.mul_dense(bm.view());
-                }
-                m
-            } else {
-                dense_power(dense, t)
-            }
-        }
-    }
-}
-
-/// `M^t` by repeated squaring (numpy's `matrix_power`).
-pub(crate) fn dense_power(m: &Array2<f64>, t: usize) -> Array2<f64> {
-    let mut result: Option<Array2<f64>> = None;
-    let mut base = m.clone();
-    let mut e = t;
-    while e > 0 {
-        if e & 1 == 1 {
-            result = Some(match result {
-                None => base.clone(),
-                Some(r) => gemm(r.view(), base.view(), false),
-            });
-        }
-        e >>= 1;
-        if e > 0 {
-            base = gemm(base.view(), base.view(), false);
-        }
-    }
-    result.unwrap_or_else(|| Array2::eye(m.nrows()))
+        Operator::Symmetrizable { s, d } => symmetric_power(s, d, t)?,
+    })
 }
 
 /// phate's potential: `-log(P^t + 1e-7)` for gamma = 1, `P^t` for gamma = -1,

@@ -144,23 +144,28 @@ impl Csr {
         out
     }
 
-    /// `self * dense`, parallel over rows.
+    /// `self * dense`, parallel over rows; dense columns in cache-sized blocks
+    /// so the rows gathered for one output row stay in cache.
     #[must_use]
     pub fn mul_dense(&self, dense: ArrayView2<'_, f64>) -> Array2<f64> {
         let k = dense.ncols();
+        let dense = dense.as_standard_layout();
         let mut out = Array2::zeros((self.nrows, k));
-        out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut orow)| {
-            let (cols, vals) = self.row(i);
-            let o = orow.as_slice_mut().expect("fresh array is contiguous");
-            for (&j, &v) in cols.iter().zip(vals) {
-                let drow = dense.row(j);
-                if let Some(d) = drow.as_slice() {
+        let block = 256usize;
+        let src = dense.as_slice().unwrap_or(&[]);
+        let mut c0 = 0;
+        while c0 < k {
+            let c1 = (c0 + block).min(k);
+            out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut orow)| {
+                let (cols, vals) = self.row(i);
+                let o = &mut orow.as_slice_mut().unwrap_or(&mut [])[c0..c1];
+                for (&j, &v) in cols.iter().zip(vals) {
+                    let d = &src[j * k + c0..j * k + c1];
                     o.iter_mut().zip(d).for_each(|(a, b)| *a += v * b);
-                } else {
-                    o.iter_mut().zip(drow.iter()).for_each(|(a, b)| *a += v * b);
                 }
-            }
-        });
+            });
+            c0 = c1;
+        }
         out
     }
 

@@ -251,6 +251,7 @@ impl RipsParams {
     /// ```
     pub fn compute(&self, input: &RipsInput<'_>) -> TopoResult<RipsOutput> {
         self.check()?;
+        self.check_dense_size(input)?;
         let prepared = prepare(input)?;
         let plan = self.plan(&prepared)?;
         if let Some(budget) = self.max_memory {
@@ -268,7 +269,7 @@ impl RipsParams {
             }
         }
         let n = prepared.size();
-        let binomial = BinomialCoeffTable::new(n, self.max_dim + 2)?;
+        let binomial = BinomialCoeffTable::new(n, effective_dim(self.max_dim, n) + 2)?;
         let threshold = plan.threshold;
         let (pairs, cocycles) = match prepared {
             // Dense enumeration (one distance lookup per vertex, cofacets over
@@ -308,23 +309,47 @@ impl RipsParams {
         binomial: &BinomialCoeffTable,
         threshold: Value,
     ) -> (Vec<crate::PersistencePair>, Option<Vec<Cocycle>>) {
-        let mut reducer = Reducer::<M, E>::new(m, binomial, self.max_dim, threshold, self.modulus, self.cocycles);
+        let dim = effective_dim(self.max_dim, m.size());
+        let mut reducer = Reducer::<M, E>::new(m, binomial, dim, threshold, self.modulus, self.cocycles);
         reducer.compute_barcodes();
         let cocycles = self.cocycles.then(|| std::mem::take(&mut reducer.cocycles));
         (std::mem::take(&mut reducer.pairs), cocycles)
     }
 
+    /// Refuses before allocating an `n × n` distance matrix over the budget.
+    fn check_dense_size(&self, input: &RipsInput<'_>) -> TopoResult<()> {
+        let n = match input {
+            RipsInput::PointCloud { points, .. } => points.nrows(),
+            RipsInput::DistanceMatrix(m) => m.nrows(),
+            RipsInput::LowerTriangular { n, .. } => *n,
+            RipsInput::Sparse { .. } => return Ok(()),
+        };
+        let bytes = (n as u128) * (n as u128) * 4;
+        match self.max_memory {
+            Some(budget) if bytes > u128::from(budget) => Err(TopoError::MemoryBudget {
+                estimated_bytes: bytes,
+                budget_bytes: u128::from(budget),
+                advice: format!(
+                    "the {n} × {n} distance matrix alone exceeds the budget; \
+                     use fewer points, a sparse input, or raise `max_memory`"
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Threshold, edge count and memory estimate of a prepared input.
     fn plan(&self, prepared: &PreparedInput) -> TopoResult<Plan> {
         let given = self.threshold.filter(|t| t.is_finite()).map(|t| t as Value);
-        let top_dim = self.max_dim + 1;
+        let max_dim = effective_dim(self.max_dim, prepared.size());
+        let top_dim = max_dim + 1;
         Ok(match prepared {
             PreparedInput::Dense(m) => {
                 let threshold = given.unwrap_or_else(|| m.enclosing_radius());
                 let n = m.size();
                 let num_edges = (0..n).map(|i| m.row(i)[..i].iter().filter(|&&d| d <= threshold).count()).sum();
                 let counts = memory::simplex_counts(m, threshold, num_edges, top_dim);
-                let bytes = memory::estimate_bytes(&counts, self.max_dim, (n * n * 4) as f64);
+                let bytes = memory::estimate_bytes(&counts, max_dim, (n * n * 4) as f64);
                 Plan { threshold, num_edges, memory: MemoryEstimate { simplices_per_dim: counts, bytes, threshold: f64::from(threshold) } }
             }
             PreparedInput::Sparse(m) => {
@@ -336,11 +361,17 @@ impl RipsParams {
                     .map(|(i, nb)| nb.iter().filter(|&&(j, d)| (j as usize) < i && d <= threshold).count())
                     .sum();
                 let counts = memory::simplex_counts(m, threshold, num_edges, top_dim);
-                let bytes = memory::estimate_bytes(&counts, self.max_dim, (m.num_edges() * 16) as f64);
+                let bytes = memory::estimate_bytes(&counts, max_dim, (m.num_edges() * 16) as f64);
                 Plan { threshold, num_edges, memory: MemoryEstimate { simplices_per_dim: counts, bytes, threshold: f64::from(threshold) } }
             }
         })
     }
+}
+
+/// `n` points have no simplices above dimension `n - 1`: computing further
+/// dimensions would only cost table space.
+fn effective_dim(max_dim: usize, n: usize) -> usize {
+    max_dim.min(n.saturating_sub(1))
 }
 
 struct Plan {

@@ -143,9 +143,9 @@ fn simplex_count_estimate_is_close() {
     assert_eq!(est.simplices_per_dim.len(), 4);
     assert_eq!(est.simplices_per_dim[0], exact[0]);
     assert_eq!(est.simplices_per_dim[1], exact[1]);
-    for d in 2..=3 {
-        let rel = (est.simplices_per_dim[d] - exact[d]).abs() / exact[d];
-        assert!(rel < 0.2, "dim {d}: estimate {} vs exact {}", est.simplices_per_dim[d], exact[d]);
+    for (d, (&e, &x)) in est.simplices_per_dim.iter().zip(&exact).enumerate().skip(2) {
+        let rel = (e - x).abs() / x;
+        assert!(rel < 0.2, "dim {d}: estimate {e} vs exact {x}");
     }
 }
 
@@ -156,4 +156,18 @@ fn public_types_are_send_and_sync() {
     check::<rips::RipsOutput>();
     check::<RipsInput<'static>>();
     check::<rips::MemoryEstimate>();
+}
+
+/// A dense input whose distance matrix alone is over the budget is refused
+/// before it is allocated; a huge `max_dim` on few points is harmless.
+#[test]
+fn dense_size_and_large_max_dim() {
+    let values = [1.0; 3];
+    let input = RipsInput::LowerTriangular { n: 3, values: &values };
+    let e = RipsParams::new().max_memory(Some(10)).compute(&input).unwrap_err().to_string();
+    assert!(e.contains("distance matrix alone exceeds"), "{e}");
+    let out = RipsParams::new().max_dim(1_000_000).compute(&input).unwrap();
+    assert_eq!(out.diagram.max_dim, 1_000_000);
+    // An equilateral triangle: one component, nothing above.
+    assert_eq!(out.diagram.pairs.len(), 3);
 }

@@ -26,9 +26,7 @@ impl BinomialCoeffTable {
     pub(crate) fn new(n: usize, k_max: usize) -> TopoResult<Self> {
         let stride = n + 1;
         let mut table = vec![0 as Index; (k_max + 1) * stride];
-        for v in 0..=n {
-            table[v] = 1;
-        }
+        table[..stride].fill(1);
         for k in 1..=k_max {
             for v in k..=n {
                 let sum = table[(k - 1) * stride + v - 1]

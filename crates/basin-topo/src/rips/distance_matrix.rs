@@ -312,10 +312,10 @@ fn sparse(n: usize, edges: &[(usize, usize, f64)]) -> TopoResult<PreparedInput> 
     if n == 0 {
         return Err(empty_error());
     }
-    let mut neighbors: Vec<Vec<(u32, Value)>> = vec![Vec::new(); n];
     if n > u32::MAX as usize {
         return Err(TopoError::InvalidInput(format!("{n} points exceed the supported {}", u32::MAX)));
     }
+    let mut neighbors: Vec<Vec<(u32, Value)>> = vec![Vec::new(); n];
     for (row, &(i, j, d)) in edges.iter().enumerate() {
         if i >= n || j >= n {
             return Err(TopoError::InvalidInput(format!(

@@ -56,7 +56,7 @@ pub(crate) fn simplex_counts<M: RipsMatrix>(m: &M, threshold: Value, num_edges: 
     // A probe walks one random path of the search tree that lists each
     // clique once by increasing vertices; the product of the branching
     // factors along it is an unbiased estimate of the nodes at each depth.
-    let mut rng = SplitMix64(0x5EED_0F_B451);
+    let mut rng = SplitMix64(0x005E_ED0F_B451);
     let mut sums = vec![0.0; top_dim + 1];
     let mut candidates: Vec<usize> = Vec::with_capacity(n);
     let mut next: Vec<usize> = Vec::with_capacity(n);

@@ -1,13 +1,12 @@
 //! The working columns of a reduction.
 //!
-//! * [`WorkingCoboundary`]: a max-heap of cofacet keys whose top, with the
-//!   coefficients of its copies summed, is the pivot. Two refinements over
-//!   Ripser's `std::priority_queue`: the pivot is kept outside the heap once
-//!   found (a column addition cancels it exactly, so its copies in the added
-//!   coboundary are skipped instead of pushed and popped), and the heap is
-//!   pruned — sorted and its duplicates combined — when it has grown eightfold
-//!   since the last pruning, so cancelling entries do not pile up. The heap is
-//!   4-ary.
+//! * [`WorkingCoboundary`]: the coboundary being reduced, whose largest key
+//!   (coefficients of its copies summed) is the pivot. Instead of Ripser's
+//!   single `std::priority_queue`: older entries sit in a sorted, combined
+//!   run and recent pushes in a small 4-ary heap merged into the run when it
+//!   grows; the pivot is kept aside once found (a column addition cancels it
+//!   exactly, so its copies in the added coboundary are skipped instead of
+//!   pushed and popped).
 //! * [`combine_sorted`]: the reduction column `V` is only read at the end, so
 //!   it is kept as a plain vector and consolidated once.
 
@@ -125,31 +124,44 @@ impl QuaternaryHeap {
     }
 }
 
-/// Growth of the heap (over its size after the last pruning) that triggers
-/// a pruning: 8 measured best on sphere_3_192 and o3_1024 (2 sorts too often).
-const PRUNE_FACTOR: usize = 8;
+/// Recent pushes beyond which the heap is merged into the sorted run: at
+/// least this many, and at least a quarter of the run, so merging costs O(1)
+/// per entry amortised.
+const MIN_MERGE: usize = 256;
 
-/// The coboundary being reduced.
+/// The coboundary being reduced: a sorted run of older entries (decreasing,
+/// duplicates combined, read from `head`) plus a small 4-ary heap of recent
+/// pushes. The pivot is the larger of the two fronts; cancelling pairs are
+/// mostly one entry from each, so half the pops are a pointer increment.
 #[derive(Debug)]
 pub(crate) struct WorkingCoboundary {
+    run: Vec<Key>,
+    head: usize,
     heap: QuaternaryHeap,
-    /// The pivot once found, taken out of the heap.
+    /// The pivot once found, taken out of both.
     pivot: Option<Key>,
     modulus: Coefficient,
-    /// Heap size after the last pruning.
-    pruned_len: usize,
+    scratch: Vec<Key>,
 }
 
 impl WorkingCoboundary {
     pub(crate) fn new(modulus: Coefficient) -> Self {
-        Self { heap: QuaternaryHeap::default(), pivot: None, modulus, pruned_len: 0 }
+        Self {
+            run: Vec::new(),
+            head: 0,
+            heap: QuaternaryHeap::default(),
+            pivot: None,
+            modulus,
+            scratch: Vec::new(),
+        }
     }
 
-    /// Starts a column with the given cofacets, reusing the heap's buffer.
+    /// Starts a column with the given cofacets.
     pub(crate) fn reset_with(&mut self, entries: &[Key]) {
+        self.run.clear();
+        self.head = 0;
         self.heap.assign(entries.iter().copied());
         self.pivot = None;
-        self.pruned_len = entries.len();
     }
 
     /// Adds one entry.
@@ -165,14 +177,44 @@ impl WorkingCoboundary {
         self.pivot.take().map(get_index)
     }
 
-    /// Prunes when the heap has grown `PRUNE_FACTOR`-fold since the last pruning.
+    /// Merges the heap into the run once it has grown large enough.
     #[inline]
     pub(crate) fn maybe_prune(&mut self) {
-        if self.heap.len() > PRUNE_FACTOR * self.pruned_len + 64 {
-            // A decreasing vector is already a heap.
-            combine_sorted(&mut self.heap.v, self.modulus);
-            self.pruned_len = self.heap.len();
+        if self.heap.len() > MIN_MERGE.max((self.run.len() - self.head) / 4) {
+            self.merge();
         }
+    }
+
+    fn merge(&mut self) {
+        let recent = &mut self.heap.v;
+        combine_sorted(recent, self.modulus);
+        let old = &self.run[self.head..];
+        let out = &mut self.scratch;
+        out.clear();
+        out.reserve(old.len() + recent.len());
+        let (mut i, mut j) = (0, 0);
+        while i < old.len() && j < recent.len() {
+            let (a, b) = (old[i], recent[j]);
+            if get_index(a) == get_index(b) {
+                let sum = (get_coefficient(a) + get_coefficient(b)) % self.modulus;
+                if sum != 0 {
+                    out.push(set_coefficient(a, sum));
+                }
+                i += 1;
+                j += 1;
+            } else if a > b {
+                out.push(a);
+                i += 1;
+            } else {
+                out.push(b);
+                j += 1;
+            }
+        }
+        out.extend_from_slice(&old[i..]);
+        out.extend_from_slice(&recent[j..]);
+        recent.clear();
+        std::mem::swap(&mut self.run, &mut self.scratch);
+        self.head = 0;
     }
 
     /// The pivot: the largest key with a non-zero summed coefficient.
@@ -184,28 +226,41 @@ impl WorkingCoboundary {
         self.pivot
     }
 
-    fn pop_pivot(&mut self) -> Option<Key> {
-        let column = &mut self.heap;
-        if self.modulus == 2 {
-            // Z/2: copies cancel in pairs.
-            while let Some(pivot) = column.pop() {
-                match column.peek() {
-                    Some(&top) if get_index(top) == get_index(pivot) => {
-                        column.pop();
-                    }
-                    _ => return Some(pivot),
-                }
-            }
-            return None;
+    #[inline]
+    fn peek_max(&self) -> Option<Key> {
+        match (self.heap.peek(), self.run.get(self.head)) {
+            (Some(&h), Some(&r)) => Some(h.max(r)),
+            (Some(&h), None) => Some(h),
+            (None, Some(&r)) => Some(r),
+            (None, None) => None,
         }
-        while let Some(first) = column.pop() {
+    }
+
+    #[inline]
+    fn pop_max(&mut self) -> Option<Key> {
+        match (self.heap.peek(), self.run.get(self.head)) {
+            (Some(&h), Some(&r)) if r > h => {
+                self.head += 1;
+                Some(r)
+            }
+            (Some(_), _) => self.heap.pop(),
+            (None, Some(&r)) => {
+                self.head += 1;
+                Some(r)
+            }
+            (None, None) => None,
+        }
+    }
+
+    fn pop_pivot(&mut self) -> Option<Key> {
+        while let Some(first) = self.pop_max() {
             let mut sum = get_coefficient(first);
-            while let Some(&top) = column.peek() {
+            while let Some(top) = self.peek_max() {
                 if get_index(top) != get_index(first) {
                     break;
                 }
                 sum += get_coefficient(top);
-                column.pop();
+                self.pop_max();
             }
             let sum = sum % self.modulus;
             if sum != 0 {
@@ -229,6 +284,19 @@ mod tests {
         assert_eq!(w.get_pivot(), Some(make_key(1.0, 4, 2)));
         assert_eq!(w.take_pivot_for_cancellation(), Some(4));
         assert_eq!(w.get_pivot(), Some(make_key(2.0, 7, 1)));
+        // Entries spread over the run and the heap still combine.
+        let mut w = WorkingCoboundary::new(2);
+        let many: Vec<Key> = (0..600).map(|i| make_key(1.0, i, 1)).collect();
+        w.reset_with(&many);
+        w.maybe_prune();
+        for i in (0..600).step_by(2) {
+            w.push(make_key(1.0, i, 1));
+        }
+        w.maybe_prune();
+        assert_eq!(w.get_pivot(), Some(make_key(1.0, 599, 1)));
+        assert_eq!(w.take_pivot_for_cancellation(), Some(599));
+        w.push(make_key(1.0, 597, 1));
+        assert_eq!(w.get_pivot(), Some(make_key(1.0, 595, 1)));
         let mut v = vec![make_key(1.0, 3, 1), make_key(1.0, 3, 1), make_key(0.5, 1, 1)];
         combine_sorted(&mut v, 2);
         assert_eq!(v, vec![make_key(0.5, 1, 1)]);

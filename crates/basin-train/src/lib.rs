@@ -1,1 +1,41 @@
-//! basin-train
+//! # basin-train
+//!
+//! Training small nets and jump-and-retrain with [candle](https://github.com/huggingface/candle):
+//!
+//! * [`Architecture`] — MLPs and small CNNs (strided convolutions or average
+//!   pooling, optional residual blocks and BatchNorm), serialisable.
+//! * [`Model`] — a built net: PyTorch-default initialisation from a seeded
+//!   stream, parameters flattened in a fixed order (sorted by name, see
+//!   [`model`]), forward pass in [`Mode::Train`] or [`Mode::Eval`].
+//! * [`SgdMomentum`] — PyTorch's SGD (momentum, Nesterov, weight decay), a
+//!   candle [`candle_nn::Optimizer`]; [`LrSchedule`].
+//! * [`train`] — trains a base net, logging train/val/test loss and accuracy
+//!   per epoch; [`evaluate`].
+//! * [`save_checkpoint`] / [`load_checkpoint`] — safetensors with metadata;
+//!   [`import_pytorch`] for PyTorch-saved nets.
+//! * [`jump_and_retrain`] — filter-normalised jumps and retraining, logging
+//!   full weights every epoch; [`jump_and_retrain_batched`] retrains K jumps
+//!   of an MLP as one batched computation.
+//!
+//! Everything random draws from [`basin_data::rng::stream`] so the same seed
+//! gives byte-identical results.
+
+mod arch;
+mod batched;
+mod checkpoint;
+mod error;
+mod eval;
+mod jump;
+pub mod model;
+mod optim;
+mod train;
+
+pub use arch::{Architecture, Downsample, Layers};
+pub use batched::jump_and_retrain_batched;
+pub use checkpoint::{import_pytorch, load_checkpoint, save_checkpoint, Checkpoint};
+pub use error::{TrainError, TrainResult};
+pub use eval::{evaluate, Metrics};
+pub use jump::{filter_normalize, filter_normalized_direction, jump_and_retrain, recompute_bn_stats, JumpConfig};
+pub use model::{Mode, Model, ParamInfo};
+pub use optim::{LrSchedule, SgdConfig, SgdMomentum};
+pub use train::{train, Splits, TrainConfig, TrainedNet, TrajectoryPoint};

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Per-training-step time: basin (candle) vs PyTorch, side by side in one run.
+
+Reference tool: torch==2.15.0 (PyPI). Same nets, batch 128, SGD with
+momentum 0.9 and weight decay 5e-4, cross-entropy, the same thread count
+(default 2) for both: torch.set_num_threads(T) and RAYON_NUM_THREADS=T for
+basin (candle's CPU kernels use rayon).
+
+Nets: digits MLP 64-64-10 (one hidden layer of 64), MNIST MLP
+784-256-10, MNIST CNN 16-32-32 channels (3x3 convs, stride 2, padding 1,
+then a linear classifier).
+
+Usage (from the repository root):
+    python benches/train_vs_pytorch.py [--threads 2] [--skip-build] [--jumps]
+"""
+import argparse
+import json
+import os
+import subprocess
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STEPS = {"digits-mlp": 500, "mnist-mlp": 300, "mnist-cnn": 40}
+
+
+def torch_net(name):
+    if name == "digits-mlp":
+        return nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)), 64
+    if name == "mnist-mlp":
+        return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10)), 784
+    if name == "mnist-cnn":
+        return nn.Sequential(
+            nn.Unflatten(1, (1, 28, 28)),
+            nn.Conv2d(1, 16, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(32, 32, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Flatten(), nn.Linear(32 * 4 * 4, 10),
+        ), 784
+    raise ValueError(name)
+
+
+def torch_step_us(name, steps):
+    model, d = torch_net(name)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(1024, d, generator=g) * 2 - 1
+    y = torch.randint(0, 10, (1024,), generator=g)
+
+    def step(i):
+        s = (i * 128) % 1024
+        opt.zero_grad()
+        F.cross_entropy(model(x[s:s + 128]), y[s:s + 128]).backward()
+        opt.step()
+
+    for i in range(max(3, steps // 10)):
+        step(i)
+    t = time.perf_counter()
+    for i in range(steps):
+        step(i)
+    return (time.perf_counter() - t) / steps * 1e6
+
+
+def basin(args, threads):
+    env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
+    exe = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "examples", "step_time")
+    out = subprocess.run([exe, *args], env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--skip-build", action="store_true")
+    ap.add_argument("--jumps", action="store_true", help="also time 16 batched vs sequential jumps")
+    ap.add_argument("--repeat", type=int, default=3, help="alternate basin/PyTorch runs, report medians")
+    a = ap.parse_args()
+    if not a.skip_build:
+        subprocess.run(["cargo", "build", "--release", "-p", "basin-train", "--example", "step_time"], cwd=ROOT, check=True)
+    torch.set_num_threads(a.threads)
+    print(f"torch {torch.__version__}, {a.threads} threads, batch 128, SGD momentum 0.9 wd 5e-4")
+    print(f"{'net':<12} {'basin us/step':>14} {'torch us/step':>14} {'basin/torch':>12}")
+    for name, steps in STEPS.items():
+        b, t = [], []
+        for _ in range(a.repeat):
+            b.append(basin([name, str(steps)], a.threads)["us_per_step"])
+            t.append(torch_step_us(name, steps))
+        b, t = sorted(b)[len(b) // 2], sorted(t)[len(t) // 2]
+        print(f"{name:<12} {b:>14.1f} {t:>14.1f} {b / t:>12.2f}")
+    if a.jumps:
+        r = basin(["jumps16", "3"], a.threads)
+        print(f"16 jumps x 3 epochs of the digits MLP (1024 rows): sequential {r['sequential_s']:.3f} s, "
+              f"batched {r['batched_s']:.3f} s, speed-up {r['speedup']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+//! One SGD training step (forward, backward, momentum update) of the
+//! benchmark nets, batch 128. Side-by-side numbers against PyTorch come
+//! from `benches/train_vs_pytorch.py` at the repository root.
+
+use basin_data::{rng::stream, ImageShape};
+use basin_train::{Architecture, Mode, Model, SgdConfig, SgdMomentum};
+use candle_core::{Device, Tensor};
+use candle_nn::Optimizer;
+use criterion::{criterion_group, criterion_main, Criterion};
+use rand::Rng;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn step_bench(c: &mut Criterion, name: &str, arch: &Architecture) {
+    let dev = Device::Cpu;
+    let model = Model::new(arch, &mut stream(0, "init"), &dev).unwrap();
+    let mut opt = SgdMomentum::new(model.vars(), SgdConfig { lr: 0.01, ..SgdConfig::default() }).unwrap();
+    let d = arch.input.len();
+    let mut rng = stream(1, "bench");
+    let xs: Vec<f32> = (0..128 * d).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let ys: Vec<u32> = (0..128).map(|_| rng.random_range(0..10)).collect();
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            let x = Tensor::from_slice(&xs, (128, d), &dev).unwrap();
+            let y = Tensor::from_slice(&ys, 128, &dev).unwrap();
+            let logits = model.forward(&x, Mode::TRAIN).unwrap();
+            opt.backward_step(&candle_nn::loss::cross_entropy(&logits, &y).unwrap()).unwrap();
+        });
+    });
+}
+
+fn benches(c: &mut Criterion) {
+    let mnist = ImageShape { channels: 1, height: 28, width: 28 };
+    step_bench(c, "step/digits-mlp-64-64-10", &Architecture::mlp(ImageShape::flat(64), &[64], 10));
+    step_bench(c, "step/mnist-mlp-784-256-10", &Architecture::mlp(mnist, &[256], 10));
+    step_bench(c, "step/mnist-cnn-16-32-32", &Architecture::cnn(mnist, &[16, 32, 32], 10));
+}
+
+criterion_group! {
+    name = group;
+    config = Criterion::default().sample_size(20);
+    targets = benches
+}
+criterion_main!(group);

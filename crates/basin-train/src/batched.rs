@@ -1,0 +1,199 @@
+//! Many jumps of one small MLP retrained at once: the K parameter sets are
+//! stacked (`K × out × in` weights, `K × 1 × out` biases) and every step is
+//! one batched matrix product per layer, so the per-operation overhead is
+//! paid once for all K jumps instead of K times.
+//!
+//! Each jump keeps its own batch order (stream `jump-order` of its seed) and
+//! its own loss (the batched loss is the sum of the K per-jump mean losses,
+//! so each jump's gradient is exactly its sequential gradient), giving the
+//! trajectories of [`crate::jump_and_retrain`] up to float rounding.
+
+use basin_data::rng::stream;
+use candle_core::{Device, Tensor, Var, D};
+use candle_nn::Optimizer;
+use rand::seq::SliceRandom;
+
+use crate::arch::Layers;
+use crate::checkpoint::Checkpoint;
+use crate::error::{invalid, TrainResult};
+use crate::jump::{filter_normalized_direction, JumpConfig};
+use crate::model::Model;
+use crate::optim::SgdMomentum;
+use crate::train::{check_splits, record, Splits, TrajectoryPoint};
+
+/// Stacked parameters of K copies of one MLP.
+struct StackedMlp {
+    /// `(weight, bias)` per layer, input to output.
+    layers: Vec<(Var, Var)>,
+}
+
+impl StackedMlp {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let mut h = x.clone();
+        let last = self.layers.len() - 1;
+        for (l, (w, b)) in self.layers.iter().enumerate() {
+            h = h.matmul(&w.as_tensor().transpose(1, 2)?)?.broadcast_add(b.as_tensor())?;
+            if l < last {
+                h = h.relu()?;
+            }
+        }
+        Ok(h)
+    }
+
+    fn vars(&self) -> Vec<Var> {
+        self.layers.iter().flat_map(|(w, b)| [w.clone(), b.clone()]).collect()
+    }
+}
+
+/// Retrains several jumps of one MLP (no BatchNorm) together; returns one
+/// trajectory per entry of `jumps`, in order, equal to what
+/// [`crate::jump_and_retrain`] gives for each up to float rounding.
+///
+/// All jumps must share the retraining settings (`epochs`, `lr`,
+/// `momentum`, `nesterov`, `weight_decay`, `batch_size`); `seed` and `step`
+/// may differ. A diverged jump is logged once with its flag and then
+/// dropped from the log (its slice keeps computing, isolated from the others).
+///
+/// # Arguments
+/// * `net` — the trained MLP.
+/// * `jumps` — one config per jump.
+/// * `splits` — the splits the net was trained on.
+/// * `device` — where to retrain.
+/// * `on_epoch` — called with `(jump index, point)` as points are computed.
+///
+/// # Errors
+/// [`crate::TrainError::InvalidParameter`] (`jumps`) when the net is not a
+/// plain MLP, `jumps` is empty or their shared settings differ; as
+/// [`crate::jump_and_retrain`] otherwise.
+pub fn jump_and_retrain_batched(
+    net: &Checkpoint,
+    jumps: &[JumpConfig],
+    splits: &Splits,
+    device: &Device,
+    mut on_epoch: impl FnMut(usize, &TrajectoryPoint),
+) -> TrainResult<Vec<Vec<TrajectoryPoint>>> {
+    let first = jumps.first().ok_or_else(|| invalid("jumps", "no jump to run"))?;
+    for (i, j) in jumps.iter().enumerate() {
+        j.validate()?;
+        let same = j.epochs == first.epochs
+            && j.lr == first.lr
+            && j.momentum == first.momentum
+            && j.nesterov == first.nesterov
+            && j.weight_decay == first.weight_decay
+            && j.batch_size == first.batch_size;
+        if !same {
+            return Err(invalid("jumps", format!("jump {i} has other retraining settings than jump 0")));
+        }
+    }
+    let arch = net.model.architecture().clone();
+    let hidden = match &arch.layers {
+        Layers::Mlp { hidden, batch_norm: false } => hidden.clone(),
+        _ => return Err(invalid("jumps", "batched jumps support plain MLPs (no BatchNorm, no convolutions)")),
+    };
+    // A single-net template: evaluation and the flattened layout.
+    let template = Model::from_tensors(&arch, &net.model.named_tensors(), device)?.deep_clone()?;
+    check_splits(&template, splits)?;
+    let train_data = match &net.train_config {
+        Some(cfg) => cfg.training_data(&splits.train)?,
+        None => splits.train.clone(),
+    };
+    let theta0 = template.flat_weights()?;
+    let mut starts = Vec::with_capacity(jumps.len());
+    for j in jumps {
+        let d = filter_normalized_direction(&template, &mut stream(j.seed, "jump"))?;
+        #[allow(clippy::cast_possible_truncation)]
+        let s = j.step as f32;
+        starts.push(theta0.iter().zip(&d).map(|(&t, &d)| t + s * d).collect::<Vec<f32>>());
+    }
+    let k = jumps.len();
+    let layout = template.parameter_layout();
+    let stack = |name: &str, bias: bool| -> TrainResult<Var> {
+        let p = layout.iter().find(|p| p.name == name).ok_or_else(|| invalid("model", format!("no `{name}`")))?;
+        let mut values = Vec::with_capacity(k * p.len());
+        for s in &starts {
+            values.extend_from_slice(&s[p.offset..p.offset + p.len()]);
+        }
+        let shape: Vec<usize> = if bias { vec![k, 1, p.shape[0]] } else { vec![k, p.shape[0], p.shape[1]] };
+        Ok(Var::from_vec(values, shape.as_slice(), device)?)
+    };
+    let stacked = StackedMlp {
+        layers: (0..=hidden.len())
+            .map(|l| Ok((stack(&format!("fc{l}.weight"), false)?, stack(&format!("fc{l}.bias"), true)?)))
+            .collect::<TrainResult<_>>()?,
+    };
+    // Flattened weights of jump `i` from the stacks, in the documented order.
+    let unstack = |i: usize| -> TrainResult<Vec<f32>> {
+        let mut out = vec![0.0f32; theta0.len()];
+        for (l, (w, b)) in stacked.layers.iter().enumerate() {
+            for (var, name) in [(w, format!("fc{l}.weight")), (b, format!("fc{l}.bias"))] {
+                let p = layout.iter().find(|p| p.name == name).ok_or_else(|| invalid("model", name.clone()))?;
+                out[p.offset..p.offset + p.len()].copy_from_slice(&var.get(i)?.flatten_all()?.to_vec1::<f32>()?);
+            }
+        }
+        Ok(out)
+    };
+
+    let mut trajectories: Vec<Vec<TrajectoryPoint>> = vec![Vec::new(); k];
+    let mut alive = vec![true; k];
+    let mut log = |i: usize, epoch: u32, w: Vec<f32>, trajectories: &mut Vec<Vec<TrajectoryPoint>>, alive: &mut Vec<bool>| -> TrainResult<()> {
+        template.set_flat_weights(&w)?;
+        let p = record(&template, epoch, &train_data, splits, true)?;
+        on_epoch(i, &p);
+        alive[i] = !p.diverged;
+        trajectories[i].push(p);
+        Ok(())
+    };
+    for (i, s) in starts.iter().enumerate() {
+        log(i, 0, s.clone(), &mut trajectories, &mut alive)?;
+    }
+
+    let mut opt = SgdMomentum::new(stacked.vars(), first.sgd())?;
+    let mut order_rngs: Vec<_> = jumps.iter().map(|j| stream(j.seed, "jump-order")).collect();
+    let n = train_data.len();
+    let d_in = arch.input.len();
+    let bs = first.batch_size;
+    let (mut x, mut y) = (Vec::with_capacity(k * bs * d_in), Vec::with_capacity(k * bs));
+    for epoch in 1..=first.epochs {
+        if !alive.iter().any(|&a| a) {
+            break;
+        }
+        let orders: Vec<Vec<usize>> = order_rngs
+            .iter_mut()
+            .map(|rng| {
+                let mut o: Vec<usize> = (0..n).collect();
+                o.shuffle(rng);
+                o
+            })
+            .collect();
+        for start in (0..n).step_by(bs) {
+            let end = (start + bs).min(n);
+            let b = end - start;
+            x.clear();
+            y.clear();
+            for o in &orders {
+                for &r in &o[start..end] {
+                    let row = train_data.features.row(r);
+                    match row.as_slice() {
+                        Some(s) => x.extend_from_slice(s),
+                        None => x.extend(row.iter().copied()),
+                    }
+                    y.push(train_data.labels[r]);
+                }
+            }
+            let xt = Tensor::from_slice(&x, (k, b, d_in), device)?;
+            let yt = Tensor::from_slice(&y, k * b, device)?;
+            let logits = stacked.forward(&xt)?.reshape((k * b, arch.n_classes))?;
+            // Σ_k mean_b CE = (Σ over all K·B rows) / B.
+            let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
+            #[allow(clippy::cast_precision_loss)]
+            let loss = (logp.gather(&yt.unsqueeze(1)?, 1)?.sum_all()? * (-1.0 / b as f64))?;
+            opt.backward_step(&loss)?;
+        }
+        for i in 0..k {
+            if alive[i] {
+                log(i, epoch, unstack(i)?, &mut trajectories, &mut alive)?;
+            }
+        }
+    }
+    Ok(trajectories)
+}

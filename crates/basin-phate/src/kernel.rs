@@ -58,26 +58,26 @@ pub(crate) fn affinity_rows(
 ) -> Vec<Vec<(usize, f64)>> {
     let n = metric.x.nrows();
     let factor = spec.radius_factor();
-    let block = 256usize;
-    let mut rows = Vec::with_capacity(queries.nrows());
-    let mut start = 0;
-    while start < queries.nrows() {
-        let end = (start + block).min(queries.nrows());
-        let q = queries.slice(s![start..end, ..]);
-        let dist = metric.block(q);
-        let part: Vec<Vec<(usize, f64)>> = dist
-            .axis_iter(Axis(0))
-            .into_par_iter()
-            .enumerate()
-            .map(|(r, drow)| {
-                let qrow = q.row(r);
-                candidates_for_row(metric, qrow, drow, spec, factor, self_included, n)
-            })
-            .collect();
-        rows.extend(part);
-        start = end;
-    }
-    rows
+    let block = 128usize;
+    let starts: Vec<usize> = (0..queries.nrows()).step_by(block).collect();
+    // Blocks in parallel, each with a single-threaded GEMM: no nested
+    // parallelism, and only threads x block x n distances alive at once.
+    let parts: Vec<Vec<Vec<(usize, f64)>>> = starts
+        .into_par_iter()
+        .map(|start| {
+            let end = (start + block).min(queries.nrows());
+            let q = queries.slice(s![start..end, ..]);
+            let dist = metric.block_seq(q);
+            let mut scratch = Vec::with_capacity(n);
+            dist.axis_iter(Axis(0))
+                .enumerate()
+                .map(|(r, drow)| {
+                    candidates_for_row(metric, q.row(r), drow, spec, factor, self_included, &mut scratch)
+                })
+                .collect()
+        })
+        .collect();
+    parts.into_iter().flatten().collect()
 }
 
 fn kth_smallest(v: &mut [f64], k: usize) -> f64 {
@@ -93,17 +93,19 @@ fn candidates_for_row(
     spec: &KernelSpec,
     factor: f64,
     self_included: bool,
-    n: usize,
+    tmp: &mut Vec<f64>,
 ) -> Vec<(usize, f64)> {
+    let n = drow.len();
     let k = if self_included { spec.knn } else { spec.knn - 1 };
-    let mut tmp: Vec<f64> = drow.to_vec();
-    let sigma_approx = kth_smallest(&mut tmp, k);
+    tmp.clear();
+    tmp.extend(drow.iter().copied());
+    let sigma_approx = kth_smallest(tmp, k);
     // Generous radius: the approximate distances are only used to pick candidates.
     let mut r = sigma_approx * factor * (1.0 + 1e-6) + 1e-9;
     if let Some(m) = spec.knn_max {
         let cap = if self_included { m + 1 } else { m };
         if cap < n {
-            r = r.min(kth_smallest(&mut tmp, cap - 1) * (1.0 + 1e-6) + 1e-9);
+            r = r.min(kth_smallest(tmp, cap - 1) * (1.0 + 1e-6) + 1e-9);
         }
     }
     let cand: Vec<(usize, f64)> = drow

@@ -3,7 +3,7 @@
 //! `normalize(pmn) * normalize(pmn^T)` and `normalize(pmn^T)` carries any
 //! landmark-level result back to every point. Nothing here is n x n dense.
 
-use crate::linalg::{gemm, orthonormalize, small_symmetric_eigen, gaussian};
+use crate::linalg::{gaussian, gemm, gemm_seq, orthonormalize, small_symmetric_eigen};
 use crate::sparse::Csr;
 use ndarray::{s, Array2, ArrayView2, Axis};
 use rand::seq::index::sample;
@@ -167,31 +167,48 @@ fn kmeans(x: ArrayView2<'_, f64>, m: usize, seed: u64, max_iter: usize) -> Vec<u
             }
         });
     }
-    let mut c = xs.select(Axis(0), &centers);
+    let c0 = xs.select(Axis(0), &centers);
+    // Lloyd iterations on the subsample (as MiniBatchKMeans fits on batches),
+    // then one assignment of every point: O(3 m^2 d) per iteration, not O(n m d).
+    let c = lloyd(xs.view(), c0, max_iter).0;
+    lloyd(x, c, 0).1
+}
+
+/// Lloyd iterations from centres `c`; returns the centres and the labels of
+/// the final assignment (`max_iter = 0`: just assign).
+fn lloyd(x: ArrayView2<'_, f64>, mut c: Array2<f64>, max_iter: usize) -> (Array2<f64>, Vec<usize>) {
+    let n = x.nrows();
     let mut labels = vec![0usize; n];
     let xn: Vec<f64> = x.axis_iter(Axis(0)).map(|r| r.dot(&r)).collect();
-    for it in 0..max_iter {
+    for it in 0..=max_iter {
         let cn: Vec<f64> = c.axis_iter(Axis(0)).map(|r| r.dot(&r)).collect();
-        let g = gemm(x, c.view(), true);
-        let new: Vec<usize> = g
-            .axis_iter(Axis(0))
+        // Row blocks keep the point-to-centre distances at block x m, never n x m.
+        let starts: Vec<usize> = (0..n).step_by(256).collect();
+        let new: Vec<usize> = starts
             .into_par_iter()
-            .enumerate()
-            .map(|(i, row)| {
-                let mut best = (f64::INFINITY, 0usize);
-                for (j, &v) in row.iter().enumerate() {
-                    let d = xn[i] + cn[j] - 2.0 * v;
-                    if d < best.0 {
-                        best = (d, j);
-                    }
-                }
-                best.1
+            .flat_map_iter(|start| {
+                let end = (start + 256).min(n);
+                let g = gemm_seq(x.slice(s![start..end, ..]), c.view(), true);
+                let (xn, cn) = (&xn, &cn);
+                (0..end - start)
+                    .map(|r| {
+                        let i = start + r;
+                        let mut best = (f64::INFINITY, 0usize);
+                        for (j, &v) in g.row(r).iter().enumerate() {
+                            let d = xn[i] + cn[j] - 2.0 * v;
+                            if d < best.0 {
+                                best = (d, j);
+                            }
+                        }
+                        best.1
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect();
         let changed = new.iter().zip(&labels).filter(|(a, b)| a != b).count();
         labels = new;
         // stop once fewer than 0.1% of the points move
-        if it > 0 && changed * 1000 <= n {
+        if it == max_iter || (it > 0 && changed * 1000 <= n) {
             break;
         }
         let mut sums = Array2::<f64>::zeros(c.dim());
@@ -207,7 +224,7 @@ fn kmeans(x: ArrayView2<'_, f64>, m: usize, seed: u64, max_iter: usize) -> Vec<u
             }
         }
     }
-    labels
+    (c, labels)
 }
 
 /// Spectral clustering of the kernel into at most `n_landmark` landmarks, as
@@ -222,8 +239,20 @@ pub(crate) fn spectral_landmarks(
     let deg = kernel.row_sums();
     let inv_sqrt: Vec<f64> = deg.iter().map(|d| if *d > 0.0 { 1.0 / d.sqrt() } else { 0.0 }).collect();
     let diff_aff = kernel.scale_rows_cols(&inv_sqrt, &inv_sqrt);
+    let timing = std::env::var_os("BASIN_PHATE_TIMING").is_some();
+    let clock = std::time::Instant::now();
     let v = spectral_vectors(&diff_aff, n_svd, seed);
     let feats = diff_op.mul_dense(v.view());
-    let labels = kmeans(feats.view(), n_landmark, seed.wrapping_add(1), 10);
-    Landmarks::from_clusters(kernel, &labels)
+    if timing {
+        eprintln!("basin-phate:   spectral vectors: {:.3} s", clock.elapsed().as_secs_f64());
+    }
+    let labels = kmeans(feats.view(), n_landmark, seed.wrapping_add(1), 20);
+    if timing {
+        eprintln!("basin-phate:   k-means: {:.3} s", clock.elapsed().as_secs_f64());
+    }
+    let l = Landmarks::from_clusters(kernel, &labels);
+    if timing {
+        eprintln!("basin-phate:   landmark operator: {:.3} s", clock.elapsed().as_secs_f64());
+    }
+    l
 }

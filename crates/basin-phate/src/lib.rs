@@ -8,6 +8,32 @@
 //! `-log(P^t + 1e-7)` (or the gamma family), potential distances, classic MDS,
 //! metric MDS (SGD or SMACOF).
 //!
+//! # Choices and differences from phate 2.0
+//! - **kNN search**: always exact brute force, parallel over row blocks, with
+//!   the block distances from one GEMM (faer) and the distances that enter the
+//!   kernel recomputed directly. graphtools/scikit-learn also use brute force for
+//!   more than 15 dimensions, which PHATE inputs (100 PCA components) have; no
+//!   tree or graph index is implemented yet, so very large low-dimensional
+//!   inputs pay O(n^2 d).
+//! - **Kernel radius**: brute force sees every distance, so the kernel holds
+//!   every pair with affinity >= `thresh` (graphtools widens its search until
+//!   it gets there). With `knn_max = m`, only the m nearest others count.
+//! - **`P^t`**: t sparse x dense products, or one symmetric eigensolve of
+//!   `D^(-1/2) K D^(-1/2)` (landmarks: `F F^T`), whichever is cheaper; phate
+//!   multiplies dense matrices.
+//! - **t auto**: singular values of `P` from the eigenvalues of `P P^T`.
+//! - **Classic MDS**: as phate (PCA scores of the double-centred squared
+//!   distances, i.e. eigenvector x |eigenvalue|), by subspace iteration to
+//!   convergence instead of a 7-step randomized SVD.
+//! - **Metric MDS**: phate's SGD schedule with a ChaCha8 pair sampler (so not
+//!   bit-identical to numpy's), or scikit-learn's SMACOF exactly.
+//! - **Landmarks**: graphtools' construction exactly given the clusters; the
+//!   clusters come from a seeded randomized SVD + k-means++/Lloyd, not
+//!   scikit-learn's MiniBatchKMeans, so they differ (and t may differ).
+//! - **Bad input**: NaN/inf, empty input, fewer than knn + 2 points and bad
+//!   precomputed matrices are errors; duplicates follow graphtools (bandwidth
+//!   floored at machine epsilon); identical points embed at the origin.
+//!
 //! ```
 //! use basin_phate::{Phate, T};
 //! use ndarray::Array2;

@@ -19,6 +19,16 @@ fn as_faer(a: &ArrayView2<'_, f64>) -> (Option<Array2<f64>>, usize, usize) {
 
 /// `a * b^T` when `bt` is true, else `a * b`, multi-threaded.
 pub(crate) fn gemm(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, bt: bool) -> Array2<f64> {
+    gemm_par(a, b, bt, Par::rayon(0))
+}
+
+/// Single-threaded GEMM, for use inside loops that rayon already splits
+/// (nested faer parallelism spin-waits on busy machines).
+pub(crate) fn gemm_seq(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, bt: bool) -> Array2<f64> {
+    gemm_par(a, b, bt, Par::Seq)
+}
+
+fn gemm_par(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, bt: bool, par: Par) -> Array2<f64> {
     let (ac, m, k) = as_faer(&a);
     let (bc, br, bcn) = as_faer(&b);
     let asl = ac.as_ref().map_or_else(|| a.as_slice().unwrap_or(&[]), |x| x.as_slice().unwrap_or(&[]));
@@ -33,7 +43,7 @@ pub(crate) fn gemm(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, bt: bool) -> 
     let fb = if bt { fb0.transpose() } else { fb0 };
     let osl = out.as_slice_mut().unwrap_or(&mut []);
     let fo = MatMut::from_row_major_slice_mut(osl, m, n);
-    faer::linalg::matmul::matmul(fo, Accum::Replace, fa, fb, 1.0, Par::rayon(0));
+    faer::linalg::matmul::matmul(fo, Accum::Replace, fa, fb, 1.0, par);
     out
 }
 

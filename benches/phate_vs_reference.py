@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Side-by-side: basin-phate vs phate 2.0.0 on gen_dla data, same thread count.
+
+Reference tool: phate==2.0.0, graphtools==2.1.0 (numpy 2.4.6, scipy 1.17.1,
+scikit-learn 1.9.1, numba not installed).
+
+Command (from the repo root):
+    export CARGO_TARGET_DIR=$HOME/.cache/basin/target-phate
+    cargo build --release -p basin-phate --example phate_bench
+    python3 -m venv venv && venv/bin/pip install phate==2.0.0 graphtools==2.1.0
+    venv/bin/python benches/phate_vs_reference.py \
+        --basin-bin $CARGO_TARGET_DIR/release/examples/phate_bench \
+        --sizes 2000 5000 10000 20000 --threads 2
+
+For every n: gen_dla(n_dim=100, n_branch=n/100, branch_length=100, seed=37);
+both tools with their defaults (knn 5, decay 40, t auto, n_landmark 2000,
+metric MDS by SGD, seed 42), each in its own process (so peak RSS is its own),
+BLAS/OpenMP/rayon pinned to --threads. Quality: DEMaP (Spearman between
+geodesic distances on a k=10 kNN graph of the input and embedding distances)
+over 1000 seeded sample points, sources on the full graph.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def phate_child(path, n, threads, out):
+    import resource
+    import phate
+    x = np.fromfile(path).reshape(n, 100)
+    op = phate.PHATE(n_jobs=threads, random_state=42, verbose=0)
+    t0 = time.perf_counter()
+    emb = op.fit_transform(x)
+    secs = time.perf_counter() - t0
+    np.ascontiguousarray(emb, dtype="<f8").tofile(out)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    t = op.optimal_t if op.optimal_t is not None else op.t
+    print(json.dumps({"seconds": secs, "t": int(t), "peak_mib": peak}))
+
+
+def demap_sampled(x, emb, k=10, n_sample=1000, seed=0):
+    from scipy.sparse.csgraph import shortest_path
+    from scipy.spatial.distance import pdist, squareform
+    from scipy.stats import spearmanr
+    from sklearn.neighbors import kneighbors_graph
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(x.shape[0], min(n_sample, x.shape[0]), replace=False))
+    g = kneighbors_graph(x, k, mode="distance")
+    g = g.maximum(g.T)
+    geo = shortest_path(g, method="D", directed=False, indices=idx)[:, idx]
+    iu = np.triu_indices(len(idx), 1)
+    return float(spearmanr(geo[iu], squareform(pdist(emb[idx]))[iu])[0])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--basin-bin", required=True)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[2000, 5000, 10000, 20000])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--phate-child", nargs=3, metavar=("PATH", "N", "OUT"))
+    a = ap.parse_args()
+    env = dict(os.environ)
+    for v in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "RAYON_NUM_THREADS"]:
+        env[v] = str(a.threads)
+    if a.phate_child:
+        phate_child(a.phate_child[0], int(a.phate_child[1]), a.threads, a.phate_child[2])
+        return
+    import phate
+    tmp = tempfile.mkdtemp(prefix="phate_bench_")
+    rows = []
+    print(f"{'n':>6} {'tool':>6} {'seconds':>8} {'peak MiB':>9} {'t':>4} {'DEMaP':>7}", flush=True)
+    for n in a.sizes:
+        x, _ = phate.tree.gen_dla(n_dim=100, n_branch=n // 100, branch_length=100, seed=37)
+        path = os.path.join(tmp, f"dla_{n}.bin")
+        x.astype("<f8").tofile(path)
+        res = {}
+        for tool in ["basin", "phate"]:
+            out = os.path.join(tmp, f"emb_{tool}_{n}.bin")
+            if tool == "basin":
+                cmd = [a.basin_bin, path, str(n), "100", str(a.threads), out]
+            else:
+                cmd = [sys.executable, __file__, "--basin-bin", a.basin_bin, "--threads", str(a.threads),
+                       "--phate-child", path, str(n), out]
+            p = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+            emb = np.fromfile(out).reshape(n, 2)
+            r["demap"] = demap_sampled(x, emb)
+            res[tool] = r
+            print(f"{n:>6} {tool:>6} {r['seconds']:>8.2f} {r['peak_mib']:>9.1f} {r['t']:>4} {r['demap']:>7.4f}", flush=True)
+        ratio = res["phate"]["seconds"] / res["basin"]["seconds"]
+        print(f"{n:>6}  speed-up {ratio:.1f}x, DEMaP basin - phate = {res['basin']['demap'] - res['phate']['demap']:+.4f}", flush=True)
+        rows.append({"n": n, **{f"{t}_{k}": v for t in res for k, v in res[t].items()}, "speedup": ratio})
+    print(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()

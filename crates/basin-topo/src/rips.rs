@@ -6,12 +6,19 @@
 //!   dimension `d` are the `d`-simplices that are not pivots of dimension
 //!   `d - 1`, reduced from the largest filtration value down;
 //! * **implicit coboundaries**: simplices are indices in the combinatorial
-//!   number system ([`binomial`]), cofacets are enumerated from the index and
-//!   the distances ([`coboundary`]), never stored;
+//!   number system (`binomial`), cofacets are enumerated from the index and
+//!   the distances (`coboundary`), never stored;
 //! * **apparent and emergent pairs**: zero-persistence pairs found by a local
 //!   test are skipped without building their columns;
 //! * only the reduction matrix `V` is stored; the working coboundary is a
-//!   binary heap whose buffer is reused across columns ([`reduction`]);
+//!   sorted run of older entries plus a small 4-ary heap of recent pushes,
+//!   with the pivot kept aside so a column addition never pushes the entries
+//!   it cancels (`working_column`);
+//! * the memory a run needs is estimated first (simplex counts per dimension
+//!   under the threshold: exact for edges, Knuth's random-probe estimate of
+//!   the clique tree above) and refused over `max_memory` ([`estimate_memory`]);
+//! * simplex indices are checked: a `C(n, max_dim + 2)` that does not fit the
+//!   56 index bits of a key is refused with [`TopoError::IndexOverflow`];
 //! * **sparse mode** when a threshold leaves out some edges: neighbour lists
 //!   sorted by vertex, cofacets found by merging them.
 //!

@@ -20,7 +20,7 @@ pub struct Metrics {
 
 /// Mean cross-entropy of `logits` (`N × classes`) against `labels` (`u32`).
 pub(crate) fn cross_entropy(logits: &Tensor, labels: &Tensor) -> candle_core::Result<Tensor> {
-    candle_nn::loss::cross_entropy(logits, labels)
+    crate::fused::cross_entropy(logits, labels)
 }
 
 /// Checks that a data set fits the net.

@@ -25,6 +25,7 @@ mod batched;
 mod checkpoint;
 mod error;
 mod eval;
+mod fused;
 mod jump;
 pub mod model;
 mod optim;

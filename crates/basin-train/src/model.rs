@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::arch::{Architecture, Downsample, Layers};
 use crate::error::{invalid, TrainError, TrainResult};
+use crate::fused;
 
 /// BatchNorm's ε, PyTorch's default.
 const BN_EPS: f64 = 1e-5;
@@ -423,7 +424,7 @@ impl Model {
                 Op::Linear(name) => self.linear(&h, name)?,
                 Op::Conv { name, stride } => self.conv(&h, name, *stride)?,
                 Op::BatchNorm(name) => self.batch_norm(&h, name, mode)?,
-                Op::Relu => h.relu()?,
+                Op::Relu => fused::relu(&h)?,
                 Op::AvgPool2 => avg_pool2(&h)?,
                 Op::Flatten => h.flatten_from(1)?,
                 Op::Residual { name, batch_norm } => {
@@ -431,11 +432,11 @@ impl Model {
                     if *batch_norm {
                         r = self.batch_norm(&r, &format!("{name}.bn_a"), mode)?;
                     }
-                    r = self.conv(&r.relu()?, &format!("{name}.conv_b"), 1)?;
+                    r = self.conv(&fused::relu(&r)?, &format!("{name}.conv_b"), 1)?;
                     if *batch_norm {
                         r = self.batch_norm(&r, &format!("{name}.bn_b"), mode)?;
                     }
-                    (h + r)?.relu()?
+                    fused::relu(&(h + r)?)?
                 }
             };
         }
@@ -445,14 +446,13 @@ impl Model {
     fn linear(&self, x: &Tensor, name: &str) -> TrainResult<Tensor> {
         let w = self.param(&format!("{name}.weight"))?;
         let b = self.param(&format!("{name}.bias"))?;
-        Ok(x.matmul(&w.t()?)?.broadcast_add(b)?)
+        Ok(fused::bias_add(&x.matmul(&w.t()?)?, b)?)
     }
 
     fn conv(&self, x: &Tensor, name: &str, stride: usize) -> TrainResult<Tensor> {
         let w = self.param(&format!("{name}.weight"))?;
         let b = self.param(&format!("{name}.bias"))?;
-        let c = b.dim(0)?;
-        Ok(x.conv2d(w, 1, stride, 1, 1)?.broadcast_add(&b.reshape((1, c, 1, 1))?)?)
+        Ok(fused::bias_add(&x.conv2d(w, 1, stride, 1, 1)?, b)?)
     }
 
     /// BatchNorm over every axis but 1 (channels / features).

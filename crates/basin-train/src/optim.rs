@@ -15,6 +15,8 @@ use candle_core::backprop::GradStore;
 use candle_core::{CpuStorage, Layout, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
+use crate::fused::f32_slice;
+
 /// Settings of [`SgdMomentum`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SgdConfig {
@@ -115,13 +117,6 @@ impl candle_nn::Optimizer for SgdMomentum {
 
     fn set_learning_rate(&mut self, lr: f64) {
         self.cfg.lr = lr;
-    }
-}
-
-fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
-    match (s, l.contiguous_offsets()) {
-        (CpuStorage::F32(v), Some((a, b))) => Ok(&v[a..b]),
-        _ => candle_core::bail!("sgd: {what} must be contiguous f32"),
     }
 }
 

@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release -p basin-topo --example rips -- FILE \
 //!     [--format lower-distance|distance|point-cloud|sparse] [--metric euclidean|cosine] \
-//!     [--dim D] [--threshold T] [--modulus P] [--cocycles]
+//!     [--dim D] [--threshold T] [--modulus P] [--threads N] [--cocycles]
 //! ```
 //! The time of the computation proper (after reading the file) goes to
 //! stderr as `compute_seconds: …`, for `benches/rips_vs_reference.py`.
@@ -36,6 +36,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             "--dim" => params = params.max_dim(value(i)?.parse()?),
             "--threshold" => params = params.threshold(Some(value(i)?.parse()?)),
             "--modulus" => params = params.modulus(value(i)?.parse()?),
+            "--threads" => params = params.n_threads(value(i)?.parse()?),
             "--cocycles" => {
                 params = params.cocycles(true);
                 i += 1;

@@ -206,8 +206,9 @@ impl RipsParams {
         self
     }
 
-    /// Worker threads (`0`: all cores). The reduction is single-threaded for
-    /// now; the value is validated and reserved.
+    /// Worker threads (`0`: all cores). Threads assemble the columns of each
+    /// dimension (the enumeration of simplices and apparent-pair tests); the
+    /// reduction itself is sequential. The result does not depend on it.
     #[must_use]
     pub fn n_threads(mut self, n_threads: usize) -> Self {
         self.n_threads = n_threads;
@@ -317,7 +318,13 @@ impl RipsParams {
         threshold: Value,
     ) -> (Vec<crate::PersistencePair>, Option<Vec<Cocycle>>) {
         let dim = effective_dim(self.max_dim, m.size());
-        let mut reducer = Reducer::<M, E>::new(m, binomial, dim, threshold, self.modulus, self.cocycles);
+        // Threads only assemble columns for now; the reduction is sequential.
+        let pool = match self.n_threads {
+            1 => None,
+            t => rayon::ThreadPoolBuilder::new().num_threads(t).build().ok(),
+        };
+        let mut reducer =
+            Reducer::<M, E>::new(m, binomial, dim, threshold, self.modulus, self.cocycles, pool.as_ref());
         reducer.compute_barcodes();
         let cocycles = self.cocycles.then(|| std::mem::take(&mut reducer.cocycles));
         (std::mem::take(&mut reducer.pairs), cocycles)

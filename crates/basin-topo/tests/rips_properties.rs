@@ -164,3 +164,20 @@ fn tiny_inputs() {
     let out = params(1).threshold(Some(1.0)).compute(&RipsInput::LowerTriangular { n: 2, values: &two }).unwrap();
     assert_eq!(out.diagram.in_dim(0).filter(|p| p.is_essential()).count(), 2);
 }
+
+/// Threads assemble columns in chunks concatenated in order: the bars and
+/// cocycles are those of one thread (input large enough for the parallel path).
+#[test]
+fn threads_give_the_same_result() {
+    let mut s: u64 = 99;
+    let points = Array2::from_shape_fn((150, 3), |_| {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    });
+    let one = params(2).threshold(Some(0.8)).cocycles(true).compute(&euclidean(&points)).unwrap();
+    let two = params(2).threshold(Some(0.8)).cocycles(true).n_threads(2).compute(&euclidean(&points)).unwrap();
+    assert!(one.num_edges > 4096, "{} edges: the parallel path needs 4096 simplices", one.num_edges);
+    assert!(one.diagram.count(1) > 0 && one.diagram.count(2) > 0);
+    assert_eq!(one.diagram, two.diagram);
+    assert_eq!(one.cocycles, two.cocycles);
+}

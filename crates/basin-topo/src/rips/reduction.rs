@@ -12,6 +12,7 @@ use super::types::{
 };
 use super::working_column::{combine_sorted, WorkingCoboundary};
 use super::union_find::UnionFind;
+use rayon::prelude::*;
 use crate::PersistencePair;
 
 /// A representative cocycle: simplices (vertex ids, increasing) with their
@@ -96,6 +97,44 @@ impl<E> Apparent<E> {
     }
 }
 
+/// The cofacets of `simplices` with a new vertex above all others (each
+/// `dim`-simplex once): all of them when `keep_simplices`, and those to
+/// reduce (not cleared, not in an apparent pair).
+fn assemble_chunk<M: RipsMatrix, E: CofacetEnumerator<M>>(
+    ctx: &Ctx<'_, M>,
+    simplices: &[Key],
+    dim: usize,
+    keep_simplices: bool,
+    pivot_column_index: &PivotMap,
+    modulus: Coefficient,
+    threshold: Value,
+) -> (Vec<Key>, Vec<Key>) {
+    let mut cofacets = E::new(modulus, threshold);
+    let mut apparent = Apparent { cofacets: E::new(modulus, threshold), facets: Facets::default(), buffer: Vec::new() };
+    let mut cofacet_vertices = Vec::new();
+    let mut next_simplices = Vec::new();
+    let mut columns = Vec::new();
+    for &simplex in simplices {
+        cofacets.set_simplex(ctx.m, ctx.binomial, set_coefficient(simplex, 1), dim - 1);
+        while let Some(cofacet) = cofacets.next(ctx.m, ctx.binomial, false) {
+            let cofacet = without_coefficient(cofacet);
+            if keep_simplices {
+                next_simplices.push(cofacet);
+            }
+            if !pivot_column_index.contains_key(&get_index(cofacet)) {
+                // The new vertex is above all of the simplex's.
+                cofacet_vertices.clear();
+                cofacet_vertices.push(cofacets.last_vertex());
+                cofacet_vertices.extend_from_slice(cofacets.vertices());
+                if !apparent.is_in_zero_apparent_pair(ctx, set_coefficient(cofacet, 1), &cofacet_vertices) {
+                    columns.push(cofacet);
+                }
+            }
+        }
+    }
+    (next_simplices, columns)
+}
+
 /// Column storage of the reduction matrix `V` (only the off-diagonal part,
 /// Ripser's `compressed_sparse_matrix`).
 #[derive(Debug, Default)]
@@ -121,6 +160,8 @@ pub(crate) struct Reducer<'a, M, E> {
     modulus: Coefficient,
     inverse: Vec<Coefficient>,
     do_cocycles: bool,
+    /// Threads for assembling columns (`None`: this thread only).
+    pool: Option<&'a rayon::ThreadPool>,
     cofacets: E,
     apparent: Apparent<E>,
     vertices: Vec<usize>,
@@ -139,8 +180,10 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
         threshold: Value,
         modulus: Coefficient,
         do_cocycles: bool,
+        pool: Option<&'a rayon::ThreadPool>,
     ) -> Self {
         Self {
+            pool,
             m,
             binomial,
             n: m.size(),
@@ -231,29 +274,37 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
         dim: usize,
     ) {
         let ctx = self.ctx();
-        columns_to_reduce.clear();
         let keep_simplices = dim < self.dim_max;
-        let mut next_simplices = Vec::new();
-        for &simplex in simplices.iter() {
-            self.cofacets.set_simplex(self.m, self.binomial, set_coefficient(simplex, 1), dim - 1);
-            while let Some(cofacet) = self.cofacets.next(self.m, self.binomial, false) {
-                let cofacet = without_coefficient(cofacet);
-                if keep_simplices {
-                    next_simplices.push(cofacet);
+        let (modulus, threshold) = (self.modulus, self.threshold);
+        let (next_simplices, columns) = match self.pool {
+            // Every simplex is extended independently: chunks in parallel,
+            // concatenated in order, so the result does not depend on the
+            // number of threads.
+            Some(pool) if simplices.len() >= 4096 => pool.install(|| {
+                let chunk = simplices.len().div_ceil(4 * pool.current_num_threads());
+                let parts: Vec<(Vec<Key>, Vec<Key>)> = simplices
+                    .par_chunks(chunk)
+                    .map(|part| {
+                        assemble_chunk::<M, E>(&ctx, part, dim, keep_simplices, pivot_column_index, modulus, threshold)
+                    })
+                    .collect();
+                let (mut next, mut columns) = (Vec::new(), Vec::new());
+                for (n, c) in parts {
+                    next.extend(n);
+                    columns.extend(c);
                 }
-                if !pivot_column_index.contains_key(&get_index(cofacet)) {
-                    // The new vertex is above all of the simplex's.
-                    self.cofacet_vertices.clear();
-                    self.cofacet_vertices.push(self.cofacets.last_vertex());
-                    self.cofacet_vertices.extend_from_slice(self.cofacets.vertices());
-                    if !self.apparent.is_in_zero_apparent_pair(&ctx, set_coefficient(cofacet, 1), &self.cofacet_vertices) {
-                        columns_to_reduce.push(cofacet);
-                    }
-                }
+                columns.par_sort_unstable();
+                (next, columns)
+            }),
+            _ => {
+                let (next, mut columns) =
+                    assemble_chunk::<M, E>(&ctx, simplices, dim, keep_simplices, pivot_column_index, modulus, threshold);
+                columns.sort_unstable();
+                (next, columns)
             }
-        }
+        };
         *simplices = next_simplices;
-        columns_to_reduce.sort_unstable();
+        *columns_to_reduce = columns;
     }
 
     /// Adds `simplex` to the reduction column and its coboundary to the

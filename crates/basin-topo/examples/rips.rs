@@ -89,6 +89,11 @@ fn main() -> Result<(), Box<dyn Error>> {
             }
         }
     }
+    eprintln!(
+        "memory_estimate: {} bytes, simplices per dimension {:?}",
+        out.memory.bytes,
+        out.memory.simplices_per_dim.iter().map(|c| c.round()).collect::<Vec<_>>()
+    );
     eprintln!("compute_seconds: {:.6}", seconds.as_secs_f64());
     Ok(())
 }

@@ -155,11 +155,15 @@ impl CofacetEnumerator<DenseDistanceMatrix> for DenseCofacets {
                 return None;
             }
             let mut j = self.j - 1;
-            if !all_cofacets && binomial.get(j, c.k) <= c.idx_below {
+            // The simplex's vertices not yet passed are vertices[len - k..]
+            // (decreasing); comparing with the next one replaces Ripser's
+            // test `C(j, k) <= idx_below` by a cheaper one.
+            let len = c.vertices.len();
+            if !all_cofacets && c.k > 0 && j <= c.vertices[len - c.k] {
                 return None;
             }
             // Skip the simplex's own vertices, moving them from "below" to "above".
-            while binomial.get(j, c.k) <= c.idx_below {
+            while c.k > 0 && j == c.vertices[len - c.k] {
                 c.idx_below -= binomial.get(j, c.k);
                 c.idx_above += binomial.get(j, c.k + 1);
                 j -= 1;

@@ -135,10 +135,10 @@ impl Csr {
     /// `diag(l) * self * diag(r)`.
     pub(crate) fn scale_rows_cols(&self, l: &[f64], r: &[f64]) -> Self {
         let mut out = self.clone();
-        for i in 0..self.nrows {
+        for (i, li) in l.iter().enumerate().take(self.nrows) {
             let (a, b) = (self.indptr[i], self.indptr[i + 1]);
             for p in a..b {
-                out.data[p] *= l[i] * r[self.indices[p]];
+                out.data[p] *= li * r[self.indices[p]];
             }
         }
         out

@@ -58,10 +58,10 @@ def torch_step_us(name, steps):
 
     for i in range(max(3, steps // 10)):
         step(i)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for i in range(steps):
         step(i)
-    return (time.perf_counter() - t) / steps * 1e6
+    return (time.perf_counter() - t) / steps * 1e6, (time.process_time() - c) / steps * 1e6
 
 
 def basin(args, threads):
@@ -82,18 +82,26 @@ def main():
         subprocess.run(["cargo", "build", "--release", "-p", "basin-train", "--example", "step_time"], cwd=ROOT, check=True)
     torch.set_num_threads(a.threads)
     print(f"torch {torch.__version__}, {a.threads} threads, batch 128, SGD momentum 0.9 wd 5e-4")
-    print(f"{'net':<12} {'basin us/step':>14} {'torch us/step':>14} {'basin/torch':>12}")
+    print("wall = wall-clock per step; cpu = process CPU time per step (all threads; robust to other")
+    print("processes competing for the cores, and the fairer figure on a loaded machine with 1 thread)")
+    print(f"{'net':<12} {'basin wall':>11} {'torch wall':>11} {'ratio':>6} {'basin cpu':>10} {'torch cpu':>10} {'ratio':>6}   (us/step)")
+    med = lambda v: sorted(v)[len(v) // 2]
     for name, steps in STEPS.items():
-        b, t = [], []
+        bw, bc, tw, tc = [], [], [], []
         for _ in range(a.repeat):
-            b.append(basin([name, str(steps)], a.threads)["us_per_step"])
-            t.append(torch_step_us(name, steps))
-        b, t = sorted(b)[len(b) // 2], sorted(t)[len(t) // 2]
-        print(f"{name:<12} {b:>14.1f} {t:>14.1f} {b / t:>12.2f}")
+            r = basin([name, str(steps)], a.threads)
+            bw.append(r["us_per_step"])
+            bc.append(r["cpu_us_per_step"])
+            w, c = torch_step_us(name, steps)
+            tw.append(w)
+            tc.append(c)
+        bw, bc, tw, tc = med(bw), med(bc), med(tw), med(tc)
+        print(f"{name:<12} {bw:>11.1f} {tw:>11.1f} {bw / tw:>6.2f} {bc:>10.1f} {tc:>10.1f} {bc / tc:>6.2f}")
     if a.jumps:
         r = basin(["jumps16", "3"], a.threads)
-        print(f"16 jumps x 3 epochs of the digits MLP (1024 rows): sequential {r['sequential_s']:.3f} s, "
-              f"batched {r['batched_s']:.3f} s, speed-up {r['speedup']:.2f}x")
+        print(f"16 jumps x 3 epochs of the digits MLP (1024 rows, with per-epoch evaluation): "
+              f"sequential {r['sequential_s']:.3f} s, batched {r['batched_s']:.3f} s, speed-up {r['speedup']:.2f}x wall; "
+              f"CPU {r['sequential_cpu_s']:.2f} s vs {r['batched_cpu_s']:.2f} s, {r['cpu_speedup']:.2f}x")
 
 
 if __name__ == "__main__":

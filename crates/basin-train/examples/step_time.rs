@@ -22,6 +22,18 @@ use rand::Rng;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// CPU time of the whole process (all threads) in seconds, from
+/// `/proc/self/stat` (utime + stime, 100 ticks/s on Linux): robust to other
+/// processes competing for the cores, unlike wall-clock time.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return f64::NAN };
+    // Fields after the ")" closing the command name: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn bench_net(name: &str) -> Option<(Architecture, usize)> {
     let mnist = ImageShape { channels: 1, height: 28, width: 28 };
     match name {
@@ -39,7 +51,7 @@ fn random_data(n: usize, shape: ImageShape, seed: u64) -> Dataset {
     Dataset::new("bench", x, y, shape, 10).expect("consistent shapes")
 }
 
-fn time_steps(arch: &Architecture, d: usize, steps: usize) -> f64 {
+fn time_steps(arch: &Architecture, d: usize, steps: usize) -> (f64, f64) {
     let dev = Device::Cpu;
     let model = Model::new(arch, &mut stream(0, "init"), &dev).expect("model");
     let mut opt = SgdMomentum::new(model.vars(), SgdConfig { lr: 0.01, momentum: 0.9, weight_decay: 5e-4, nesterov: false })
@@ -58,11 +70,11 @@ fn time_steps(arch: &Architecture, d: usize, steps: usize) -> f64 {
     for i in 0..steps.div_ceil(10).max(3) {
         step(i);
     }
-    let t = Instant::now();
+    let (t, c) = (Instant::now(), cpu_seconds());
     for i in 0..steps {
         step(i);
     }
-    t.elapsed().as_secs_f64() / steps as f64
+    (t.elapsed().as_secs_f64() / steps as f64, (cpu_seconds() - c) / steps as f64)
 }
 
 fn time_jumps(k: usize, epochs: u32) {
@@ -77,17 +89,18 @@ fn time_jumps(k: usize, epochs: u32) {
     let jumps: Vec<JumpConfig> = (0..k)
         .map(|i| JumpConfig { seed: i as u64 / 4, step: 0.25 * (1 + i % 4) as f64, epochs, ..JumpConfig::default() })
         .collect();
-    let t = Instant::now();
+    let (t, c) = (Instant::now(), cpu_seconds());
     for j in &jumps {
         jump_and_retrain(&net, j, &splits, &dev, |_| {}).expect("jump");
     }
-    let seq = t.elapsed().as_secs_f64();
-    let t = Instant::now();
+    let (seq, seq_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
+    let (t, c) = (Instant::now(), cpu_seconds());
     jump_and_retrain_batched(&net, &jumps, &splits, &dev, |_, _| {}).expect("batched");
-    let bat = t.elapsed().as_secs_f64();
+    let (bat, bat_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
     println!(
-        "{{\"bench\":\"jumps\",\"k\":{k},\"epochs\":{epochs},\"sequential_s\":{seq:.4},\"batched_s\":{bat:.4},\"speedup\":{:.3}}}",
-        seq / bat
+        "{{\"bench\":\"jumps\",\"k\":{k},\"epochs\":{epochs},\"sequential_s\":{seq:.4},\"batched_s\":{bat:.4},\"speedup\":{:.3},\"sequential_cpu_s\":{seq_cpu:.3},\"batched_cpu_s\":{bat_cpu:.3},\"cpu_speedup\":{:.3}}}",
+        seq / bat,
+        seq_cpu / bat_cpu
     );
 }
 
@@ -130,6 +143,6 @@ fn main() {
         std::process::exit(2);
     };
     let steps = if n == 0 { if what == "mnist-cnn" { 50 } else { 500 } } else { n };
-    let s = time_steps(&arch, d, steps);
-    println!("{{\"bench\":\"{what}\",\"steps\":{steps},\"us_per_step\":{:.1}}}", s * 1e6);
+    let (s, cpu) = time_steps(&arch, d, steps);
+    println!("{{\"bench\":\"{what}\",\"steps\":{steps},\"us_per_step\":{:.1},\"cpu_us_per_step\":{:.1}}}", s * 1e6, cpu * 1e6);
 }

@@ -9,13 +9,14 @@
 //! trajectories of [`crate::jump_and_retrain`] up to float rounding.
 
 use basin_data::rng::stream;
-use candle_core::{Device, Tensor, Var, D};
+use candle_core::{Device, Tensor, Var};
 use candle_nn::Optimizer;
 use rand::seq::SliceRandom;
 
 use crate::arch::Layers;
 use crate::checkpoint::Checkpoint;
 use crate::error::{invalid, TrainResult};
+use crate::fused;
 use crate::jump::{filter_normalized_direction, JumpConfig};
 use crate::model::Model;
 use crate::optim::SgdMomentum;
@@ -32,9 +33,9 @@ impl StackedMlp {
         let mut h = x.clone();
         let last = self.layers.len() - 1;
         for (l, (w, b)) in self.layers.iter().enumerate() {
-            h = h.matmul(&w.as_tensor().transpose(1, 2)?)?.broadcast_add(b.as_tensor())?;
+            h = fused::stacked_bias_add(&h.matmul(&w.as_tensor().transpose(1, 2)?)?, b.as_tensor())?;
             if l < last {
-                h = h.relu()?;
+                h = fused::relu(&h)?;
             }
         }
         Ok(h)
@@ -183,10 +184,10 @@ pub fn jump_and_retrain_batched(
             let xt = Tensor::from_slice(&x, (k, b, d_in), device)?;
             let yt = Tensor::from_slice(&y, k * b, device)?;
             let logits = stacked.forward(&xt)?.reshape((k * b, arch.n_classes))?;
-            // Σ_k mean_b CE = (Σ over all K·B rows) / B.
-            let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
+            // Σ_k mean_b CE = K · (mean over all K·B rows): every jump's
+            // gradient is its own mean-loss gradient.
             #[allow(clippy::cast_precision_loss)]
-            let loss = (logp.gather(&yt.unsqueeze(1)?, 1)?.sum_all()? * (-1.0 / b as f64))?;
+            let loss = (crate::eval::cross_entropy(&logits, &yt)? * k as f64)?;
             opt.backward_step(&loss)?;
         }
         for i in 0..k {

@@ -34,6 +34,15 @@ pub(crate) fn bias_add(x: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
     x.broadcast_add(&b.reshape(shape)?)
 }
 
+/// `x + b` for stacked nets: `x` is `K × B × O`, `b` is `K × 1 × O`.
+pub(crate) fn stacked_bias_add(x: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
+    let (k, rows, o) = x.dims3()?;
+    if fast(x) && fast(b) && b.dims() == [k, 1, o] {
+        return x.apply_op2(b, StackedBiasAdd { rows, o });
+    }
+    x.broadcast_add(b)
+}
+
 /// `max(x, 0)`.
 pub(crate) fn relu(x: &Tensor) -> candle_core::Result<Tensor> {
     if fast(x) {
@@ -65,10 +74,16 @@ impl CustomOp2 for BiasAdd {
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let x = f32_slice(s1, l1, "bias-add input")?;
         let b = f32_slice(s2, l2, "bias")?;
-        let mut out = Vec::with_capacity(x.len());
-        for chunk in x.chunks(self.c * self.inner) {
-            for (row, &bc) in chunk.chunks(self.inner).zip(b) {
-                out.extend(row.iter().map(|&v| v + bc));
+        let mut out = x.to_vec();
+        if self.inner == 1 {
+            for row in out.chunks_mut(self.c) {
+                row.iter_mut().zip(b).for_each(|(o, &bc)| *o += bc);
+            }
+        } else {
+            for chunk in out.chunks_mut(self.c * self.inner) {
+                for (plane, &bc) in chunk.chunks_mut(self.inner).zip(b) {
+                    plane.iter_mut().for_each(|o| *o += bc);
+                }
             }
         }
         Ok((CpuStorage::F32(out), l1.shape().clone()))
@@ -95,12 +110,71 @@ impl CustomOp1 for ChannelSum {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let x = f32_slice(s, l, "channel-sum input")?;
         let mut out = vec![0.0f32; self.c];
-        for chunk in x.chunks(self.c * self.inner) {
-            for (row, o) in chunk.chunks(self.inner).zip(out.iter_mut()) {
-                *o += row.iter().sum::<f32>();
+        if self.inner == 1 {
+            for row in x.chunks(self.c) {
+                out.iter_mut().zip(row).for_each(|(o, &v)| *o += v);
+            }
+        } else {
+            for chunk in x.chunks(self.c * self.inner) {
+                for (plane, o) in chunk.chunks(self.inner).zip(out.iter_mut()) {
+                    *o += plane.iter().sum::<f32>();
+                }
             }
         }
         Ok((CpuStorage::F32(out), Shape::from(self.c)))
+    }
+}
+
+/// `x[k, r, o] + b[k, o]`.
+#[derive(Clone, Copy)]
+struct StackedBiasAdd {
+    rows: usize,
+    o: usize,
+}
+
+impl CustomOp2 for StackedBiasAdd {
+    fn name(&self) -> &'static str {
+        "stacked-bias-add"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = f32_slice(s1, l1, "stacked bias-add input")?;
+        let b = f32_slice(s2, l2, "stacked bias")?;
+        let mut out = x.to_vec();
+        for (block, bk) in out.chunks_mut(self.rows * self.o).zip(b.chunks(self.o)) {
+            for row in block.chunks_mut(self.o) {
+                row.iter_mut().zip(bk).for_each(|(v, &bb)| *v += bb);
+            }
+        }
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+
+    fn bwd(&self, _x: &Tensor, _b: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let g = grad.contiguous()?;
+        let gb = g.apply_op1_no_bwd(&StackedRowSum(*self))?;
+        Ok((Some(g), Some(gb)))
+    }
+}
+
+/// `Σ_r x[k, r, o]`, shaped `K × 1 × O`.
+struct StackedRowSum(StackedBiasAdd);
+
+impl CustomOp1 for StackedRowSum {
+    fn name(&self) -> &'static str {
+        "stacked-row-sum"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = f32_slice(s, l, "stacked row-sum input")?;
+        let (rows, o) = (self.0.rows, self.0.o);
+        let k = x.len() / (rows * o).max(1);
+        let mut out = vec![0.0f32; k * o];
+        for (block, ok) in x.chunks(rows * o).zip(out.chunks_mut(o)) {
+            for row in block.chunks(o) {
+                ok.iter_mut().zip(row).for_each(|(a, &v)| *a += v);
+            }
+        }
+        Ok((CpuStorage::F32(out), Shape::from((k, 1, o))))
     }
 }
 

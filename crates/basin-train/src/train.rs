@@ -294,7 +294,7 @@ pub fn train(
         }
         opt.set_learning_rate(cfg.schedule.rate(cfg.lr, epoch, cfg.epochs));
         let augment =
-            cfg.augment.then(|| Augment { max_shift: cfg.max_shift, hflip: cfg.hflip, rng: &mut augment_rng });
+            cfg.augment.then_some(Augment { max_shift: cfg.max_shift, hflip: cfg.hflip, rng: &mut augment_rng });
         train_epoch(&model, &mut opt, &train_data, cfg.batch_size, &mut order_rng, augment)?;
         let point = record(&model, epoch + 1, &train_data, splits, cfg.log_weights)?;
         tracing::debug!(epoch = point.epoch, train_acc = point.train_acc, test_acc = point.test_acc, "epoch done");

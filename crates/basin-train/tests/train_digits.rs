@@ -16,6 +16,7 @@ fn good_digits_mlp_reaches_95_percent_test_accuracy() {
     let net = train(&arch, &cfg, &splits, &Device::Cpu, |_| seen += 1).unwrap();
     assert_eq!(seen, 16);
     let last = net.history.last().unwrap();
+    eprintln!("good digits MLP: train acc {:.4}, test acc {:.4}", last.train_acc, last.test_acc);
     assert!(!last.diverged);
     assert!(last.test_acc >= 0.95, "test accuracy {}", last.test_acc);
     assert!(last.train_acc >= last.test_acc - 0.02);
@@ -51,6 +52,7 @@ fn random_label_net_memorises() {
     };
     let net = train(&arch, &cfg, &splits, &Device::Cpu, |_| {}).unwrap();
     let last = net.history.last().unwrap();
+    eprintln!("random-label MLP: train acc {:.4}, test acc {:.4}", last.train_acc, last.test_acc);
     assert!(last.train_acc >= 0.95, "train accuracy on random labels {}", last.train_acc);
     assert!(last.test_acc <= 0.25, "test accuracy {} should be near chance (0.1)", last.test_acc);
 }

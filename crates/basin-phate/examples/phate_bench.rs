@@ -29,7 +29,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bytes = std::fs::read(&args[1])?;
     let v: Vec<f64> = bytes.chunks_exact(8).map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])).collect();
     let x = Array2::from_shape_vec((n, d), v)?;
-    let params = Phate::params().seed(42).n_jobs(Some(threads));
+    // BASIN_PHATE_SEED overrides the seed (to measure seed-to-seed spread)
+    let seed = std::env::var("BASIN_PHATE_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(42);
+    let params = Phate::params().seed(seed).n_jobs(Some(threads));
     let start = Instant::now();
     let graph = params.build_graph(x.view())?;
     let t_graph = start.elapsed().as_secs_f64();

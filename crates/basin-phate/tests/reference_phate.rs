@@ -243,3 +243,23 @@ fn landmark_pipeline_quality() {
     );
     assert!(dm_sgd >= case.f("demap_sgd") - 0.01, "landmark SGD DEMaP {dm_sgd} vs phate {}", case.f("demap_sgd"));
 }
+
+/// Out-of-sample `transform` against phate's `transform(Y)` (graphtools
+/// `extend_to_data` + `interpolate`): the fitted and the placed points, aligned
+/// together by one Procrustes map, match phate's.
+#[test]
+fn transform_matches_phate() {
+    let case = Case::load("dla_transform");
+    let n = case.n();
+    let y = matrix(case.file("y"), 100);
+    let fit = Phate::params().t(T::Fixed(12)).mds(Mds::Classic).seed(42).fit(case.x.view()).unwrap();
+    let placed = fit.transform(y.view()).unwrap();
+    let emb_ref = matrix(case.file("emb"), 2);
+    let new_ref = matrix(case.file("emb_new"), 2);
+    let ours = ndarray::concatenate![ndarray::Axis(0), fit.embedding, placed];
+    let theirs = ndarray::concatenate![ndarray::Axis(0), emb_ref, new_ref];
+    assert_eq!(ours.nrows(), n + 30);
+    let (_, disparity) = procrustes(theirs.view(), ours.view());
+    eprintln!("transform: joint Procrustes disparity {disparity:.2e}");
+    assert!(disparity <= 1e-8, "transform disparity {disparity}");
+}

@@ -19,6 +19,8 @@ Writes one folder per case under tests/reference/<case>/:
     emb_sgd.bin        metric MDS embedding, SGD solver (phate default)
     emb_smacof.bin     metric MDS embedding, SMACOF solver
     landmark_op.bin, clusters.bin, transitions.bin   (landmark case only)
+    dla_transform/: y.bin (30 new rows), emb.bin (classic fit, t=12), emb_new.bin
+                    (phate's transform(y): out-of-sample placement)
 
 DEMaP here = Spearman correlation between the geodesic distances on a symmetric
 kNN graph (k = 10, edges weighted by euclidean distance) of the input and the
@@ -29,6 +31,7 @@ import gzip
 import json
 import os
 import sys
+import warnings
 
 import graphtools
 import numpy as np
@@ -122,6 +125,27 @@ def main():
     run_case("digits_cosine_auto", "digits200", digits, keep_diff_op=True, knn=5, decay=40, t="auto",
              knn_dist="cosine", mds_dist="cosine")
     run_case("dla_landmark100", "dla400", dla_big, knn=5, decay=40, t="auto", n_landmark=100)
+    transform_case(dla)
+
+
+def transform_case(x):
+    """Out-of-sample placement: fit on dla200 (classic MDS, t=12), transform
+    30 perturbed copies of its rows (graphtools extend_to_data + interpolate)."""
+    case = "dla_transform"
+    os.makedirs(os.path.join(HERE, case), exist_ok=True)
+    rng = np.random.RandomState(1)
+    y = x[::6][:30] + rng.normal(0, 2.0, size=(30, x.shape[1]))
+    op = phate.PHATE(mds="classic", t=12, random_state=SEED, verbose=0)
+    emb = op.fit_transform(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        new = op.transform(y)
+    write(case, "y", y)
+    write(case, "emb", emb)
+    write(case, "emb_new", new)
+    with open(os.path.join(HERE, case, "meta.json"), "w") as f:
+        json.dump({"input": "dla200", "n": int(x.shape[0]), "d": int(x.shape[1]), "n_new": 30, "t": 12}, f, indent=1)
+    print(case, "done")
 
 
 if __name__ == "__main__":

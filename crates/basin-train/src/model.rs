@@ -452,7 +452,7 @@ impl Model {
     fn conv(&self, x: &Tensor, name: &str, stride: usize) -> TrainResult<Tensor> {
         let w = self.param(&format!("{name}.weight"))?;
         let b = self.param(&format!("{name}.bias"))?;
-        Ok(fused::bias_add(&x.conv2d(w, 1, stride, 1, 1)?, b)?)
+        Ok(fused::conv3x3(x, w, b, stride)?)
     }
 
     /// BatchNorm over every axis but 1 (channels / features).

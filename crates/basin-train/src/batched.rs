@@ -24,7 +24,9 @@ use crate::train::{check_splits, record, Splits, TrajectoryPoint};
 
 /// Stacked parameters of K copies of one MLP.
 struct StackedMlp {
-    /// `(weight, bias)` per layer, input to output.
+    /// `(weight, bias)` per layer, input to output; weights are stored
+    /// transposed (`K × in × out`) so the forward product needs no strided
+    /// operand and the backward no transposed copies.
     layers: Vec<(Var, Var)>,
 }
 
@@ -33,7 +35,7 @@ impl StackedMlp {
         let mut h = x.clone();
         let last = self.layers.len() - 1;
         for (l, (w, b)) in self.layers.iter().enumerate() {
-            h = fused::stacked_bias_add(&h.matmul(&w.as_tensor().transpose(1, 2)?)?, b.as_tensor())?;
+            h = fused::stacked_bias_add(&h.matmul(w.as_tensor())?, b.as_tensor())?;
             if l < last {
                 h = fused::relu(&h)?;
             }
@@ -114,8 +116,12 @@ pub fn jump_and_retrain_batched(
         for s in &starts {
             values.extend_from_slice(&s[p.offset..p.offset + p.len()]);
         }
-        let shape: Vec<usize> = if bias { vec![k, 1, p.shape[0]] } else { vec![k, p.shape[0], p.shape[1]] };
-        Ok(Var::from_vec(values, shape.as_slice(), device)?)
+        if bias {
+            return Ok(Var::from_vec(values, (k, 1, p.shape[0]), device)?);
+        }
+        // PyTorch layout out × in → stored in × out.
+        let t = Tensor::from_vec(values, (k, p.shape[0], p.shape[1]), device)?.transpose(1, 2)?.contiguous()?;
+        Ok(Var::from_tensor(&t)?)
     };
     let stacked = StackedMlp {
         layers: (0..=hidden.len())
@@ -126,9 +132,9 @@ pub fn jump_and_retrain_batched(
     let unstack = |i: usize| -> TrainResult<Vec<f32>> {
         let mut out = vec![0.0f32; theta0.len()];
         for (l, (w, b)) in stacked.layers.iter().enumerate() {
-            for (var, name) in [(w, format!("fc{l}.weight")), (b, format!("fc{l}.bias"))] {
+            for (t, name) in [(w.get(i)?.t()?, format!("fc{l}.weight")), (b.get(i)?, format!("fc{l}.bias"))] {
                 let p = layout.iter().find(|p| p.name == name).ok_or_else(|| invalid("model", name.clone()))?;
-                out[p.offset..p.offset + p.len()].copy_from_slice(&var.get(i)?.flatten_all()?.to_vec1::<f32>()?);
+                out[p.offset..p.offset + p.len()].copy_from_slice(&t.flatten_all()?.to_vec1::<f32>()?);
             }
         }
         Ok(out)

@@ -40,3 +40,20 @@ pub use jump::{filter_normalize, filter_normalized_direction, jump_and_retrain, 
 pub use model::{Mode, Model, ParamInfo};
 pub use optim::{LrSchedule, SgdConfig, SgdMomentum};
 pub use train::{train, Splits, TrainConfig, TrainedNet, TrajectoryPoint};
+
+#[cfg(test)]
+mod tests {
+    /// Public types can cross threads (the CLI runs shards on worker threads).
+    #[test]
+    fn autotraits() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<crate::Model>();
+        send_sync::<crate::Checkpoint>();
+        send_sync::<crate::TrainedNet>();
+        send_sync::<crate::TrajectoryPoint>();
+        send_sync::<crate::TrainError>();
+        send_sync::<crate::JumpConfig>();
+        send_sync::<crate::TrainConfig>();
+        send_sync::<crate::Architecture>();
+    }
+}

@@ -1,1 +1,119 @@
-fn main() {}
+//! `basin`: the command-line front end of every basin stage.
+//!
+//! Each subcommand reads explicit input files and a `--params` TOML file and
+//! writes explicit output files (atomically), so `make` can track every step
+//! of a pipeline. Errors print one line naming the cause and exit non-zero.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mimalloc::MiMalloc;
+use tracing_subscriber::EnvFilter;
+
+mod cmd_data;
+mod cmd_inspect;
+mod cmd_jump;
+mod cmd_params;
+mod cmd_phate;
+mod cmd_plan;
+mod cmd_topo;
+mod cmd_train;
+mod params;
+mod progress;
+mod trajectories;
+
+// Candle allocates fresh tensors at every step; mimalloc's thread caches make
+// those allocations (and the page faults behind them) far cheaper than glibc.
+#[global_allocator]
+static GLOBAL: MiMalloc = MiMalloc;
+
+/// Study how neural networks generalize through the shape of their loss
+/// landscape: train nets, jump away from their minima and retrain, embed the
+/// trajectories with PHATE, and measure their topology.
+#[derive(Debug, Parser)]
+#[command(name = "basin", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Log level or filter (`error`, `warn`, `info`, `debug`, `trace`, or a
+    /// tracing filter such as `basin=debug`). `RUST_LOG` overrides it.
+    #[arg(long, global = true, default_value = "info")]
+    log: String,
+
+    /// Hide progress bars (they are hidden anyway when stderr is not a terminal).
+    #[arg(long, global = true)]
+    quiet: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Prepare data: seeded stratified splits of the shipped or user data sets.
+    #[command(subcommand)]
+    Data(cmd_data::DataCommand),
+    /// Train one base net of the grid to a minimum; writes a safetensors
+    /// checkpoint and a one-row `runs` table.
+    Train(cmd_train::TrainArgs),
+    /// Jump from a trained minimum along a filter-normalised random direction
+    /// and retrain, logging the trajectory (one shard: net × seed × step).
+    Jump(cmd_jump::JumpArgs),
+    /// Merge per-shard trajectory or per-net run tables into one file.
+    Merge(cmd_jump::MergeArgs),
+    /// Embed trajectories with PHATE (per net or jointly); optionally write
+    /// each net's potential-distance matrix for the topology stage.
+    Phate(cmd_phate::PhateArgs),
+    /// Persistent homology: Vietoris–Rips, sublevel sets, diagram distances.
+    #[command(subcommand)]
+    Topo(cmd_topo::TopoCommand),
+    /// Print the make fragment (runs, shards and their dependencies) of a
+    /// pipeline's params file.
+    Plan(cmd_plan::PlanArgs),
+    /// Extract one section of a params file to its own file, rewriting it
+    /// only when its content changed (so make reruns only what depends on it).
+    Params(cmd_params::ParamsArgs),
+    /// Show a basin Parquet file: schema, provenance and the first rows.
+    Inspect(cmd_inspect::InspectArgs),
+    /// Print the documented Parquet schemas.
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&cli.log));
+    let filter = match filter {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("basin: error: invalid --log filter {:?}: {e}", cli.log);
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    progress::set_quiet(cli.quiet);
+
+    let result = match cli.command {
+        Command::Data(c) => cmd_data::run(c),
+        Command::Train(a) => cmd_train::run(&a),
+        Command::Jump(a) => cmd_jump::run(&a),
+        Command::Merge(a) => cmd_jump::merge(&a),
+        Command::Phate(a) => cmd_phate::run(&a),
+        Command::Topo(c) => cmd_topo::run(c),
+        Command::Plan(a) => cmd_plan::run(&a),
+        Command::Params(a) => cmd_params::run(&a),
+        Command::Inspect(a) => cmd_inspect::run(&a),
+        Command::Schema => {
+            for s in basin_store::schema::ALL {
+                println!("{}", s.to_markdown());
+            }
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the outermost context and every cause, joined.
+            let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
+            eprintln!("basin: error: {}", chain.join(": "));
+            ExitCode::FAILURE
+        }
+    }
+}

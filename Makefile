@@ -1,0 +1,43 @@
+# basin: the two commands of a fresh machine.
+#
+#   make demo   build, then run the digits demo pipeline end to end
+#   make test   build, run every test, run the demo and check its outputs
+#               open in pandas/pyarrow and DuckDB (what .ci/run runs)
+#
+# One build profile (release) serves the tests, the benches and the demo, so
+# nothing is compiled twice. Cargo's target dir lives outside the clone so
+# repeated runs stay warm; override with CARGO_TARGET_DIR.
+
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/basin/target
+BASIN := $(CARGO_TARGET_DIR)/release/basin
+JOBS ?= 2
+VENV ?= $(HOME)/.cache/basin/venv
+PY := $(VENV)/bin/python
+
+# --tests: the test harnesses share this build's features, so `cargo test`
+# afterwards compiles nothing new (a plain `cargo build` unifies features
+# without dev-dependencies and would rebuild candle and polars a second time).
+build:
+	cargo build --release --workspace --tests
+
+demo: build
+	$(MAKE) -C pipelines/digits BASIN=$(BASIN) -j$(JOBS)
+
+test: build
+	cargo test --release --workspace
+	$(MAKE) demo
+	$(MAKE) interop
+
+# pandas + pyarrow and DuckDB open every Parquet output of the demo.
+interop: $(VENV)/.installed
+	$(PY) tests/interop.py pipelines/digits/out
+
+$(VENV)/.installed: tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+clean-demo:
+	$(MAKE) -C pipelines/digits clean
+
+.PHONY: build demo test interop clean-demo

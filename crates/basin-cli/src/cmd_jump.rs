@@ -1,0 +1,207 @@
+//! `basin jump` (one jump-and-retrain shard) and `basin merge`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use basin_data::rng::stream;
+use basin_store::schema::{self, SchemaSpec, TRAJECTORIES};
+use basin_store::{read_table, write_table, Provenance};
+use basin_train::{jump_and_retrain, load_checkpoint, Checkpoint, JumpConfig, Model};
+use clap::Args;
+
+use crate::cmd_data::load_split_sets;
+use crate::cmd_train::{architecture, device, splits, train_config};
+use crate::params::{DataParams, JumpParams, Params, Shard, TrainParams};
+use crate::progress;
+use crate::trajectories::{frame, stack, TrajectoryKey};
+
+/// Arguments of `basin jump`.
+#[derive(Debug, Args)]
+pub(crate) struct JumpArgs {
+    /// Params file with `[data]`, `[train]` and `[jump]` sections.
+    #[arg(long)]
+    params: PathBuf,
+    /// The `splits` file made by `basin data split`.
+    #[arg(long)]
+    split: PathBuf,
+    /// The trained net to jump from (not needed with `--dry-run`).
+    #[arg(long, required_unless_present = "dry_run")]
+    checkpoint: Option<PathBuf>,
+    /// The shard: `<run_id>__j<seed>_s<step>` (see `basin plan`).
+    #[arg(long, required_unless_present = "dry_run")]
+    shard: Option<String>,
+    /// Output `trajectories` Parquet file of the shard.
+    #[arg(long, required_unless_present = "dry_run")]
+    out: Option<PathBuf>,
+    /// Recompute the shard even when `--out` already holds a complete one.
+    #[arg(long)]
+    force: bool,
+    /// Print the number of shards, epochs and an estimated time (from one
+    /// timed retraining epoch) instead of running.
+    #[arg(long)]
+    dry_run: bool,
+    /// Parallel jobs the estimate assumes (as in `make -j N`).
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
+    /// Compute device: `cpu`, or `cuda` / `cuda:N` with the `cuda` feature.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+}
+
+fn jump_config(jump: &JumpParams, shard: &Shard) -> JumpConfig {
+    JumpConfig {
+        seed: shard.jump_seed,
+        step: shard.step,
+        epochs: jump.epochs,
+        lr: jump.lr,
+        momentum: jump.momentum,
+        nesterov: false,
+        weight_decay: jump.weight_decay,
+        batch_size: jump.batch_size,
+        recompute_bn_stats: jump.recompute_bn_stats,
+    }
+}
+
+/// `true` when `path` holds a readable trajectories file of `expected` rows
+/// (or fewer, ending in a divergence).
+fn is_complete(path: &std::path::Path, expected: usize) -> bool {
+    let Ok((df, _)) = read_table(path, &TRAJECTORIES) else { return false };
+    let diverged = basin_store::columns::bools(&df, "diverged", path).unwrap_or_default();
+    df.height() == expected || diverged.last() == Some(&true)
+}
+
+pub(crate) fn run(args: &JumpArgs) -> Result<()> {
+    let params = Params::load(&args.params)?;
+    let data: DataParams = params.section("data")?;
+    let train_params: TrainParams = params.section("train")?;
+    let jump: JumpParams = params.section("jump")?;
+    if args.dry_run {
+        return dry_run(args, &params, &data, &train_params, &jump);
+    }
+    let (Some(checkpoint), Some(shard_id), Some(out)) = (&args.checkpoint, &args.shard, &args.out) else {
+        bail!("--checkpoint, --shard and --out are required unless --dry-run");
+    };
+    let shard = Shard::parse(shard_id)?;
+    let run = train_params.run(&shard.run_id)?;
+    let expected = jump.epochs as usize + 1;
+    if !args.force && is_complete(out, expected) {
+        tracing::info!("{} is complete; skipping (use --force to recompute)", out.display());
+        return Ok(());
+    }
+    let (sets, mut inputs) = load_split_sets(&data, &args.split)?;
+    let device = device(&args.device)?;
+    let net = load_checkpoint(checkpoint, &device).with_context(|| format!("loading {}", checkpoint.display()))?;
+    let arch = architecture(&train_params, &sets);
+    if net.model.architecture() != &arch {
+        bail!(
+            "{}: architecture {} does not match [train] architecture {} for this data",
+            checkpoint.display(),
+            serde_json::to_string(net.model.architecture())?,
+            serde_json::to_string(&arch)?
+        );
+    }
+    inputs.push(checkpoint.clone());
+    let cfg = jump_config(&jump, &shard);
+    let bar = progress::bar(expected as u64, "jump");
+    bar.set_message(shard.id());
+    let started = Instant::now();
+    let points = jump_and_retrain(&net, &cfg, &splits(&sets), &device, |p| {
+        bar.inc(1);
+        if p.diverged {
+            tracing::warn!("{}: diverged at epoch {} (loss {})", shard.id(), p.epoch, p.train_loss);
+        }
+    })
+    .with_context(|| format!("shard {}", shard.id()))?;
+    bar.finish_and_clear();
+    let last = points.last().context("no point logged")?;
+    tracing::info!(
+        "{}: {} points in {:.1}s, final train loss {:.4}, test acc {:.3}",
+        shard.id(),
+        points.len(),
+        started.elapsed().as_secs_f64(),
+        last.train_loss,
+        last.test_acc
+    );
+    let key = TrajectoryKey { run_id: &run.run_id, jump_seed: shard.jump_seed, step_size: shard.step };
+    let mut df = frame(&key, &points)?;
+    let layout: Vec<serde_json::Value> = net
+        .model
+        .parameter_layout()
+        .iter()
+        .map(|p| serde_json::json!({ "name": p.name, "shape": p.shape, "offset": p.offset }))
+        .collect();
+    let prov = Provenance::new(&TRAJECTORIES, "jump")
+        .with_params(serde_json::json!({
+            "data": params.section_json("data"),
+            "train": params.section_json("train"),
+            "jump": params.section_json("jump"),
+            "shard": shard.id(),
+        }))
+        .with_seeds(serde_json::json!({ "jump": shard.jump_seed, "run": run.seed, "split": data.seed }))
+        .with_inputs(&inputs)?
+        .with_extra("parameter_layout", serde_json::to_string(&layout)?);
+    write_table(out, &mut df, &TRAJECTORIES, &prov)?;
+    Ok(())
+}
+
+fn dry_run(args: &JumpArgs, params: &Params, data: &DataParams, train_params: &TrainParams, jump: &JumpParams) -> Result<()> {
+    let runs = train_params.runs();
+    let n_shards = runs.len() * jump.seeds.len() * jump.steps.len();
+    let (sets, _) = load_split_sets(data, &args.split)?;
+    let device = device(&args.device)?;
+    // Calibrate on a freshly initialised net of the same architecture: one
+    // retraining epoch costs the same whatever the weights.
+    let arch = architecture(train_params, &sets);
+    let model = Model::new(&arch, &mut stream(0, "init"), &device)?;
+    let cfg = train_config(train_params, &runs[0]);
+    let net = Checkpoint::new(model, Some(cfg));
+    let calib = JumpConfig { epochs: 1, ..jump_config(jump, &Shard { run_id: String::new(), jump_seed: 0, step: 0.5 }) };
+    let started = Instant::now();
+    jump_and_retrain(&net, &calib, &splits(&sets), &device, |_| {})?;
+    let per_epoch = started.elapsed().as_secs_f64() / 2.0; // epoch 0 evaluation + 1 epoch
+    let per_shard = per_epoch * f64::from(jump.epochs + 1);
+    let total = per_shard * n_shards as f64 / args.jobs.max(1) as f64;
+    println!("params:     {}", params.path().display());
+    println!("nets:       {}", runs.len());
+    println!("shards:     {n_shards} ({} nets × {} seeds × {} steps)", runs.len(), jump.seeds.len(), jump.steps.len());
+    println!("epochs:     {} per shard ({} logged points each, {} in all)", jump.epochs, jump.epochs + 1, n_shards * (jump.epochs as usize + 1));
+    println!("per shard:  ~{per_shard:.1}s (one calibrated epoch: {per_epoch:.3}s)");
+    println!("estimate:   ~{:.1} min with {} parallel job(s)", total / 60.0, args.jobs.max(1));
+    Ok(())
+}
+
+/// Arguments of `basin merge`.
+#[derive(Debug, Args)]
+pub(crate) struct MergeArgs {
+    /// Schema of the inputs: `trajectories` or `runs`.
+    #[arg(long)]
+    schema: String,
+    /// Output file.
+    #[arg(long)]
+    out: PathBuf,
+    /// Input files, stacked in the order given.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+}
+
+pub(crate) fn merge(args: &MergeArgs) -> Result<()> {
+    let spec: &SchemaSpec = schema::ALL
+        .iter()
+        .find(|s| s.name == args.schema)
+        .with_context(|| format!("--schema {:?}: unknown schema", args.schema))?;
+    let mut frames = Vec::with_capacity(args.inputs.len());
+    let mut first_prov = None;
+    for p in &args.inputs {
+        let (df, prov) = read_table(p, spec)?;
+        first_prov.get_or_insert(prov);
+        frames.push((df, p.as_path()));
+    }
+    let mut df = stack(frames)?;
+    let first = first_prov.context("no input")?;
+    let mut prov = Provenance::new(spec, "merge").with_params(first.params.clone()).with_inputs(&args.inputs)?;
+    prov.extra = first.extra.clone();
+    write_table(&args.out, &mut df, spec, &prov)?;
+    tracing::info!("merged {} files, {} rows → {}", args.inputs.len(), df.height(), args.out.display());
+    Ok(())
+}

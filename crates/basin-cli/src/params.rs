@@ -1,0 +1,373 @@
+//! The pipeline params file: one TOML file per study, one section per stage.
+//!
+//! Every subcommand reads only the sections it needs, and `basin params`
+//! copies those sections into a per-stage file that is rewritten only when
+//! their content changes, so `make` reruns exactly the stages whose settings
+//! changed. Paths inside the file are relative to the directory the command
+//! runs in (the pipeline's folder, where make runs).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// A parsed params file.
+#[derive(Debug, Clone)]
+pub(crate) struct Params {
+    path: PathBuf,
+    table: toml::Table,
+}
+
+impl Params {
+    /// Reads and parses `path`.
+    pub(crate) fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading params file {}", path.display()))?;
+        let table: toml::Table =
+            toml::from_str(&text).with_context(|| format!("parsing params file {}", path.display()))?;
+        Ok(Self { path: path.to_path_buf(), table })
+    }
+
+    /// The params file's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Section `name` deserialised as `T`; unknown keys are an error that
+    /// names the section and key (a typo must not silently use a default).
+    pub(crate) fn section<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
+        let value = self
+            .table
+            .get(name)
+            .cloned()
+            .ok_or_else(|| anyhow!("{}: no [{name}] section", self.path.display()))?;
+        value.try_into().map_err(|e: toml::de::Error| anyhow!("{}: [{name}]: {}", self.path.display(), e.message()))
+    }
+
+    /// Section `name` as JSON, for provenance metadata.
+    pub(crate) fn section_json(&self, name: &str) -> serde_json::Value {
+        self.table.get(name).and_then(|v| serde_json::to_value(v).ok()).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The named sections only, serialised back to TOML (stable key order).
+    pub(crate) fn extract(&self, names: &[String]) -> Result<String> {
+        let mut out = toml::Table::new();
+        for n in names {
+            let v = self.table.get(n).ok_or_else(|| anyhow!("{}: no [{n}] section", self.path.display()))?;
+            out.insert(n.clone(), v.clone());
+        }
+        Ok(toml::to_string(&out)?)
+    }
+}
+
+/// Where the data come from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DataParams {
+    /// `digits`, `mnist5k` (shipped), `idx`, `cifar10` or `table`.
+    pub dataset: String,
+    /// Folder holding `images/` of the shipped sets.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// For `idx`: the images and labels files.
+    #[serde(default)]
+    pub idx_images: Option<PathBuf>,
+    /// For `idx`: the labels file.
+    #[serde(default)]
+    pub idx_labels: Option<PathBuf>,
+    /// For `cifar10`: the binary batch files.
+    #[serde(default)]
+    pub cifar_batches: Vec<PathBuf>,
+    /// For `table`: a CSV or Parquet file.
+    #[serde(default)]
+    pub table: Option<PathBuf>,
+    /// For `table`: the label column.
+    #[serde(default = "default_label_column")]
+    pub label_column: String,
+    /// Use only the first `limit` samples (smoke tests on big sets).
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// Share of each class held out for validation.
+    pub val_fraction: f64,
+    /// Share of each class held out for testing.
+    pub test_fraction: f64,
+    /// `none`, `global` or `per-feature`, fitted on the training split.
+    #[serde(default = "default_standardize")]
+    pub standardize: basin_data::standardize::Standardization,
+    /// Seed of the split.
+    pub seed: u64,
+}
+
+fn default_data_dir() -> PathBuf {
+    basin_data::shipped::default_data_dir()
+}
+fn default_label_column() -> String {
+    "label".into()
+}
+fn default_standardize() -> basin_data::standardize::Standardization {
+    basin_data::standardize::Standardization::Global
+}
+
+/// The `[train]` section: shared settings, a grid of hyper-parameters (every
+/// combination is one net) and extra nets outside the grid.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TrainParams {
+    /// The layers (`basin_train::Layers`), e.g. `{ kind = "mlp", hidden = [64, 64] }`.
+    pub architecture: basin_train::Layers,
+    /// Training epochs.
+    pub epochs: u32,
+    /// Base learning rate.
+    pub lr: f64,
+    /// SGD momentum.
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
+    /// Nesterov momentum.
+    #[serde(default)]
+    pub nesterov: bool,
+    /// Learning-rate schedule (`basin_train::LrSchedule`).
+    #[serde(default)]
+    pub schedule: basin_train::LrSchedule,
+    /// Largest random shift, in pixels, when augmentation is on.
+    #[serde(default = "default_max_shift")]
+    pub max_shift: usize,
+    /// Random horizontal flips when augmentation is on (natural images only).
+    #[serde(default)]
+    pub hflip: bool,
+    /// Root seeds: one net per seed and grid point.
+    #[serde(default = "default_seeds")]
+    pub seeds: Vec<u64>,
+    /// The grid.
+    pub grid: GridParams,
+    /// Nets outside the grid (e.g. one on random labels).
+    #[serde(default)]
+    pub extra: Vec<ExtraRun>,
+}
+
+fn default_momentum() -> f64 {
+    0.9
+}
+fn default_max_shift() -> usize {
+    1
+}
+fn default_seeds() -> Vec<u64> {
+    vec![0]
+}
+
+/// Lists of values; the nets are their Cartesian product.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GridParams {
+    /// L2 weight decay values.
+    pub weight_decay: Vec<f64>,
+    /// Batch sizes.
+    pub batch_size: Vec<usize>,
+    /// Augmentation off/on.
+    #[serde(default = "default_augment")]
+    pub augment: Vec<bool>,
+    /// Fractions of training labels replaced at random.
+    #[serde(default = "default_label_noise")]
+    pub label_noise: Vec<f64>,
+}
+
+fn default_augment() -> Vec<bool> {
+    vec![false]
+}
+fn default_label_noise() -> Vec<f64> {
+    vec![0.0]
+}
+
+/// One net outside the grid.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExtraRun {
+    /// Prefix of its run id.
+    pub name: String,
+    /// L2 weight decay.
+    pub weight_decay: f64,
+    /// Batch size.
+    pub batch_size: usize,
+    /// Augmentation.
+    #[serde(default)]
+    pub augment: bool,
+    /// Label-noise fraction (1.0 = fully random labels).
+    #[serde(default)]
+    pub label_noise: f64,
+    /// Epochs, when different from `[train] epochs`.
+    #[serde(default)]
+    pub epochs: Option<u32>,
+    /// Learning rate, when different from `[train] lr`.
+    #[serde(default)]
+    pub lr: Option<f64>,
+    /// Root seed.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// One net to train, fully specified.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct RunSpec {
+    pub run_id: String,
+    pub weight_decay: f64,
+    pub batch_size: usize,
+    pub augment: bool,
+    pub label_noise: f64,
+    pub epochs: u32,
+    pub lr: f64,
+    pub seed: u64,
+}
+
+impl TrainParams {
+    /// Every net of the study, grid first, in a fixed order.
+    pub(crate) fn runs(&self) -> Vec<RunSpec> {
+        let mut runs = Vec::new();
+        for &seed in &self.seeds {
+            for &wd in &self.grid.weight_decay {
+                for &bs in &self.grid.batch_size {
+                    for &aug in &self.grid.augment {
+                        for &noise in &self.grid.label_noise {
+                            runs.push(RunSpec {
+                                run_id: format!("wd{wd}-bs{bs}-aug{}-noise{noise}-s{seed}", u8::from(aug)),
+                                weight_decay: wd,
+                                batch_size: bs,
+                                augment: aug,
+                                label_noise: noise,
+                                epochs: self.epochs,
+                                lr: self.lr,
+                                seed,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        for e in &self.extra {
+            runs.push(RunSpec {
+                run_id: format!("{}-s{}", e.name, e.seed),
+                weight_decay: e.weight_decay,
+                batch_size: e.batch_size,
+                augment: e.augment,
+                label_noise: e.label_noise,
+                epochs: e.epochs.unwrap_or(self.epochs),
+                lr: e.lr.unwrap_or(self.lr),
+                seed: e.seed,
+            });
+        }
+        runs
+    }
+
+    /// The net called `run_id`.
+    pub(crate) fn run(&self, run_id: &str) -> Result<RunSpec> {
+        let runs = self.runs();
+        runs.iter().find(|r| r.run_id == run_id).cloned().ok_or_else(|| {
+            let ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
+            anyhow!("no run {run_id:?} in [train] (runs: {})", ids.join(", "))
+        })
+    }
+}
+
+/// The `[jump]` section: the jump-and-retrain protocol.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct JumpParams {
+    /// Seeds of the random directions.
+    #[serde(default = "default_jump_seeds")]
+    pub seeds: Vec<u64>,
+    /// Step sizes, in units of the filter-normalised direction.
+    #[serde(default = "default_steps")]
+    pub steps: Vec<f64>,
+    /// Retraining epochs after the jump.
+    #[serde(default = "default_jump_epochs")]
+    pub epochs: u32,
+    /// Retraining learning rate.
+    #[serde(default = "default_jump_lr")]
+    pub lr: f64,
+    /// Retraining momentum.
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
+    /// Retraining weight decay.
+    #[serde(default = "default_jump_wd")]
+    pub weight_decay: f64,
+    /// Retraining batch size.
+    #[serde(default = "default_jump_batch")]
+    pub batch_size: usize,
+    /// Recompute BatchNorm running statistics at the jump point.
+    #[serde(default)]
+    pub recompute_bn_stats: bool,
+}
+
+fn default_jump_seeds() -> Vec<u64> {
+    vec![0, 1, 2, 3]
+}
+fn default_steps() -> Vec<f64> {
+    vec![0.25, 0.5, 0.75, 1.0]
+}
+fn default_jump_epochs() -> u32 {
+    40
+}
+fn default_jump_lr() -> f64 {
+    1e-3
+}
+fn default_jump_wd() -> f64 {
+    1e-4
+}
+fn default_jump_batch() -> usize {
+    128
+}
+
+/// One jump shard: a net, a direction seed and a step size.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Shard {
+    pub run_id: String,
+    pub jump_seed: u64,
+    pub step: f64,
+}
+
+impl Shard {
+    /// `<run_id>__j<seed>_s<step>`: the shard's file stem.
+    pub(crate) fn id(&self) -> String {
+        format!("{}__j{}_s{}", self.run_id, self.jump_seed, self.step)
+    }
+
+    /// Parses [`Shard::id`].
+    pub(crate) fn parse(id: &str) -> Result<Self> {
+        let bad = || anyhow!("shard id {id:?} is not of the form <run_id>__j<seed>_s<step>");
+        let (run_id, rest) = id.rsplit_once("__j").ok_or_else(bad)?;
+        let (seed, step) = rest.split_once("_s").ok_or_else(bad)?;
+        Ok(Self { run_id: run_id.to_owned(), jump_seed: seed.parse().map_err(|_| bad())?, step: step.parse().map_err(|_| bad())? })
+    }
+}
+
+impl JumpParams {
+    /// The shards of one net, seeds outer, steps inner.
+    pub(crate) fn shards(&self, run_id: &str) -> Vec<Shard> {
+        self.seeds
+            .iter()
+            .flat_map(|&s| self.steps.iter().map(move |&st| Shard { run_id: run_id.to_owned(), jump_seed: s, step: st }))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_ids_round_trip() {
+        let s = Shard { run_id: "wd0.0005-bs32-aug1-noise0-s0".into(), jump_seed: 3, step: 0.25 };
+        assert_eq!(s.id(), "wd0.0005-bs32-aug1-noise0-s0__j3_s0.25");
+        assert_eq!(Shard::parse(&s.id()).unwrap(), s);
+        assert!(Shard::parse("nonsense").is_err());
+    }
+}
+
+impl Params {
+    /// Section `name`, or `T::default()` when the file has no such section.
+    pub(crate) fn section_or_default<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T> {
+        if self.table.contains_key(name) {
+            self.section(name)
+        } else {
+            Ok(T::default())
+        }
+    }
+}

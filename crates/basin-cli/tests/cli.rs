@@ -1,0 +1,151 @@
+//! End-to-end runs of the `basin` binary on a tiny study of the shipped
+//! digits: split → train → jump → merge, determinism, resume and errors.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use basin_store::schema::{RUNS, SPLITS, TRAJECTORIES};
+use basin_store::{columns, read_table};
+
+const PARAMS: &str = r#"
+[data]
+dataset = "digits"
+data_dir = "DATA_DIR"
+val_fraction = 0.15
+test_fraction = 0.25
+seed = 3
+
+[train]
+architecture = { kind = "mlp", hidden = [16] }
+epochs = 4
+lr = 0.05
+[train.grid]
+weight_decay = [0.0005]
+batch_size = [64]
+
+[jump]
+seeds = [0, 1]
+steps = [0.5, 50.0]
+epochs = 3
+"#;
+
+fn basin(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_basin"))
+        .args(["--quiet", "--log", "warn"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("basin runs");
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn ok(dir: &Path, args: &[&str]) {
+    let (success, stderr) = basin(dir, args);
+    assert!(success, "basin {args:?} failed: {stderr}");
+}
+
+fn study() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
+    let params = PARAMS.replace("DATA_DIR", &data_dir.to_string_lossy());
+    let p = dir.path().join("params.toml");
+    std::fs::write(&p, params).unwrap();
+    (dir, p)
+}
+
+const RUN: &str = "wd0.0005-bs64-aug0-noise0-s0";
+
+#[test]
+fn split_train_jump_merge() {
+    let (dir, _) = study();
+    let d = dir.path();
+    ok(d, &["data", "split", "--params", "params.toml", "--out", "split.parquet"]);
+    let (split, prov) = read_table(&d.join("split.parquet"), &SPLITS).unwrap();
+    assert_eq!(split.height(), 1797);
+    assert_eq!(prov.seeds["split"], 3);
+    assert_eq!(prov.inputs.len(), 1, "the data file is hashed into the provenance");
+
+    ok(d, &["train", "--params", "params.toml", "--split", "split.parquet", "--run", RUN, "--out", "net.safetensors", "--run-table", "run.parquet"]);
+    let (runs, _) = read_table(&d.join("run.parquet"), &RUNS).unwrap();
+    let acc = columns::f64s(&runs, "test_acc", &d.join("run.parquet")).unwrap()[0];
+    assert!(acc > 0.8, "a 16-unit MLP reaches > 80% on digits in 4 epochs, got {acc}");
+
+    let shard = format!("{RUN}__j1_s0.5");
+    let jump = |out: &str| {
+        ok(d, &["jump", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--shard", &shard, "--out", out]);
+    };
+    jump("a.parquet");
+    jump("b.parquet");
+    let a = std::fs::read(d.join("a.parquet")).unwrap();
+    assert_eq!(a, std::fs::read(d.join("b.parquet")).unwrap(), "same seed, same bytes");
+    let (traj, prov) = read_table(&d.join("a.parquet"), &TRAJECTORIES).unwrap();
+    assert_eq!(traj.height(), 4, "jump point + 3 epochs");
+    assert_eq!(columns::i64s(&traj, "epoch", &d.join("a.parquet")).unwrap(), vec![0, 1, 2, 3]);
+    let w = columns::f32_lists(&traj, "weights", &d.join("a.parquet")).unwrap();
+    assert_eq!(w[0].len(), 64 * 16 + 16 + 16 * 10 + 10);
+    assert!(prov.extra.contains_key("parameter_layout"));
+
+    // A complete shard is skipped: the file is not rewritten.
+    let before = std::fs::metadata(d.join("a.parquet")).unwrap().modified().unwrap();
+    jump("a.parquet");
+    assert_eq!(std::fs::metadata(d.join("a.parquet")).unwrap().modified().unwrap(), before);
+
+    // A huge step diverges or not, but is recorded either way without a crash.
+    let big = format!("{RUN}__j0_s50");
+    ok(d, &["jump", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--shard", &big, "--out", "big.parquet"]);
+    ok(d, &["merge", "--schema", "trajectories", "--out", "merged.parquet", "a.parquet", "big.parquet"]);
+    let (merged, _) = read_table(&d.join("merged.parquet"), &TRAJECTORIES).unwrap();
+    let big_rows = read_table(&d.join("big.parquet"), &TRAJECTORIES).unwrap().0.height();
+    assert_eq!(merged.height(), 4 + big_rows);
+}
+
+#[test]
+fn plan_lists_runs_and_shards() {
+    let (dir, _) = study();
+    let out = Command::new(env!("CARGO_BIN_EXE_basin")).args(["plan", "--params", "params.toml"]).current_dir(dir.path()).output().unwrap();
+    let mk = String::from_utf8(out.stdout).unwrap();
+    assert!(mk.contains(&format!("RUNS := {RUN}\n")), "{mk}");
+    assert!(mk.contains("N_SHARDS := 4\n"), "{mk}");
+    assert!(mk.contains(&format!("out/jumps/{RUN}__j1_s50.parquet: out/nets/{RUN}.safetensors")), "{mk}");
+}
+
+#[test]
+fn params_extract_is_rewritten_only_on_change() {
+    let (dir, p) = study();
+    let d = dir.path();
+    ok(d, &["params", "--params", "params.toml", "--sections", "jump", "--out", "jump.toml"]);
+    let t0 = std::fs::metadata(d.join("jump.toml")).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    // Editing another section leaves the jump extract untouched.
+    let text = std::fs::read_to_string(&p).unwrap().replace("epochs = 4", "epochs = 5");
+    std::fs::write(&p, text).unwrap();
+    ok(d, &["params", "--params", "params.toml", "--sections", "jump", "--out", "jump.toml"]);
+    assert_eq!(std::fs::metadata(d.join("jump.toml")).unwrap().modified().unwrap(), t0);
+    let text = std::fs::read_to_string(&p).unwrap().replace("epochs = 3", "epochs = 2");
+    std::fs::write(&p, text).unwrap();
+    ok(d, &["params", "--params", "params.toml", "--sections", "jump", "--out", "jump.toml"]);
+    assert!(std::fs::read_to_string(d.join("jump.toml")).unwrap().contains("epochs = 2"));
+}
+
+#[test]
+fn errors_name_their_cause() {
+    let (dir, p) = study();
+    let d = dir.path();
+    let (success, err) = basin(d, &["data", "split", "--params", "missing.toml", "--out", "s.parquet"]);
+    assert!(!success && err.contains("missing.toml"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+
+    let text = std::fs::read_to_string(&p).unwrap().replace("val_fraction", "val_fractoin");
+    std::fs::write(d.join("typo.toml"), text).unwrap();
+    let (success, err) = basin(d, &["data", "split", "--params", "typo.toml", "--out", "s.parquet"]);
+    assert!(!success && err.contains("[data]") && err.contains("val_fractoin"), "{err}");
+
+    ok(d, &["data", "split", "--params", "params.toml", "--out", "split.parquet"]);
+    let (success, err) = basin(d, &["train", "--params", "params.toml", "--split", "split.parquet", "--run", "nope", "--out", "n.safetensors", "--run-table", "r.parquet"]);
+    assert!(!success && err.contains("no run \"nope\"") && err.contains(RUN), "{err}");
+    assert!(!d.join("n.safetensors").exists());
+
+    std::fs::write(d.join("bad.parquet"), b"PAR1 not really").unwrap();
+    let (success, err) = basin(d, &["inspect", "bad.parquet"]);
+    assert!(!success && err.contains("bad.parquet") && err.contains("not a readable Parquet"), "{err}");
+}

@@ -1,0 +1,237 @@
+//! The Parquet schemas of every basin output.
+//!
+//! Each schema names its required columns and their types. Files may carry
+//! extra columns (a `runs` table has one column per hyper-parameter of its
+//! grid); readers check only what they need. Versions follow semver: a reader
+//! accepts any minor version of its major and refuses a newer major.
+//!
+//! | schema | one row per | key columns |
+//! |---|---|---|
+//! | `splits` | sample of the data set | `sample`, `subset`, `label` |
+//! | `runs` | trained net | `run_id` + hyper-parameters + final metrics |
+//! | `trajectories` | (net, jump seed, step size, epoch) | `run_id`, `jump_seed`, `step_size`, `epoch` |
+//! | `embeddings` | trajectory point | the trajectory key + `phate_1`, `phate_2`, … |
+//! | `potential_distances` | trajectory point of one net | the trajectory key + `distances` |
+//! | `diagrams` | persistence pair | `source`, `dim`, `birth`, `death`, `essential` |
+//! | `features` | (net, feature) | `run_id`, `feature_set`, `feature`, `value` |
+//! | `comparisons` | (target, feature set, learner) | `target`, `feature_set`, `learner`, `mean`, `sd` |
+
+use std::fmt;
+
+/// The type of a column, as Parquet / Arrow sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// UTF-8 string (Arrow `large_utf8` / `string_view`).
+    Text,
+    /// 64-bit signed integer.
+    Int64,
+    /// 64-bit float.
+    Float64,
+    /// 32-bit float.
+    Float32,
+    /// Boolean.
+    Bool,
+    /// Variable-length list of 32-bit floats (Arrow `large_list<float>`).
+    ListFloat32,
+}
+
+impl fmt::Display for ColumnType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Text => "string",
+            Self::Int64 => "int64",
+            Self::Float64 => "float64",
+            Self::Float32 => "float32",
+            Self::Bool => "bool",
+            Self::ListFloat32 => "list<float32>",
+        })
+    }
+}
+
+/// One required column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnSpec {
+    /// Column name.
+    pub name: &'static str,
+    /// Its type.
+    pub dtype: ColumnType,
+    /// What it holds.
+    pub doc: &'static str,
+}
+
+/// A documented table layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaSpec {
+    /// Schema name, stored in every file's metadata.
+    pub name: &'static str,
+    /// Major version: a reader refuses files with a higher one.
+    pub major: u32,
+    /// Minor version: additions that old readers can ignore.
+    pub minor: u32,
+    /// The required columns.
+    pub columns: &'static [ColumnSpec],
+    /// What one row is.
+    pub doc: &'static str,
+}
+
+impl SchemaSpec {
+    /// `major.minor`.
+    #[must_use]
+    pub fn version(&self) -> String {
+        format!("{}.{}", self.major, self.minor)
+    }
+
+    /// Markdown table of the columns, for docs and `basin schema`.
+    #[must_use]
+    pub fn to_markdown(&self) -> String {
+        let mut s = format!("### `{}` (version {})\n\n{}\n\n| column | type | meaning |\n|---|---|---|\n", self.name, self.version(), self.doc);
+        for c in self.columns {
+            s.push_str(&format!("| `{}` | {} | {} |\n", c.name, c.dtype, c.doc));
+        }
+        s
+    }
+}
+
+const fn col(name: &'static str, dtype: ColumnType, doc: &'static str) -> ColumnSpec {
+    ColumnSpec { name, dtype, doc }
+}
+
+use ColumnType::{Bool, Float64, Int64, ListFloat32, Text};
+
+/// One row per sample of a data set: which subset it belongs to.
+pub const SPLITS: SchemaSpec = SchemaSpec {
+    name: "splits",
+    major: 1,
+    minor: 0,
+    doc: "One row per sample of the data set, in the data set's own row order.",
+    columns: &[
+        col("sample", Int64, "0-based row of the sample in the source data set"),
+        col("subset", Text, "`train`, `val` or `test`"),
+        col("label", Int64, "the true class label"),
+    ],
+};
+
+/// One row per trained net.
+pub const RUNS: SchemaSpec = SchemaSpec {
+    name: "runs",
+    major: 1,
+    minor: 0,
+    doc: "One row per trained net. Besides these columns, every hyper-parameter of the grid is a column of its own (`weight_decay`, `batch_size`, `augment`, `label_noise`, `lr`, …) plus `train_loss_clean`, `train_acc_clean` (true labels), `n_parameters` and `diverged`.",
+    columns: &[
+        col("run_id", Text, "stable id of the net, e.g. `wd0.0005-bs32-aug0-noise0-s0`"),
+        col("dataset", Text, "data set name"),
+        col("architecture", Text, "architecture as JSON"),
+        col("seed", Int64, "root seed of the run"),
+        col("epochs", Int64, "training epochs"),
+        col("train_loss", Float64, "final cross-entropy on the training split, against the labels the net was trained on (noisy ones with label noise; `train_loss_clean` beside it uses the true labels)"),
+        col("train_acc", Float64, "final accuracy on the training split, against the labels it was trained on"),
+        col("val_loss", Float64, "final validation loss"),
+        col("val_acc", Float64, "final validation accuracy"),
+        col("test_loss", Float64, "final test loss"),
+        col("test_acc", Float64, "final test accuracy"),
+        col("gen_gap", Float64, "generalization gap: test_loss − train_loss"),
+        col("checkpoint", Text, "path of the safetensors checkpoint"),
+    ],
+};
+
+/// One row per logged point of a jump-and-retrain trajectory.
+pub const TRAJECTORIES: SchemaSpec = SchemaSpec {
+    name: "trajectories",
+    major: 1,
+    minor: 0,
+    doc: "One row per (net, jump seed, step size, epoch). Epoch 0 is the jump point θo + step·d. `weights` holds every parameter of the net flattened in the documented order (parameter tensors sorted by name, each row-major); the order is also stored in the file metadata under `basin.parameter_layout`.",
+    columns: &[
+        col("run_id", Text, "the net (see `runs`)"),
+        col("jump_seed", Int64, "seed of the random direction"),
+        col("step_size", Float64, "jump length in units of the filter-normalised direction"),
+        col("epoch", Int64, "0 = jump point, then after every retraining epoch"),
+        col("train_loss", Float64, "cross-entropy on the training split"),
+        col("train_acc", Float64, "accuracy on the training split"),
+        col("val_loss", Float64, "validation loss"),
+        col("val_acc", Float64, "validation accuracy"),
+        col("test_loss", Float64, "test loss"),
+        col("test_acc", Float64, "test accuracy"),
+        col("diverged", Bool, "true when the loss became NaN or infinite; retraining stopped at that row"),
+        col("weights", ListFloat32, "flattened parameters"),
+    ],
+};
+
+/// One row per embedded trajectory point.
+pub const EMBEDDINGS: SchemaSpec = SchemaSpec {
+    name: "embeddings",
+    major: 1,
+    minor: 0,
+    doc: "One row per embedded point, keyed like its input (`run_id`, `jump_seed`, `step_size`, `epoch` for trajectories); `scope` says whether the embedding is of one net or of all nets jointly; coordinates in `phate_1`, `phate_2`, ….",
+    columns: &[
+        col("scope", Text, "`per-net` or `joint`"),
+        col("run_id", Text, "the net"),
+        col("jump_seed", Int64, "jump seed"),
+        col("step_size", Float64, "step size"),
+        col("epoch", Int64, "epoch"),
+        col("phate_1", Float64, "first PHATE coordinate"),
+        col("phate_2", Float64, "second PHATE coordinate"),
+    ],
+};
+
+/// One row per point: its row of the PHATE potential-distance matrix.
+pub const POTENTIAL_DISTANCES: SchemaSpec = SchemaSpec {
+    name: "potential_distances",
+    major: 1,
+    minor: 0,
+    doc: "One row per trajectory point of one net, keyed like `embeddings`; `distances` is that point's row of the PHATE potential-distance matrix (the points in the file's row order). The topology stage builds its kNN graph on these.",
+    columns: &[
+        col("run_id", Text, "the net"),
+        col("jump_seed", Int64, "jump seed"),
+        col("step_size", Float64, "step size"),
+        col("epoch", Int64, "epoch"),
+        col("distances", ListFloat32, "potential distances to every point of the file, in row order"),
+    ],
+};
+
+/// One row per persistence pair.
+pub const DIAGRAMS: SchemaSpec = SchemaSpec {
+    name: "diagrams",
+    major: 1,
+    minor: 0,
+    doc: "One row per persistence pair. `source` names what the diagram is of (e.g. `vr:<run_id>` or `sublevel:<run_id>`).",
+    columns: &[
+        col("source", Text, "what the diagram is of"),
+        col("run_id", Text, "the net, when the diagram is of one net"),
+        col("dim", Int64, "homology dimension"),
+        col("birth", Float64, "birth value"),
+        col("death", Float64, "death value; +inf for an essential class"),
+        col("essential", Bool, "true for a class that never dies"),
+    ],
+};
+
+/// One row per (net, feature).
+pub const FEATURES: SchemaSpec = SchemaSpec {
+    name: "features",
+    major: 1,
+    minor: 0,
+    doc: "Long format: one row per net and feature.",
+    columns: &[
+        col("run_id", Text, "the net"),
+        col("feature_set", Text, "`jr`, `naive`, `grid`, `scrambled`, `phate`, `topology`, `landscape`, …"),
+        col("feature", Text, "feature name"),
+        col("value", Float64, "feature value"),
+    ],
+};
+
+/// One row per classifier evaluation or statistic.
+pub const COMPARISONS: SchemaSpec = SchemaSpec {
+    name: "comparisons",
+    major: 1,
+    minor: 0,
+    doc: "One row per (target, feature set, method): cross-validated accuracies and correlations.",
+    columns: &[
+        col("target", Text, "what is predicted or correlated with"),
+        col("feature_set", Text, "feature set"),
+        col("method", Text, "learner or statistic"),
+        col("mean", Float64, "mean over folds / estimate"),
+        col("sd", Float64, "standard deviation over folds / bootstrap"),
+    ],
+};
+
+/// Every schema, for docs and `basin schema`.
+pub const ALL: &[SchemaSpec] = &[SPLITS, RUNS, TRAJECTORIES, EMBEDDINGS, POTENTIAL_DISTANCES, DIAGRAMS, FEATURES, COMPARISONS];

@@ -1,0 +1,95 @@
+# Shared rules of every study pipeline: split → base nets → jump shards →
+# merged trajectories → PHATE embeddings → topology (→ report when the
+# comparison stage lands).
+# A study's Makefile sets nothing or overrides BASIN/PARAMS/OUT, then
+# includes this file.
+#
+#   make -j2            run everything (resumes where a killed run stopped)
+#   make dry-run        shard count and time estimate
+#   make clean          remove out/
+#
+# Every target is a file. Each stage reads a per-stage extract of params.toml
+# (out/params/<stage>.toml) that `basin params` rewrites only when the
+# sections it holds change, so editing [jump] reruns the jumps but not the
+# base nets.
+
+BASIN ?= basin
+PARAMS := params.toml
+OUT := out
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+# The default goal; its prerequisites follow the plan, below.
+all:
+
+# ---- per-stage params -------------------------------------------------------
+$(OUT)/params/split.toml: $(PARAMS)
+	$(BASIN) params --params $< --sections data --out $@
+$(OUT)/params/train.toml: $(PARAMS)
+	$(BASIN) params --params $< --sections data,train --out $@
+$(OUT)/params/jump.toml: $(PARAMS)
+	$(BASIN) params --params $< --sections data,train,jump --out $@
+$(OUT)/params/phate.toml: $(PARAMS)
+	$(BASIN) params --params $< --sections phate --out $@
+$(OUT)/params/topo.toml: $(PARAMS)
+	$(BASIN) params --params $< --sections topo --out $@
+$(OUT)/params/plan.toml: $(PARAMS)
+	$(BASIN) params --params $< --sections train,jump --out $@
+
+# ---- the plan: nets and shards of the grid (a generated make fragment) ------
+$(OUT)/plan.mk: $(OUT)/params/plan.toml
+	$(BASIN) plan --params $< --out-dir $(OUT) --out $@
+include $(OUT)/plan.mk
+
+all: $(OUT)/runs.parquet $(RUNS:%=$(OUT)/trajectories/%.parquet) \
+     $(RUNS:%=$(OUT)/embeddings/%.parquet) $(OUT)/embeddings-joint.parquet \
+     $(RUNS:%=$(OUT)/topology/%.vr.parquet) $(RUNS:%=$(OUT)/topology/%.sublevel.parquet)
+
+# ---- data split -------------------------------------------------------------
+$(OUT)/split.parquet: $(OUT)/params/split.toml
+	$(BASIN) data split --params $< --out $@
+
+# ---- base nets: one checkpoint + one-row runs table per net -----------------
+$(OUT)/nets/%.safetensors: $(OUT)/split.parquet $(OUT)/params/train.toml
+	$(BASIN) train --params $(OUT)/params/train.toml --split $(OUT)/split.parquet \
+	  --run $* --out $@ --run-table $(OUT)/nets/$*.run.parquet
+
+$(OUT)/runs.parquet: $(RUNS:%=$(OUT)/nets/%.safetensors)
+	$(BASIN) merge --schema runs --out $@ $(RUNS:%=$(OUT)/nets/%.run.parquet)
+
+# ---- jump shards: net × seed × step, one file each (make -j runs them in
+# parallel; the checkpoint dependency of each shard comes from plan.mk) -------
+$(OUT)/jumps/%.parquet: $(OUT)/split.parquet $(OUT)/params/jump.toml
+	$(BASIN) jump --params $(OUT)/params/jump.toml --split $(OUT)/split.parquet \
+	  --checkpoint $(OUT)/nets/$(firstword $(subst __, ,$*)).safetensors --shard $* --out $@
+
+# ---- merged trajectories, one file per net (its shards come from plan.mk) ---
+$(OUT)/trajectories/%.parquet:
+	$(BASIN) merge --schema trajectories --out $@ $^
+
+# ---- PHATE: one embedding (+ potential distances) per net, and one joint ---
+$(OUT)/embeddings/%.parquet $(OUT)/potential/%.parquet: $(OUT)/trajectories/%.parquet $(OUT)/params/phate.toml
+	$(BASIN) phate --params $(OUT)/params/phate.toml --scope per-net \
+	  --out $(OUT)/embeddings/$*.parquet --potential-out $(OUT)/potential/$*.parquet $<
+
+$(OUT)/embeddings-joint.parquet: $(RUNS:%=$(OUT)/trajectories/%.parquet) $(OUT)/params/phate.toml
+	$(BASIN) phate --params $(OUT)/params/phate.toml --scope joint --out $@ $(RUNS:%=$(OUT)/trajectories/%.parquet)
+
+# ---- topology: Rips of each net's weights, sublevel sets of its loss -------
+$(OUT)/topology/%.vr.parquet $(OUT)/topology/%.vr-features.parquet: $(OUT)/trajectories/%.parquet $(OUT)/params/topo.toml
+	$(BASIN) topo vr --params $(OUT)/params/topo.toml --out $(OUT)/topology/$*.vr.parquet \
+	  --features-out $(OUT)/topology/$*.vr-features.parquet $<
+
+$(OUT)/topology/%.sublevel.parquet $(OUT)/topology/%.sublevel-features.parquet: $(OUT)/potential/%.parquet $(OUT)/trajectories/%.parquet $(OUT)/params/topo.toml
+	$(BASIN) topo sublevel --params $(OUT)/params/topo.toml --potential $< --trajectories $(OUT)/trajectories/$*.parquet \
+	  --out $(OUT)/topology/$*.sublevel.parquet --features-out $(OUT)/topology/$*.sublevel-features.parquet
+
+# ---- helpers ----------------------------------------------------------------
+dry-run: $(OUT)/split.parquet $(OUT)/params/jump.toml
+	$(BASIN) jump --dry-run --params $(OUT)/params/jump.toml --split $(OUT)/split.parquet --jobs 2
+
+clean:
+	rm -rf $(OUT)
+
+.PHONY: all dry-run clean

@@ -16,14 +16,16 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 
+import pyarrow as pa
+
 # Arrow types each basin column type may be read as.
 ARROW_TYPES = {
-    "string": {"string", "large_string", "string_view"},
-    "int64": {"int64"},
-    "float64": {"double"},
-    "float32": {"float"},
-    "bool": {"bool"},
-    "list<float32>": {"list<item: float>", "large_list<item: float>"},
+    "string": lambda t: pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t),
+    "int64": lambda t: t == pa.int64(),
+    "float64": lambda t: t == pa.float64(),
+    "float32": lambda t: t == pa.float32(),
+    "bool": lambda t: t == pa.bool_(),
+    "list<float32>": lambda t: (pa.types.is_list(t) or pa.types.is_large_list(t)) and t.value_type == pa.float32(),
 }
 DUCKDB_TYPES = {
     "string": {"VARCHAR"},
@@ -68,12 +70,12 @@ def check(path: Path) -> list:
     duck_types = {r[0]: r[1] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()}
     if len(df) != pf.metadata.num_rows or n_duck != len(df):
         errors.append(f"{path}: pandas {len(df)} rows, pyarrow {pf.metadata.num_rows}, duckdb {n_duck}")
-    arrow = {f.name: str(f.type) for f in pf.schema_arrow}
+    arrow = {f.name: f.type for f in pf.schema_arrow}
     for col, t in schema_columns(meta).items():
         if col not in arrow:
             errors.append(f"{path}: column {col} missing")
             continue
-        if arrow[col] not in ARROW_TYPES[t]:
+        if not ARROW_TYPES[t](arrow[col]):
             errors.append(f"{path}: column {col}: arrow type {arrow[col]}, expected {t}")
         if duck_types.get(col) not in DUCKDB_TYPES[t]:
             errors.append(f"{path}: column {col}: duckdb type {duck_types.get(col)}, expected {t}")

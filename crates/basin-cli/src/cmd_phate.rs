@@ -1,18 +1,19 @@
 //! `basin phate`: PHATE embeddings of trajectories (or any numeric table).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use basin_phate::{Distance, Mds, MdsDistance, Phate, PhateParams, T};
-use basin_store::columns::{self, f32_list_column};
+use basin_store::columns::f32_list_column;
 use basin_store::polars::prelude::*;
-use basin_store::schema::{EMBEDDINGS, POTENTIAL_DISTANCES, TRAJECTORIES};
-use basin_store::{read_table, write_table, Provenance};
+use basin_store::schema::{EMBEDDINGS, POTENTIAL_DISTANCES};
+use basin_store::{write_table, Provenance};
 use clap::{Args, ValueEnum};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::params::Params;
+use crate::trajectories::{concat, read_points, Points};
 
 /// The `[phate]` section (defaults: phate 2.0's, except the cosine input
 /// distance used on weight trajectories by Horoi et al.).
@@ -131,50 +132,6 @@ pub(crate) struct PhateArgs {
     inputs: Vec<PathBuf>,
 }
 
-/// Trajectory rows of one file: the key columns and the weights matrix.
-struct Points {
-    run_id: Vec<String>,
-    jump_seed: Vec<i64>,
-    step_size: Vec<f64>,
-    epoch: Vec<i64>,
-    train_loss: Vec<f64>,
-    test_loss: Vec<f64>,
-    weights: Array2<f64>,
-}
-
-fn read_points(path: &Path) -> Result<Points> {
-    let (df, _) = read_table(path, &TRAJECTORIES)?;
-    let lists = columns::f32_lists(&df, "weights", path)?;
-    let dim = lists.first().map_or(0, Vec::len);
-    if let Some(row) = lists.iter().position(|w| w.len() != dim) {
-        bail!("{}: row {row} has {} weights, the first row {dim}", path.display(), lists[row].len());
-    }
-    // Diverged rows may hold NaN weights; PHATE cannot place them, so they
-    // are left out of the embedding (they stay in the trajectories file).
-    let keep: Vec<usize> = (0..lists.len()).filter(|&i| lists[i].iter().all(|v| v.is_finite())).collect();
-    if keep.len() < lists.len() {
-        tracing::warn!("{}: {} rows with non-finite weights (diverged jumps) left out", path.display(), lists.len() - keep.len());
-    }
-    let mut weights = Array2::zeros((keep.len(), dim));
-    for (i, &r) in keep.iter().enumerate() {
-        for (j, &v) in lists[r].iter().enumerate() {
-            weights[[i, j]] = f64::from(v);
-        }
-    }
-    let pick_s = |v: Vec<String>| keep.iter().map(|&i| v[i].clone()).collect::<Vec<_>>();
-    let pick_i = |v: Vec<i64>| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
-    let pick_f = |v: Vec<f64>| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
-    Ok(Points {
-        run_id: pick_s(columns::strings(&df, "run_id", path)?),
-        jump_seed: pick_i(columns::i64s(&df, "jump_seed", path)?),
-        step_size: pick_f(columns::f64s(&df, "step_size", path)?),
-        epoch: pick_i(columns::i64s(&df, "epoch", path)?),
-        train_loss: pick_f(columns::f64s(&df, "train_loss", path)?),
-        test_loss: pick_f(columns::f64s(&df, "test_loss", path)?),
-        weights,
-    })
-}
-
 fn embedding_frame(scope: &str, p: &Points, embedding: &Array2<f64>) -> Result<DataFrame> {
     let n = p.epoch.len();
     let mut cols = vec![
@@ -190,33 +147,6 @@ fn embedding_frame(scope: &str, p: &Points, embedding: &Array2<f64>) -> Result<D
         cols.push(Column::new(format!("phate_{}", k + 1).into(), embedding.column(k).to_vec()));
     }
     Ok(DataFrame::new(n, cols)?)
-}
-
-fn concat(points: Vec<Points>) -> Points {
-    let dim = points.first().map_or(0, |p| p.weights.ncols());
-    let n: usize = points.iter().map(|p| p.epoch.len()).sum();
-    let mut all = Points {
-        run_id: Vec::with_capacity(n),
-        jump_seed: Vec::with_capacity(n),
-        step_size: Vec::with_capacity(n),
-        epoch: Vec::with_capacity(n),
-        train_loss: Vec::with_capacity(n),
-        test_loss: Vec::with_capacity(n),
-        weights: Array2::zeros((n, dim)),
-    };
-    let mut row = 0;
-    for p in points {
-        let m = p.epoch.len();
-        all.weights.slice_mut(ndarray::s![row..row + m, ..]).assign(&p.weights);
-        row += m;
-        all.run_id.extend(p.run_id);
-        all.jump_seed.extend(p.jump_seed);
-        all.step_size.extend(p.step_size);
-        all.epoch.extend(p.epoch);
-        all.train_loss.extend(p.train_loss);
-        all.test_loss.extend(p.test_loss);
-    }
-    all
 }
 
 pub(crate) fn run(args: &PhateArgs) -> Result<()> {

@@ -162,25 +162,14 @@ fn summarise(prefix: &str, diagram: &Diagram, cap: f64, p: f64) -> Vec<(String, 
     out
 }
 
+/// One net's weight vectors (diverged points left out) and its run id.
 fn weights_matrix(path: &Path) -> Result<(String, Array2<f64>)> {
-    let (df, _) = read_table(path, &TRAJECTORIES)?;
-    let lists = columns::f32_lists(&df, "weights", path)?;
-    let diverged = columns::bools(&df, "diverged", path)?;
-    let run_ids = columns::strings(&df, "run_id", path)?;
-    let run_id = run_ids.first().cloned().context("empty trajectories file")?;
-    if run_ids.iter().any(|r| r != &run_id) {
+    let points = crate::trajectories::read_points(path)?;
+    let run_id = points.run_id.first().cloned().with_context(|| format!("{}: no usable point", path.display()))?;
+    if points.run_id.iter().any(|r| r != &run_id) {
         bail!("{}: holds several nets; give one trajectories file per net", path.display());
     }
-    // Diverged points have no meaningful position; they are left out.
-    let kept: Vec<&Vec<f32>> = lists.iter().zip(&diverged).filter(|(_, &d)| !d).map(|(w, _)| w).collect();
-    let dim = kept.first().map_or(0, |w| w.len());
-    let mut m = Array2::zeros((kept.len(), dim));
-    for (i, w) in kept.iter().enumerate() {
-        for (j, &v) in w.iter().enumerate() {
-            m[[i, j]] = f64::from(v);
-        }
-    }
-    Ok((run_id, m))
+    Ok((run_id, points.weights))
 }
 
 fn vr(args: &VrArgs) -> Result<()> {

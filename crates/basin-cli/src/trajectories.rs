@@ -1,11 +1,15 @@
-//! Trajectory rows to and from the `trajectories` schema.
+//! Trajectory rows to and from the `trajectories` schema, and the weight
+//! point clouds that PHATE and the Rips stage read from it.
 
 use std::path::Path;
 
-use anyhow::Result;
-use basin_store::columns::f32_list_column;
+use anyhow::{bail, Result};
+use basin_store::columns::{self, f32_list_column};
 use basin_store::polars::prelude::*;
+use basin_store::read_table;
+use basin_store::schema::TRAJECTORIES;
 use basin_train::TrajectoryPoint;
+use ndarray::Array2;
 
 /// The key of one trajectory: which net, direction and step.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,3 +54,79 @@ pub(crate) fn stack(frames: Vec<(DataFrame, &Path)>) -> Result<DataFrame> {
     acc.rechunk_mut();
     Ok(acc)
 }
+
+/// Trajectory rows of one file: the key columns and the weights matrix.
+pub(crate) struct Points {
+    pub run_id: Vec<String>,
+    pub jump_seed: Vec<i64>,
+    pub step_size: Vec<f64>,
+    pub epoch: Vec<i64>,
+    pub train_loss: Vec<f64>,
+    pub test_loss: Vec<f64>,
+    pub weights: Array2<f64>,
+}
+
+pub(crate) fn read_points(path: &Path) -> Result<Points> {
+    let (df, _) = read_table(path, &TRAJECTORIES)?;
+    let lists = columns::f32_lists(&df, "weights", path)?;
+    let dim = lists.first().map_or(0, Vec::len);
+    if let Some(row) = lists.iter().position(|w| w.len() != dim) {
+        bail!("{}: row {row} has {} weights, the first row {dim}", path.display(), lists[row].len());
+    }
+    // A diverged point (flagged, or with NaN/inf weights) has no meaningful
+    // position: it is left out of embeddings and point clouds, and stays in
+    // the trajectories file with its flag.
+    let diverged = columns::bools(&df, "diverged", path)?;
+    let keep: Vec<usize> =
+        (0..lists.len()).filter(|&i| !diverged[i] && lists[i].iter().all(|v| v.is_finite())).collect();
+    if keep.len() < lists.len() {
+        tracing::warn!("{}: {} diverged rows left out", path.display(), lists.len() - keep.len());
+    }
+    let mut weights = Array2::zeros((keep.len(), dim));
+    for (i, &r) in keep.iter().enumerate() {
+        for (j, &v) in lists[r].iter().enumerate() {
+            weights[[i, j]] = f64::from(v);
+        }
+    }
+    let pick_s = |v: Vec<String>| keep.iter().map(|&i| v[i].clone()).collect::<Vec<_>>();
+    let pick_i = |v: Vec<i64>| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
+    let pick_f = |v: Vec<f64>| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
+    Ok(Points {
+        run_id: pick_s(columns::strings(&df, "run_id", path)?),
+        jump_seed: pick_i(columns::i64s(&df, "jump_seed", path)?),
+        step_size: pick_f(columns::f64s(&df, "step_size", path)?),
+        epoch: pick_i(columns::i64s(&df, "epoch", path)?),
+        train_loss: pick_f(columns::f64s(&df, "train_loss", path)?),
+        test_loss: pick_f(columns::f64s(&df, "test_loss", path)?),
+        weights,
+    })
+}
+
+/// The points of several files, in order.
+pub(crate) fn concat(points: Vec<Points>) -> Points {
+    let dim = points.first().map_or(0, |p| p.weights.ncols());
+    let n: usize = points.iter().map(|p| p.epoch.len()).sum();
+    let mut all = Points {
+        run_id: Vec::with_capacity(n),
+        jump_seed: Vec::with_capacity(n),
+        step_size: Vec::with_capacity(n),
+        epoch: Vec::with_capacity(n),
+        train_loss: Vec::with_capacity(n),
+        test_loss: Vec::with_capacity(n),
+        weights: Array2::zeros((n, dim)),
+    };
+    let mut row = 0;
+    for p in points {
+        let m = p.epoch.len();
+        all.weights.slice_mut(ndarray::s![row..row + m, ..]).assign(&p.weights);
+        row += m;
+        all.run_id.extend(p.run_id);
+        all.jump_seed.extend(p.jump_seed);
+        all.step_size.extend(p.step_size);
+        all.epoch.extend(p.epoch);
+        all.train_loss.extend(p.train_loss);
+        all.test_loss.extend(p.test_loss);
+    }
+    all
+}
+

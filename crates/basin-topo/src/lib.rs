@@ -7,7 +7,9 @@
 //!   emergent pairs, as in Ripser).
 //! * [`sublevel`] — sublevel-set persistence of a function on the vertices of
 //!   a graph (the loss on a kNN graph of PHATE potential distances, Horoi et
-//!   al. 2022).
+//!   al. 2022). Where basin departs from the paper's reference code (nearest
+//!   instead of farthest neighbours, train instead of test loss, no
+//!   off-by-one, …) is listed in that module's documentation.
 //! * [`distance`] — bottleneck and Wasserstein distances between diagrams.
 //! * [`summary`] — total persistence, persistence entropy, Betti curves,
 //!   persistence landscapes and images as feature vectors.

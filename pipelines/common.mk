@@ -44,7 +44,8 @@ include $(OUT)/plan.mk
 
 all: $(OUT)/runs.parquet $(RUNS:%=$(OUT)/trajectories/%.parquet) \
      $(RUNS:%=$(OUT)/embeddings/%.parquet) $(OUT)/embeddings-joint.parquet \
-     $(RUNS:%=$(OUT)/topology/%.vr.parquet) $(RUNS:%=$(OUT)/topology/%.sublevel.parquet)
+     $(RUNS:%=$(OUT)/topology/%.vr.parquet) $(RUNS:%=$(OUT)/topology/%.vr-cocycles.parquet) \
+     $(RUNS:%=$(OUT)/topology/%.sublevel.parquet)
 
 # ---- data split -------------------------------------------------------------
 $(OUT)/split.parquet: $(OUT)/params/split.toml
@@ -77,9 +78,9 @@ $(OUT)/embeddings-joint.parquet: $(RUNS:%=$(OUT)/trajectories/%.parquet) $(OUT)/
 	$(BASIN) phate --params $(OUT)/params/phate.toml --scope joint --out $@ $(RUNS:%=$(OUT)/trajectories/%.parquet)
 
 # ---- topology: Rips of each net's weights, sublevel sets of its loss -------
-$(OUT)/topology/%.vr.parquet $(OUT)/topology/%.vr-features.parquet: $(OUT)/trajectories/%.parquet $(OUT)/params/topo.toml
+$(OUT)/topology/%.vr.parquet $(OUT)/topology/%.vr-features.parquet $(OUT)/topology/%.vr-cocycles.parquet: $(OUT)/trajectories/%.parquet $(OUT)/params/topo.toml
 	$(BASIN) topo vr --params $(OUT)/params/topo.toml --out $(OUT)/topology/$*.vr.parquet \
-	  --features-out $(OUT)/topology/$*.vr-features.parquet $<
+	  --features-out $(OUT)/topology/$*.vr-features.parquet --cocycles-out $(OUT)/topology/$*.vr-cocycles.parquet $<
 
 $(OUT)/topology/%.sublevel.parquet $(OUT)/topology/%.sublevel-features.parquet: $(OUT)/potential/%.parquet $(OUT)/trajectories/%.parquet $(OUT)/params/topo.toml
 	$(BASIN) topo sublevel --params $(OUT)/params/topo.toml --potential $< --trajectories $(OUT)/trajectories/$*.parquet \

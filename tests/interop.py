@@ -51,6 +51,8 @@ REQUIRED = {
                      "weights": "list<float32>"},
     "embeddings": {"run_id": "string", "epoch": "int64", "phate_1": "float64", "phate_2": "float64"},
     "diagrams": {"source": "string", "dim": "int64", "birth": "float64", "death": "float64", "essential": "bool"},
+    "cocycles": {"source": "string", "bar": "int64", "dim": "int64", "jump_seed": "int64", "step_size": "float64",
+                 "epoch": "int64"},
     "features": {"run_id": "string", "feature": "string", "value": "float64"},
     "comparisons": {"target": "string", "mean": "float64"},
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use basin_store::columns;
 use basin_store::polars::prelude::*;
-use basin_store::schema::{DIAGRAMS, FEATURES, POTENTIAL_DISTANCES, TRAJECTORIES};
+use basin_store::schema::{COCYCLES, DIAGRAMS, FEATURES, POTENTIAL_DISTANCES, TRAJECTORIES};
 use basin_store::{read_table, write_table, Provenance};
 use basin_topo::rips::{self, Metric, RipsInput, RipsParams};
 use basin_topo::sublevel::{Complex, SublevelParams};
@@ -92,6 +92,10 @@ pub(crate) struct VrArgs {
     /// Output `features` Parquet file with per-net summaries.
     #[arg(long)]
     features_out: Option<PathBuf>,
+    /// Output `cocycles` Parquet file: for every bar of dimension ≥ 1, the
+    /// trajectory points (jump seed, step, epoch) of its representative cocycle.
+    #[arg(long)]
+    cocycles_out: Option<PathBuf>,
     /// Read one text file in this format instead of trajectories, and print
     /// the diagram in Ripser's text format.
     #[arg(long, value_enum)]
@@ -162,14 +166,14 @@ fn summarise(prefix: &str, diagram: &Diagram, cap: f64, p: f64) -> Vec<(String, 
     out
 }
 
-/// One net's weight vectors (diverged points left out) and its run id.
-fn weights_matrix(path: &Path) -> Result<(String, Array2<f64>)> {
+/// One net's points (diverged ones left out) and its run id.
+fn net_points(path: &Path) -> Result<(String, crate::trajectories::Points)> {
     let points = crate::trajectories::read_points(path)?;
     let run_id = points.run_id.first().cloned().with_context(|| format!("{}: no usable point", path.display()))?;
     if points.run_id.iter().any(|r| r != &run_id) {
         bail!("{}: holds several nets; give one trajectories file per net", path.display());
     }
-    Ok((run_id, points.weights))
+    Ok((run_id, points))
 }
 
 fn vr(args: &VrArgs) -> Result<()> {
@@ -177,7 +181,8 @@ fn vr(args: &VrArgs) -> Result<()> {
     let params = RipsParams::new()
         .max_dim(args.dim.unwrap_or(section.vr_max_dim))
         .threshold(args.threshold.or(section.vr_threshold))
-        .modulus(args.modulus.unwrap_or(section.modulus));
+        .modulus(args.modulus.unwrap_or(section.modulus))
+        .cocycles(args.cocycles_out.is_some());
     if let Some(format) = args.text_input {
         let [path] = args.inputs.as_slice() else { bail!("--text-input takes exactly one file") };
         let output = match format {
@@ -210,8 +215,10 @@ fn vr(args: &VrArgs) -> Result<()> {
     let Some(out) = &args.out else { bail!("--out is required with trajectories inputs") };
     let mut rows = Vec::new();
     let mut features = Vec::new();
+    let mut cocycle_rows = CocycleRows::default();
     for path in &args.inputs {
-        let (run_id, points) = weights_matrix(path)?;
+        let (run_id, net) = net_points(path)?;
+        let points = &net.weights;
         let started = std::time::Instant::now();
         let output = params
             .compute(&RipsInput::PointCloud { points: points.view(), metric })
@@ -227,9 +234,78 @@ fn vr(args: &VrArgs) -> Result<()> {
             features.push((run_id.clone(), "topology", name, value));
         }
         let source = format!("vr:{run_id}");
+        if let Some(cocycles) = &output.cocycles {
+            cocycle_rows.add(&source, &run_id, &output.diagram.pairs, cocycles, &net);
+        }
         rows.extend(output.diagram.pairs.iter().map(|&p| (source.clone(), run_id.clone(), p)));
     }
+    if let Some(path) = &args.cocycles_out {
+        let mut df = cocycle_rows.frame()?;
+        let prov = Provenance::new(&COCYCLES, "topo vr").with_params(section_json.clone()).with_inputs(&args.inputs)?;
+        write_table(path, &mut df, &COCYCLES, &prov)?;
+    }
     write_outputs(out, args.features_out.as_deref(), &rows, &features, section_json, &args.inputs, "topo vr")
+}
+
+/// Rows of the `cocycles` table: every vertex of every representative
+/// cocycle, as the trajectory point it is.
+#[derive(Default)]
+struct CocycleRows {
+    source: Vec<String>,
+    run_id: Vec<String>,
+    bar: Vec<i64>,
+    dim: Vec<i64>,
+    birth: Vec<f64>,
+    death: Vec<f64>,
+    jump_seed: Vec<i64>,
+    step_size: Vec<f64>,
+    epoch: Vec<i64>,
+}
+
+impl CocycleRows {
+    fn add(
+        &mut self,
+        source: &str,
+        run_id: &str,
+        pairs: &[PersistencePair],
+        cocycles: &[Vec<Vec<usize>>],
+        net: &crate::trajectories::Points,
+    ) {
+        for (bar, (pair, simplices)) in pairs.iter().zip(cocycles).enumerate() {
+            let mut vertices: Vec<usize> = simplices.iter().flatten().copied().collect();
+            vertices.sort_unstable();
+            vertices.dedup();
+            for v in vertices {
+                self.source.push(source.to_owned());
+                self.run_id.push(run_id.to_owned());
+                self.bar.push(i64::try_from(bar).unwrap_or(i64::MAX));
+                self.dim.push(i64::try_from(pair.dim).unwrap_or(i64::MAX));
+                self.birth.push(pair.birth);
+                self.death.push(pair.death);
+                self.jump_seed.push(net.jump_seed[v]);
+                self.step_size.push(net.step_size[v]);
+                self.epoch.push(net.epoch[v]);
+            }
+        }
+    }
+
+    fn frame(self) -> Result<DataFrame> {
+        let n = self.source.len();
+        Ok(DataFrame::new(
+            n,
+            vec![
+                Column::new("source".into(), self.source),
+                Column::new("run_id".into(), self.run_id),
+                Column::new("bar".into(), self.bar),
+                Column::new("dim".into(), self.dim),
+                Column::new("birth".into(), self.birth),
+                Column::new("death".into(), self.death),
+                Column::new("jump_seed".into(), self.jump_seed),
+                Column::new("step_size".into(), self.step_size),
+                Column::new("epoch".into(), self.epoch),
+            ],
+        )?)
+    }
 }
 
 fn write_outputs(

@@ -13,6 +13,7 @@
 //! | `embeddings` | trajectory point | the trajectory key + `phate_1`, `phate_2`, … |
 //! | `potential_distances` | trajectory point of one net | the trajectory key + `distances` |
 //! | `diagrams` | persistence pair | `source`, `dim`, `birth`, `death`, `essential` |
+//! | `cocycles` | (Rips bar, cocycle vertex) | `source`, `bar` + the vertex's trajectory key |
 //! | `features` | (net, feature) | `run_id`, `feature_set`, `feature`, `value` |
 //! | `comparisons` | (target, feature set, learner) | `target`, `feature_set`, `learner`, `mean`, `sd` |
 
@@ -204,6 +205,25 @@ pub const DIAGRAMS: SchemaSpec = SchemaSpec {
     ],
 };
 
+/// One row per (bar, vertex) of a representative cocycle.
+pub const COCYCLES: SchemaSpec = SchemaSpec {
+    name: "cocycles",
+    major: 1,
+    minor: 0,
+    doc: "Long format: one row per vertex of the representative cocycle of each Rips bar (dimension ≥ 1), the vertex given as its trajectory point, so a user sees which checkpoints form a loop. `bar` numbers the bars of one source in the order of its `diagrams` rows.",
+    columns: &[
+        col("source", Text, "what the diagram is of (`vr:<run_id>`)"),
+        col("run_id", Text, "the net"),
+        col("bar", Int64, "index of the bar among the source's bars"),
+        col("dim", Int64, "homology dimension of the bar"),
+        col("birth", Float64, "birth value"),
+        col("death", Float64, "death value; +inf for an essential class"),
+        col("jump_seed", Int64, "the vertex's jump seed"),
+        col("step_size", Float64, "the vertex's step size"),
+        col("epoch", Int64, "the vertex's epoch"),
+    ],
+};
+
 /// One row per (net, feature).
 pub const FEATURES: SchemaSpec = SchemaSpec {
     name: "features",
@@ -234,4 +254,4 @@ pub const COMPARISONS: SchemaSpec = SchemaSpec {
 };
 
 /// Every schema, for docs and `basin schema`.
-pub const ALL: &[SchemaSpec] = &[SPLITS, RUNS, TRAJECTORIES, EMBEDDINGS, POTENTIAL_DISTANCES, DIAGRAMS, FEATURES, COMPARISONS];
+pub const ALL: &[SchemaSpec] = &[SPLITS, RUNS, TRAJECTORIES, EMBEDDINGS, POTENTIAL_DISTANCES, DIAGRAMS, COCYCLES, FEATURES, COMPARISONS];

@@ -99,10 +99,45 @@ pub fn save_checkpoint(path: impl AsRef<Path>, ck: &Checkpoint) -> TrainResult<(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ck_err(path, e.to_string()))?;
     let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| ck_err(path, e.to_string()))?;
+    let bytes = canonical_header(&bytes).map_err(|e| ck_err(path, e))?;
     let tmp = path.with_extension("safetensors.partial");
     let io = |source| TrainError::Io { path: path.to_path_buf(), source };
     std::fs::write(&tmp, bytes).map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// Rewrites a safetensors header with its keys sorted.
+///
+/// safetensors serialises the metadata from a `HashMap`, whose iteration
+/// order changes from run to run; sorting makes the same net give the same
+/// bytes (and so the same input hashes in every downstream file's
+/// provenance). Tensor offsets are relative to the end of the header, so
+/// only the header and its length change.
+fn canonical_header(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    fn sort_keys(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(map) => {
+                let mut entries: Vec<(String, serde_json::Value)> = map.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sort_keys(v))).collect())
+            }
+            other => other,
+        }
+    }
+    let len_bytes: [u8; 8] = bytes.get(..8).and_then(|b| b.try_into().ok()).ok_or("truncated safetensors header")?;
+    let n = usize::try_from(u64::from_le_bytes(len_bytes)).map_err(|e| e.to_string())?;
+    let header = bytes.get(8..8 + n).ok_or("truncated safetensors header")?;
+    let value: serde_json::Value = serde_json::from_slice(header).map_err(|e| e.to_string())?;
+    let mut text = serde_json::to_vec(&sort_keys(value)).map_err(|e| e.to_string())?;
+    // safetensors pads the header with spaces to a multiple of 8 bytes.
+    while text.len() % 8 != 0 {
+        text.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + text.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
 }
 
 /// Reads all tensors (f32 or f64, converted to f32) and the metadata.

@@ -148,3 +148,28 @@ fn recomputed_bn_stats_are_the_training_means() {
     assert_eq!(a[0].weights, c[0].weights);
     assert_ne!(a[0].train_loss, c[0].train_loss);
 }
+
+#[test]
+fn same_net_same_checkpoint_bytes() {
+    // safetensors writes its metadata from a HashMap; basin sorts the header
+    // so two saves of one net are byte-identical.
+    use basin_train::{save_checkpoint, Architecture, Checkpoint, Model, TrainConfig};
+    let dev = candle_core::Device::Cpu;
+    let arch = Architecture::mlp(basin_data::ImageShape::flat(5), &[4], 3);
+    let model = Model::new(&arch, &mut basin_data::rng::stream(2, "init"), &dev).unwrap();
+    let mut ck = Checkpoint::new(model, Some(TrainConfig::default()));
+    for k in ["run_id", "dataset", "split_seed", "basin_version", "a", "b", "c"] {
+        ck.metadata.insert(k.into(), format!("value of {k}"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for i in 0..4 {
+        let p = dir.path().join(format!("{i}.safetensors"));
+        save_checkpoint(&p, &ck).unwrap();
+        files.push(std::fs::read(&p).unwrap());
+    }
+    assert!(files.windows(2).all(|w| w[0] == w[1]), "checkpoint bytes differ between saves");
+    let back = basin_train::load_checkpoint(dir.path().join("0.safetensors"), &dev).unwrap();
+    assert_eq!(back.model.flat_weights().unwrap(), ck.model.flat_weights().unwrap());
+    assert_eq!(back.metadata["run_id"], "value of run_id");
+}

@@ -25,15 +25,25 @@ pub(crate) struct ParamsArgs {
 pub(crate) fn run(args: &ParamsArgs) -> Result<()> {
     let params = Params::load(&args.params)?;
     let text = params.extract(&args.sections)?;
-    if std::fs::read_to_string(&args.out).ok().as_deref() == Some(text.as_str()) {
+    if write_if_changed(&args.out, &text)? {
+        tracing::info!("{} updated", args.out.display());
+    } else {
         tracing::debug!("{} unchanged", args.out.display());
-        return Ok(());
     }
-    basin_store::atomic::write_atomically(&args.out, |w| {
-        use std::io::Write;
-        w.write_all(text.as_bytes()).map_err(|source| basin_store::StoreError::Io { path: args.out.clone(), source })
-    })
-    .with_context(|| format!("writing {}", args.out.display()))?;
-    tracing::info!("{} updated", args.out.display());
     Ok(())
+}
+
+/// Writes `text` to `path` atomically unless the file already holds exactly
+/// that text, so its modification time changes only with its content (what
+/// make's dependency checks need). Returns whether it wrote.
+pub(crate) fn write_if_changed(path: &std::path::Path, text: &str) -> Result<bool> {
+    if std::fs::read_to_string(path).ok().as_deref() == Some(text) {
+        return Ok(false);
+    }
+    basin_store::atomic::write_atomically(path, |w| {
+        use std::io::Write;
+        w.write_all(text.as_bytes()).map_err(|source| basin_store::StoreError::Io { path: path.to_path_buf(), source })
+    })
+    .with_context(|| format!("writing {}", path.display()))?;
+    Ok(true)
 }

@@ -50,12 +50,7 @@ pub(crate) fn run(args: &PlanArgs) -> Result<()> {
     match &args.out {
         None => print!("{mk}"),
         Some(path) => {
-            if std::fs::read_to_string(path).ok().as_deref() != Some(mk.as_str()) {
-                basin_store::atomic::write_atomically(path, |w| {
-                    use std::io::Write;
-                    w.write_all(mk.as_bytes()).map_err(|source| basin_store::StoreError::Io { path: path.clone(), source })
-                })?;
-            }
+            crate::cmd_params::write_if_changed(path, &mk)?;
         }
     }
     Ok(())

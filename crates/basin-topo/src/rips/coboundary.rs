@@ -85,6 +85,22 @@ struct Common {
 }
 
 impl Common {
+    /// A cleared state for coefficients mod `modulus` under `threshold`.
+    fn new(modulus: Coefficient, threshold: Value) -> Self {
+        Self { modulus, threshold, ..Self::default() }
+    }
+
+    /// Starts the enumeration of the cofacets of `simplex`.
+    #[inline]
+    fn start(&mut self, simplex: Key, vertices: Vec<usize>) {
+        self.idx_below = get_index(simplex);
+        self.idx_above = 0;
+        self.k = vertices.len();
+        self.diameter = get_diameter(simplex);
+        self.coefficient = get_coefficient(simplex);
+        self.vertices = vertices;
+    }
+
     /// Coefficient of a cofacet whose new vertex has `k` vertices of the
     /// simplex below it: `(-1)^k` times the simplex's coefficient.
     #[inline]
@@ -116,20 +132,11 @@ pub(crate) struct DenseCofacets {
 
 impl CofacetEnumerator<DenseDistanceMatrix> for DenseCofacets {
     fn new(modulus: Coefficient, threshold: Value) -> Self {
-        let mut e = Self::default();
-        e.c.modulus = modulus;
-        e.c.threshold = threshold;
-        e
+        Self { c: Common::new(modulus, threshold), ..Self::default() }
     }
 
     fn set_simplex_with_vertices(&mut self, m: &DenseDistanceMatrix, simplex: Key, vertices: Vec<usize>) {
-        let c = &mut self.c;
-        c.idx_below = get_index(simplex);
-        c.idx_above = 0;
-        c.k = vertices.len();
-        c.diameter = get_diameter(simplex);
-        c.coefficient = get_coefficient(simplex);
-        c.vertices = vertices;
+        self.c.start(simplex, vertices);
         self.j = m.size();
     }
 
@@ -200,22 +207,13 @@ pub(crate) struct SparseCofacets {
 
 impl CofacetEnumerator<SparseDistanceMatrix> for SparseCofacets {
     fn new(modulus: Coefficient, threshold: Value) -> Self {
-        let mut e = Self::default();
-        e.c.modulus = modulus;
-        e.c.threshold = threshold;
-        e
+        Self { c: Common::new(modulus, threshold), ..Self::default() }
     }
 
     fn set_simplex_with_vertices(&mut self, m: &SparseDistanceMatrix, simplex: Key, vertices: Vec<usize>) {
-        let c = &mut self.c;
-        c.idx_below = get_index(simplex);
-        c.idx_above = 0;
-        c.k = vertices.len();
-        c.diameter = get_diameter(simplex);
-        c.coefficient = get_coefficient(simplex);
-        c.vertices = vertices;
+        self.c.start(simplex, vertices);
         self.asc.clear();
-        self.asc.extend(c.vertices.iter().rev());
+        self.asc.extend(self.c.vertices.iter().rev());
         self.neighbor_it.clear();
         self.neighbor_it.extend(self.asc.iter().map(|&v| m.neighbors[v].len()));
     }

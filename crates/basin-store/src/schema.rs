@@ -16,6 +16,7 @@
 //! | `cocycles` | (Rips bar, cocycle vertex) | `source`, `bar` + the vertex's trajectory key |
 //! | `features` | (net, feature) | `run_id`, `feature_set`, `feature`, `value` |
 //! | `comparisons` | (target, feature set, learner) | `target`, `feature_set`, `learner`, `mean`, `sd` |
+//! | `probes` | (net, sampler, point) | `run_id`, `method`, `sample` + losses at that point |
 
 use std::fmt;
 
@@ -253,5 +254,28 @@ pub const COMPARISONS: SchemaSpec = SchemaSpec {
     ],
 };
 
+/// One row per loss evaluation at a point sampled around a minimum without
+/// retraining: the *naive* and *grid* baselines of the comparison stage.
+pub const PROBES: SchemaSpec = SchemaSpec {
+    name: "probes",
+    major: 1,
+    minor: 0,
+    doc: "One row per (net, method, sample): train/val/test loss and accuracy at a point θo + Σ cᵢ·dᵢ around the minimum θo, evaluated without retraining. `naive` samples one random filter-normalised direction per point of the net's jump-and-retrain trajectories, at that point's distance from θo; `grid` evaluates a regular grid spanned by three random filter-normalised directions.",
+    columns: &[
+        col("run_id", Text, "the net (see `runs`)"),
+        col("method", Text, "`naive` or `grid` (or another sampler)"),
+        col("sample", Int64, "0-based index of the point within (run_id, method)"),
+        col("coords", ListFloat32, "coefficients cᵢ of the point along the method's directions"),
+        col("distance", Float64, "Euclidean distance ‖θ − θo‖ of the point from the minimum"),
+        col("train_loss", Float64, "cross-entropy on the training split (NaN when not finite)"),
+        col("train_acc", Float64, "accuracy on the training split"),
+        col("val_loss", Float64, "validation loss"),
+        col("val_acc", Float64, "validation accuracy"),
+        col("test_loss", Float64, "test loss"),
+        col("test_acc", Float64, "test accuracy"),
+        col("finite", Bool, "false when a loss was NaN or infinite; such points are kept and flagged, never imputed"),
+    ],
+};
+
 /// Every schema, for docs and `basin schema`.
-pub const ALL: &[SchemaSpec] = &[SPLITS, RUNS, TRAJECTORIES, EMBEDDINGS, POTENTIAL_DISTANCES, DIAGRAMS, COCYCLES, FEATURES, COMPARISONS];
+pub const ALL: &[SchemaSpec] = &[SPLITS, RUNS, TRAJECTORIES, EMBEDDINGS, POTENTIAL_DISTANCES, DIAGRAMS, COCYCLES, FEATURES, COMPARISONS, PROBES];

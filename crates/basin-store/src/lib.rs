@@ -24,7 +24,7 @@ pub mod provenance;
 pub mod schema;
 
 pub use error::{StoreError, StoreResult};
-pub use parquet::{polars_type, read_any_parquet, read_provenance, read_table, validate, write_table};
+pub use parquet::{polars_type, read_any_parquet, read_provenance, read_table, read_table_columns, validate, write_table};
 pub use provenance::{InputDigest, Provenance};
 
 /// Re-export of polars, so stages build frames with the same version.

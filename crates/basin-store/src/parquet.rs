@@ -115,6 +115,38 @@ pub fn read_table(path: &Path, schema: &SchemaSpec) -> StoreResult<(DataFrame, P
     Ok((df, provenance))
 }
 
+/// Reads only `columns` of a basin table, checking its schema name and
+/// version and the types of the schema columns among `columns`. Use it to skip
+/// the heavy `weights` lists of trajectories when only losses are needed.
+///
+/// # Errors
+/// As [`read_table`]; a requested column missing from the file is a
+/// [`StoreError::Column`] naming it.
+pub fn read_table_columns(path: &Path, schema: &SchemaSpec, columns: &[&str]) -> StoreResult<(DataFrame, Provenance)> {
+    let provenance = read_provenance(path)?;
+    check_schema(path, schema, &provenance)?;
+    let file = File::open(path).map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
+    let names: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
+    let df = guarded(path, move || ParquetReader::new(file).with_columns(Some(names)).finish())?;
+    for spec in schema.columns.iter().filter(|c| columns.contains(&c.name)) {
+        let column = df.column(spec.name).map_err(|_| StoreError::Column {
+            path: path.to_path_buf(),
+            schema: schema.name,
+            column: spec.name.to_owned(),
+            reason: "missing".to_owned(),
+        })?;
+        if column.dtype() != &polars_type(spec.dtype) {
+            return Err(StoreError::Column {
+                path: path.to_path_buf(),
+                schema: schema.name,
+                column: spec.name.to_owned(),
+                reason: format!("has type {}, expected {}", column.dtype(), spec.dtype),
+            });
+        }
+    }
+    Ok((df, provenance))
+}
+
 /// Reads any Parquet file (basin's or not) as a frame, without schema checks.
 ///
 /// # Errors

@@ -15,7 +15,8 @@
 //! | `diagrams` | persistence pair | `source`, `dim`, `birth`, `death`, `essential` |
 //! | `cocycles` | (Rips bar, cocycle vertex) | `source`, `bar` + the vertex's trajectory key |
 //! | `features` | (net, feature) | `run_id`, `feature_set`, `feature`, `value` |
-//! | `comparisons` | (target, feature set, learner) | `target`, `feature_set`, `learner`, `mean`, `sd` |
+//! | `comparisons` | (target, feature set, learner) | `target`, `feature_set`, `method`, `mean`, `sd` |
+//! | `correlations` | (feature, target, method) | `feature_set`, `feature`, `target`, `method`, `estimate`, CI |
 //! | `probes` | (net, sampler, point) | `run_id`, `method`, `sample` + losses at that point |
 
 use std::fmt;
@@ -239,18 +240,41 @@ pub const FEATURES: SchemaSpec = SchemaSpec {
     ],
 };
 
-/// One row per classifier evaluation or statistic.
+/// One row per cross-validated classifier evaluation.
 pub const COMPARISONS: SchemaSpec = SchemaSpec {
     name: "comparisons",
     major: 1,
     minor: 0,
-    doc: "One row per (target, feature set, method): cross-validated accuracies and correlations.",
+    doc: "One row per (target, feature set, learner): accuracy of a classifier predicting a hyper-parameter label of the nets from one feature set, by repeated stratified k-fold cross-validation over nets. Feature set `scrambled` is `jr` with the labels permuted (the chance level).",
     columns: &[
-        col("target", Text, "what is predicted or correlated with"),
-        col("feature_set", Text, "feature set"),
-        col("method", Text, "learner or statistic"),
-        col("mean", Float64, "mean over folds / estimate"),
-        col("sd", Float64, "standard deviation over folds / bootstrap"),
+        col("target", Text, "the label predicted, e.g. `test_loss_quintile`, `weight_decay`, `augment`, `label_noise`"),
+        col("feature_set", Text, "`jr`, `naive`, `grid`, `scrambled`, `phate`, `topology`, `landscape`, …"),
+        col("method", Text, "learner: `logistic`, `svm`, `tree`, `forest`, `knn`, `gaussian_nb`, `majority`"),
+        col("mean", Float64, "mean test-fold accuracy over folds and repeats"),
+        col("sd", Float64, "standard deviation of the test-fold accuracies"),
+        col("folds", Int64, "folds per repeat"),
+        col("repeats", Int64, "repeats with different fold seeds"),
+        col("n_nets", Int64, "number of nets classified"),
+        col("n_classes", Int64, "number of distinct labels"),
+    ],
+};
+
+/// One row per correlation of a feature with a generalization measure.
+pub const CORRELATIONS: SchemaSpec = SchemaSpec {
+    name: "correlations",
+    major: 1,
+    minor: 0,
+    doc: "One row per (feature set, feature, target, method): correlation across nets of one feature with a generalization measure, its two-sided p-value and a percentile bootstrap confidence interval.",
+    columns: &[
+        col("feature_set", Text, "feature set of the feature"),
+        col("feature", Text, "feature name"),
+        col("target", Text, "`test_loss`, `test_acc` or `gen_gap`"),
+        col("method", Text, "`pearson` or `spearman`"),
+        col("estimate", Float64, "correlation coefficient"),
+        col("p_value", Float64, "two-sided p-value (as scipy.stats)"),
+        col("ci_low", Float64, "lower end of the bootstrap confidence interval"),
+        col("ci_high", Float64, "upper end of the bootstrap confidence interval"),
+        col("n", Int64, "number of nets with finite values"),
     ],
 };
 
@@ -278,4 +302,4 @@ pub const PROBES: SchemaSpec = SchemaSpec {
 };
 
 /// Every schema, for docs and `basin schema`.
-pub const ALL: &[SchemaSpec] = &[SPLITS, RUNS, TRAJECTORIES, EMBEDDINGS, POTENTIAL_DISTANCES, DIAGRAMS, COCYCLES, FEATURES, COMPARISONS, PROBES];
+pub const ALL: &[SchemaSpec] = &[SPLITS, RUNS, TRAJECTORIES, EMBEDDINGS, POTENTIAL_DISTANCES, DIAGRAMS, COCYCLES, FEATURES, COMPARISONS, CORRELATIONS, PROBES];

@@ -1,0 +1,181 @@
+//! The findings the report states, computed once for the Markdown and HTML.
+
+use super::{feature_mean, good_and_poor, ReportConfig, ReportInputs, PAPER_SETS};
+use crate::analysis::{ClassifierRow, CorrelationRow};
+
+/// The paper's 5-class test-loss-quintile accuracies (Horoi et al. 2022,
+/// Table 1): J&R, naive, grid, scrambled, in percent.
+pub const PAPER_QUINTILE_ACCURACY: [f64; 4] = [39.2, 31.8, 30.1, 20.7];
+
+/// Headline accuracy of a feature set on a target: the mean over every
+/// learner except the majority baseline of their cross-validated accuracy,
+/// and the mean of their standard deviations. Averaging over learners keeps
+/// the headline from resting on whichever learner happens to do best.
+#[must_use]
+pub fn headline_accuracy(classifiers: &[ClassifierRow], target: &str, feature_set: &str) -> Option<(f64, f64)> {
+    let rows: Vec<&ClassifierRow> = classifiers.iter().filter(|c| c.target == target && c.feature_set == feature_set && c.method != "majority").collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let n = rows.len() as f64;
+    Some((rows.iter().map(|c| c.mean).sum::<f64>() / n, rows.iter().map(|c| c.sd).sum::<f64>() / n))
+}
+
+/// One target's J&R-vs-baselines line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Headline {
+    /// The target.
+    pub target: String,
+    /// (feature set, mean accuracy, mean sd) for each of the paper's sets present.
+    pub sets: Vec<(String, f64, f64)>,
+    /// The sets ordered by accuracy, best first.
+    pub order: Vec<String>,
+    /// Majority-class accuracy.
+    pub chance: f64,
+}
+
+/// Everything the report states.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Findings {
+    /// The best nets by test loss.
+    pub good: Vec<String>,
+    /// The worst nets by test loss.
+    pub poor: Vec<String>,
+    /// One line per classification target.
+    pub headlines: Vec<Headline>,
+    /// Spearman correlations of the total-persistence features with test loss.
+    pub persistence: Vec<CorrelationRow>,
+    /// The strongest Spearman correlations with test loss over all features.
+    pub strongest: Vec<CorrelationRow>,
+    /// (feature, mean over good nets, mean over poor nets) of the PHATE summaries.
+    pub embedding_contrast: Vec<(String, f64, f64)>,
+    /// The findings as sentences, with their numbers.
+    pub sentences: Vec<String>,
+}
+
+impl Findings {
+    /// Computes the findings.
+    #[must_use]
+    pub fn new(inputs: &ReportInputs, cfg: &ReportConfig) -> Self {
+        let (good, poor) = good_and_poor(&inputs.runs, cfg.side_by_side);
+        let mut targets: Vec<String> = inputs.classifiers.iter().map(|c| c.target.clone()).collect();
+        targets.sort();
+        targets.dedup();
+        // The paper's task first.
+        targets.sort_by_key(|t| !t.starts_with("test_loss_q"));
+        let headlines: Vec<Headline> = targets
+            .iter()
+            .map(|t| {
+                let sets: Vec<(String, f64, f64)> =
+                    PAPER_SETS.iter().filter_map(|s| headline_accuracy(&inputs.classifiers, t, s).map(|(m, sd)| ((*s).to_owned(), m, sd))).collect();
+                let mut order = sets.clone();
+                order.sort_by(|a, b| b.1.total_cmp(&a.1));
+                let chance = inputs.classifiers.iter().find(|c| &c.target == t && c.method == "majority" && c.feature_set == "jr").map_or(f64::NAN, |c| c.mean);
+                Headline { target: t.clone(), sets, order: order.into_iter().map(|o| o.0).collect(), chance }
+            })
+            .collect();
+        let mut persistence: Vec<CorrelationRow> = inputs
+            .correlations
+            .iter()
+            .filter(|c| c.feature.contains("total_persistence") && c.target == "test_loss" && c.method == "spearman")
+            .cloned()
+            .collect();
+        persistence.sort_by(|a, b| a.feature.cmp(&b.feature));
+        let mut strongest: Vec<CorrelationRow> =
+            inputs.correlations.iter().filter(|c| c.target == "test_loss" && c.method == "spearman" && c.estimate.is_finite()).cloned().collect();
+        strongest.sort_by(|a, b| b.estimate.abs().total_cmp(&a.estimate.abs()).then(a.feature.cmp(&b.feature)));
+        strongest.truncate(10);
+        let embedding_contrast = ["travel", "spread", "end_dispersion", "jump_distance", "potential_path_length"]
+            .iter()
+            .map(|f| ((*f).to_owned(), feature_mean(inputs, "phate", f, &good), feature_mean(inputs, "phate", f, &poor)))
+            .filter(|(_, g, p)| g.is_finite() && p.is_finite())
+            .collect();
+        let mut findings = Self {
+            good: good.iter().map(|r| r.run_id.clone()).collect(),
+            poor: poor.iter().map(|r| r.run_id.clone()).collect(),
+            headlines,
+            persistence,
+            strongest,
+            embedding_contrast,
+            sentences: Vec::new(),
+        };
+        findings.sentences = findings.state(inputs);
+        findings
+    }
+
+    fn state(&self, inputs: &ReportInputs) -> Vec<String> {
+        let mut s = Vec::new();
+        let n = inputs.runs.len();
+        let best = inputs.runs.iter().min_by(|a, b| a.test_loss.total_cmp(&b.test_loss));
+        let worst = inputs.runs.iter().max_by(|a, b| a.test_loss.total_cmp(&b.test_loss));
+        if let (Some(b), Some(w)) = (best, worst) {
+            s.push(format!(
+                "{n} nets. Best generalizing: `{}` (test loss {:.3}, test accuracy {:.1} %); worst: `{}` (test loss {:.3}, test accuracy {:.1} %, train accuracy {:.1} %).",
+                b.run_id,
+                b.test_loss,
+                100.0 * b.test_acc,
+                w.run_id,
+                w.test_loss,
+                100.0 * w.test_acc,
+                100.0 * w.train_acc
+            ));
+        }
+        if let Some(h) = self.headlines.iter().find(|h| h.target.starts_with("test_loss_q")) {
+            let listed: Vec<String> = h.sets.iter().map(|(set, m, sd)| format!("{set} {:.1} ± {:.1} %", 100.0 * m, 100.0 * sd)).collect();
+            let paper_order = h.sets.len() == 4 && h.order.iter().map(String::as_str).eq(PAPER_SETS.iter().copied());
+            let jr_beats_all = h.order.first().map(String::as_str) == Some("jr");
+            let verdict = if paper_order {
+                "the paper's order J&R > naive > grid > scrambled is reproduced".to_owned()
+            } else if jr_beats_all {
+                format!("J&R is best, as in the paper, but the full order here is {}", h.order.join(" > "))
+            } else if h.sets.len() < 4 {
+                format!("only {} of the paper's four feature sets are available here, ordered {}", h.sets.len(), h.order.join(" > "))
+            } else {
+                format!("the paper's order is NOT reproduced: here {}", h.order.join(" > "))
+            };
+            s.push(format!(
+                "Predicting the test-loss quantile ({}, majority class {:.1} %), averaged over the learners: {}. The paper found J&R {:.1} / naive {:.1} / grid {:.1} / scrambled {:.1} % with 5 classes: {verdict}. With {n} nets the folds are small, so differences within about one sd are not evidence either way.",
+                h.target,
+                100.0 * h.chance,
+                listed.join(", "),
+                PAPER_QUINTILE_ACCURACY[0],
+                PAPER_QUINTILE_ACCURACY[1],
+                PAPER_QUINTILE_ACCURACY[2],
+                PAPER_QUINTILE_ACCURACY[3],
+            ));
+        }
+        for c in &self.persistence {
+            let direction = if c.ci_low > 0.0 {
+                "higher total persistence goes with higher test loss, as the paper found"
+            } else if c.ci_high < 0.0 {
+                "higher total persistence goes with LOWER test loss, the opposite of the paper"
+            } else {
+                "the bootstrap interval includes 0: no clear relation at this scale"
+            };
+            s.push(format!(
+                "Spearman({}, test loss) = {:.2} (95 % bootstrap CI [{:.2}, {:.2}], p = {:.3}, n = {}): {direction}.",
+                c.feature, c.estimate, c.ci_low, c.ci_high, c.p_value, c.n
+            ));
+        }
+        if !self.embedding_contrast.is_empty() {
+            let parts: Vec<String> = self
+                .embedding_contrast
+                .iter()
+                .map(|(f, g, p)| format!("{f} {g:.3} vs {p:.3} ({})", if p > g { "poor larger" } else { "good larger" }))
+                .collect();
+            s.push(format!(
+                "Embeddings, best nets ({}) vs worst ({}), means of the PHATE summaries: {}.",
+                self.good.join(", "),
+                self.poor.join(", "),
+                parts.join("; ")
+            ));
+        }
+        if let Some(top) = self.strongest.first() {
+            s.push(format!(
+                "Strongest rank correlation with test loss among all summary features: {}/{} (ρ = {:.2}, CI [{:.2}, {:.2}]).",
+                top.feature_set, top.feature, top.estimate, top.ci_low, top.ci_high
+            ));
+        }
+        s
+    }
+}

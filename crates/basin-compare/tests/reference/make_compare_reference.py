@@ -23,6 +23,7 @@ import sklearn
 from scipy import stats
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
+from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import BaggingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
@@ -95,6 +96,7 @@ def classifier_cases():
                 bootstrap_features=True,
                 random_state=0,
             ),
+            "majority": DummyClassifier(strategy="most_frequent"),
         }
 
     splits = []

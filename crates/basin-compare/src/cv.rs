@@ -29,7 +29,12 @@ pub struct CvConfig {
 
 impl Default for CvConfig {
     fn default() -> Self {
-        Self { folds: 10, repeats: 5, seed: 0, standardize: true }
+        Self {
+            folds: 10,
+            repeats: 5,
+            seed: 0,
+            standardize: true,
+        }
     }
 }
 
@@ -87,7 +92,12 @@ pub struct CvScore {
 ///     assert_eq!(fold.iter().filter(|&&i| labels[i] == 0).count(), 2);
 /// }
 /// ```
-pub fn stratified_group_kfold(labels: &[usize], groups: &[usize], folds: usize, seed: u64) -> Result<Vec<Vec<usize>>> {
+pub fn stratified_group_kfold(
+    labels: &[usize],
+    groups: &[usize],
+    folds: usize,
+    seed: u64,
+) -> Result<Vec<Vec<usize>>> {
     if labels.len() != groups.len() {
         return Err(CompareError::LengthMismatch {
             left: "labels",
@@ -97,14 +107,20 @@ pub fn stratified_group_kfold(labels: &[usize], groups: &[usize], folds: usize, 
         });
     }
     if folds < 2 {
-        return Err(CompareError::InvalidParameter { name: "folds", reason: format!("must be at least 2, got {folds}") });
+        return Err(CompareError::InvalidParameter {
+            name: "folds",
+            reason: format!("must be at least 2, got {folds}"),
+        });
     }
     let classes = distinct_sorted(labels);
     let group_ids = distinct_sorted(groups);
     if folds > group_ids.len() {
         return Err(CompareError::InvalidParameter {
             name: "folds",
-            reason: format!("{folds} folds but only {} groups: each fold needs at least one group", group_ids.len()),
+            reason: format!(
+                "{folds} folds but only {} groups: each fold needs at least one group",
+                group_ids.len()
+            ),
         });
     }
     let class_index = |label: usize| classes.binary_search(&label).unwrap_or(0);
@@ -126,7 +142,10 @@ pub fn stratified_group_kfold(labels: &[usize], groups: &[usize], folds: usize, 
 
     let mut order: Vec<usize> = (0..group_ids.len()).collect();
     order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-    let spread: Vec<f64> = counts_per_group.iter().map(|c| std_dev(c.iter().map(|&v| v as f64))).collect();
+    let spread: Vec<f64> = counts_per_group
+        .iter()
+        .map(|c| std_dev(c.iter().map(|&v| v as f64)))
+        .collect();
     order.sort_by(|&a, &b| spread[b].total_cmp(&spread[a]));
 
     let mut counts_per_fold = vec![vec![0usize; classes.len()]; folds];
@@ -135,7 +154,7 @@ pub fn stratified_group_kfold(labels: &[usize], groups: &[usize], folds: usize, 
     for &g in &order {
         let group_counts = &counts_per_group[g];
         let mut best: Option<(f64, usize, usize)> = None; // (unevenness, fold size, fold)
-        for f in 0..folds {
+        for (f, &size) in fold_sizes.iter().enumerate() {
             let unevenness = unevenness_if_added(&counts_per_fold, f, group_counts, &class_totals);
             let better = match best {
                 None => true,
@@ -144,11 +163,11 @@ pub fn stratified_group_kfold(labels: &[usize], groups: &[usize], folds: usize, 
                     // must not break scikit-learn's tie rule.
                     let tolerance = 1e-12 * best_unevenness.abs().max(1e-12);
                     unevenness < best_unevenness - tolerance
-                        || ((unevenness - best_unevenness).abs() <= tolerance && fold_sizes[f] < best_size)
+                        || ((unevenness - best_unevenness).abs() <= tolerance && size < best_size)
                 }
             };
             if better {
-                best = Some((unevenness, fold_sizes[f], f));
+                best = Some((unevenness, size, f));
             }
         }
         let fold = best.map_or(0, |(_, _, f)| f);
@@ -232,20 +251,35 @@ pub fn cross_validate_with(
     cfg: &CvConfig,
 ) -> Result<CvScore> {
     if x.nrows() != y.len() {
-        return Err(CompareError::LengthMismatch { left: "x rows", left_len: x.nrows(), right: "y", right_len: y.len() });
+        return Err(CompareError::LengthMismatch {
+            left: "x rows",
+            left_len: x.nrows(),
+            right: "y",
+            right_len: y.len(),
+        });
     }
     check_finite(x)?;
     if cfg.repeats == 0 {
-        return Err(CompareError::InvalidParameter { name: "repeats", reason: "must be at least 1".into() });
+        return Err(CompareError::InvalidParameter {
+            name: "repeats",
+            reason: "must be at least 1".into(),
+        });
     }
     params.check(learner)?;
     let mut fold_accuracies = Vec::with_capacity(cfg.folds * cfg.repeats);
     for repeat in 0..cfg.repeats {
-        let test_folds = stratified_group_kfold(y, groups, cfg.folds, derive_seed(cfg.seed, repeat as u64, 0))?;
+        let test_folds = stratified_group_kfold(
+            y,
+            groups,
+            cfg.folds,
+            derive_seed(cfg.seed, repeat as u64, 0),
+        )?;
         let mut is_test = vec![false; y.len()];
         for (fold, test) in test_folds.iter().enumerate() {
             if test.is_empty() {
-                tracing::warn!("repeat {repeat}, fold {fold} has no rows (few, large groups): skipped");
+                tracing::warn!(
+                    "repeat {repeat}, fold {fold} has no rows (few, large groups): skipped"
+                );
                 continue;
             }
             is_test.iter_mut().for_each(|t| *t = false);
@@ -259,14 +293,30 @@ pub fn cross_validate_with(
             let y_train: Vec<usize> = train.iter().map(|&i| y[i]).collect();
             let seed = derive_seed(cfg.seed, repeat as u64, fold as u64 + 1);
             let predicted = fit_predict(learner, params, &x_train, &y_train, &x_test, seed)?;
-            let correct = predicted.iter().zip(test).filter(|(&p, &i)| p == y[i]).count();
+            let correct = predicted
+                .iter()
+                .zip(test)
+                .filter(|(&p, &i)| p == y[i])
+                .count();
             fold_accuracies.push(correct as f64 / test.len() as f64);
         }
     }
     let count = fold_accuracies.len() as f64;
     let mean = fold_accuracies.iter().sum::<f64>() / count;
-    let sd = (fold_accuracies.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / count).sqrt();
-    Ok(CvScore { learner: learner.clone(), mean, sd, fold_accuracies, folds: cfg.folds, repeats: cfg.repeats })
+    let sd = (fold_accuracies
+        .iter()
+        .map(|a| (a - mean).powi(2))
+        .sum::<f64>()
+        / count)
+        .sqrt();
+    Ok(CvScore {
+        learner: learner.clone(),
+        mean,
+        sd,
+        fold_accuracies,
+        folds: cfg.folds,
+        repeats: cfg.repeats,
+    })
 }
 
 /// Refuses NaN and infinite features, naming the first one.
@@ -280,7 +330,8 @@ pub(crate) fn check_finite(x: ArrayView2<f64>) -> Result<()> {
 /// A seed for stream `(a, b)` under `seed` (SplitMix64 finaliser, so nearby
 /// inputs give unrelated seeds).
 fn derive_seed(seed: u64, a: u64, b: u64) -> u64 {
-    let mut z = seed ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let mut z =
+        seed ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xD1B5_4A32_D192_ED03);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -303,7 +354,12 @@ fn std_dev(values: impl Iterator<Item = f64> + Clone) -> f64 {
 /// scikit-learn's `_find_best_fold` objective: with `group` added to fold
 /// `fold`, the mean over classes of the standard deviation across folds of
 /// the fraction of the class's rows in each fold.
-fn unevenness_if_added(counts_per_fold: &[Vec<usize>], fold: usize, group: &[usize], class_totals: &[usize]) -> f64 {
+fn unevenness_if_added(
+    counts_per_fold: &[Vec<usize>],
+    fold: usize,
+    group: &[usize],
+    class_totals: &[usize],
+) -> f64 {
     let classes = class_totals.len();
     let mut total = 0.0;
     for c in 0..classes {
@@ -315,4 +371,3 @@ fn unevenness_if_added(counts_per_fold: &[Vec<usize>], fold: usize, group: &[usi
     }
     total / classes as f64
 }
-

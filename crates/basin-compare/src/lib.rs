@@ -20,7 +20,10 @@ pub mod cv;
 pub mod learners;
 pub mod stats;
 
-pub use cv::{cross_validate, cross_validate_with, permutation_labels, stratified_group_kfold, CvConfig, CvScore};
+pub use cv::{
+    cross_validate, cross_validate_with, permutation_labels, stratified_group_kfold, CvConfig,
+    CvScore,
+};
 pub use error::{CompareError, Result};
 pub use learners::{fit_predict, standardize, Learner, LearnerParams, SvmKernel};
 pub use stats::{correlate, pearson, spearman, BootstrapConfig, Correlation, CorrelationMethod};

@@ -32,7 +32,12 @@ fn blobs(seed: u64) -> (Array2<f64>, Vec<usize>) {
 fn every_learner_separates_blobs_and_majority_does_not() {
     let (x, y) = blobs(1);
     let groups: Vec<usize> = (0..60).collect();
-    let cfg = CvConfig { folds: 5, repeats: 2, seed: 3, standardize: true };
+    let cfg = CvConfig {
+        folds: 5,
+        repeats: 2,
+        seed: 3,
+        standardize: true,
+    };
     for learner in &ALL {
         let score = cross_validate(x.view(), &y, &groups, learner, &cfg).unwrap();
         assert_eq!(score.fold_accuracies.len(), 10);
@@ -51,17 +56,37 @@ fn every_learner_separates_blobs_and_majority_does_not() {
 fn same_seed_same_scores() {
     let (x, y) = blobs(2);
     // Noisy labels so that accuracies are not all 1.
-    let y = permutation_labels(&y, 8).iter().zip(&y).enumerate().map(|(i, (&p, &t))| if i % 4 == 0 { p } else { t }).collect::<Vec<_>>();
+    let y = permutation_labels(&y, 8)
+        .iter()
+        .zip(&y)
+        .enumerate()
+        .map(|(i, (&p, &t))| if i % 4 == 0 { p } else { t })
+        .collect::<Vec<_>>();
     let groups: Vec<usize> = (0..60).map(|i| i / 2).collect();
-    let cfg = CvConfig { folds: 4, repeats: 3, seed: 99, standardize: true };
+    let cfg = CvConfig {
+        folds: 4,
+        repeats: 3,
+        seed: 99,
+        standardize: true,
+    };
     for learner in &ALL {
         let a = cross_validate(x.view(), &y, &groups, learner, &cfg).unwrap();
         let b = cross_validate(x.view(), &y, &groups, learner, &cfg).unwrap();
         assert_eq!(a, b, "{}", learner.name());
     }
     let a = cross_validate(x.view(), &y, &groups, &Learner::RandomForest, &cfg).unwrap();
-    let c = cross_validate(x.view(), &y, &groups, &Learner::RandomForest, &CvConfig { seed: 100, ..cfg }).unwrap();
-    assert_ne!(a.fold_accuracies, c.fold_accuracies, "another seed, other folds and forests");
+    let c = cross_validate(
+        x.view(),
+        &y,
+        &groups,
+        &Learner::RandomForest,
+        &CvConfig { seed: 100, ..cfg },
+    )
+    .unwrap();
+    assert_ne!(
+        a.fold_accuracies, c.fold_accuracies,
+        "another seed, other folds and forests"
+    );
 }
 
 #[test]
@@ -71,8 +96,14 @@ fn grouping_stops_leakage_between_copies_of_a_net() {
     // net's other copies in the training folds (leakage, accuracy near 1);
     // split by net, it can only guess (near 1/2).
     let mut rng = ChaCha8Rng::seed_from_u64(4);
-    let nets: Vec<([f64; 3], usize)> =
-        (0..30).map(|_| ([rng.random(), rng.random(), rng.random()], rng.random_range(0..2))).collect();
+    let nets: Vec<([f64; 3], usize)> = (0..30)
+        .map(|_| {
+            (
+                [rng.random(), rng.random(), rng.random()],
+                rng.random_range(0..2),
+            )
+        })
+        .collect();
     let mut x = Array2::zeros((120, 3));
     let (mut y, mut net_of_row) = (Vec::new(), Vec::new());
     for row in 0..120 {
@@ -83,7 +114,12 @@ fn grouping_stops_leakage_between_copies_of_a_net() {
         y.push(label);
         net_of_row.push(row / 4);
     }
-    let cfg = CvConfig { folds: 5, repeats: 3, seed: 1, standardize: true };
+    let cfg = CvConfig {
+        folds: 5,
+        repeats: 3,
+        seed: 1,
+        standardize: true,
+    };
     let knn = Learner::Knn { k: 1 };
     let by_row = cross_validate(x.view(), &y, &(0..120).collect::<Vec<_>>(), &knn, &cfg).unwrap();
     let by_net = cross_validate(x.view(), &y, &net_of_row, &knn, &cfg).unwrap();
@@ -95,9 +131,21 @@ fn grouping_stops_leakage_between_copies_of_a_net() {
 fn scrambled_labels_fall_to_chance() {
     let (x, y) = blobs(5);
     let groups: Vec<usize> = (0..60).collect();
-    let cfg = CvConfig { folds: 5, repeats: 5, seed: 2, standardize: true };
+    let cfg = CvConfig {
+        folds: 5,
+        repeats: 5,
+        seed: 2,
+        standardize: true,
+    };
     let true_score = cross_validate(x.view(), &y, &groups, &Learner::Logistic, &cfg).unwrap();
-    let scrambled = cross_validate(x.view(), &permutation_labels(&y, 17), &groups, &Learner::Logistic, &cfg).unwrap();
+    let scrambled = cross_validate(
+        x.view(),
+        &permutation_labels(&y, 17),
+        &groups,
+        &Learner::Logistic,
+        &cfg,
+    )
+    .unwrap();
     assert!(true_score.mean > 0.95);
     assert!(scrambled.mean < 0.6, "chance is 1/3: {scrambled:?}");
 }
@@ -107,7 +155,15 @@ fn single_class_training_set_predicts_that_class() {
     let x_train = Array2::from_shape_fn((6, 2), |(i, j)| (i * 2 + j) as f64);
     let x_test = Array2::from_shape_fn((3, 2), |(i, j)| (i + j) as f64 * 0.5);
     for learner in &ALL {
-        let predicted = fit_predict(learner, &LearnerParams::default(), &x_train, &[4; 6], &x_test, 0).unwrap();
+        let predicted = fit_predict(
+            learner,
+            &LearnerParams::default(),
+            &x_train,
+            &[4; 6],
+            &x_test,
+            0,
+        )
+        .unwrap();
         assert_eq!(predicted, vec![4, 4, 4], "{}", learner.name());
     }
 }
@@ -117,25 +173,85 @@ fn non_finite_features_are_refused_by_row_and_column() {
     let (mut x, y) = blobs(6);
     x[[17, 2]] = f64::NAN;
     let groups: Vec<usize> = (0..60).collect();
-    let err = cross_validate(x.view(), &y, &groups, &Learner::GaussianNb, &CvConfig::default()).unwrap_err();
-    assert!(matches!(err, CompareError::NonFiniteFeature { row: 17, column: 2, .. }), "{err}");
+    let err = cross_validate(
+        x.view(),
+        &y,
+        &groups,
+        &Learner::GaussianNb,
+        &CvConfig::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CompareError::NonFiniteFeature {
+                row: 17,
+                column: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("row 17, column 2"));
     x[[17, 2]] = 0.0;
     x[[3, 0]] = f64::INFINITY;
-    let err = cross_validate(x.view(), &y, &groups, &Learner::Svm, &CvConfig::default()).unwrap_err();
-    assert!(matches!(err, CompareError::NonFiniteFeature { row: 3, column: 0, .. }), "{err}");
+    let err =
+        cross_validate(x.view(), &y, &groups, &Learner::Svm, &CvConfig::default()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CompareError::NonFiniteFeature {
+                row: 3,
+                column: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_settings_are_refused_by_name() {
     let (x, y) = blobs(7);
     let groups: Vec<usize> = (0..60).collect();
-    let err = cross_validate(x.view(), &y, &groups, &Learner::Knn { k: 0 }, &CvConfig::default()).unwrap_err();
-    assert!(matches!(err, CompareError::InvalidParameter { name: "k", .. }));
-    let err = cross_validate(x.view(), &y, &groups, &Learner::Majority, &CvConfig { repeats: 0, ..CvConfig::default() })
-        .unwrap_err();
-    assert!(matches!(err, CompareError::InvalidParameter { name: "repeats", .. }));
-    let err = cross_validate(x.view(), &y[..59], &groups, &Learner::Majority, &CvConfig::default()).unwrap_err();
+    let err = cross_validate(
+        x.view(),
+        &y,
+        &groups,
+        &Learner::Knn { k: 0 },
+        &CvConfig::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        CompareError::InvalidParameter { name: "k", .. }
+    ));
+    let err = cross_validate(
+        x.view(),
+        &y,
+        &groups,
+        &Learner::Majority,
+        &CvConfig {
+            repeats: 0,
+            ..CvConfig::default()
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        CompareError::InvalidParameter {
+            name: "repeats",
+            ..
+        }
+    ));
+    let err = cross_validate(
+        x.view(),
+        &y[..59],
+        &groups,
+        &Learner::Majority,
+        &CvConfig::default(),
+    )
+    .unwrap_err();
     assert!(matches!(err, CompareError::LengthMismatch { .. }));
 }
 

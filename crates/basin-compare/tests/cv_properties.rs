@@ -14,17 +14,21 @@ fn labels_and_folds() -> impl Strategy<Value = (Vec<usize>, usize)> {
 
 /// Rows in groups: each group has a label (as a net has) and 1 to 6 rows.
 fn grouped_rows() -> impl Strategy<Value = (Vec<usize>, Vec<usize>, usize)> {
-    (proptest::collection::vec((0usize..3, 1usize..7), 4..60), 2usize..6).prop_map(|(groups, folds)| {
-        let (mut labels, mut ids) = (Vec::new(), Vec::new());
-        for (g, &(label, size)) in groups.iter().enumerate() {
-            for _ in 0..size {
-                labels.push(label);
-                ids.push(1000 + 7 * g); // arbitrary, sparse group ids
+    (
+        proptest::collection::vec((0usize..3, 1usize..7), 4..60),
+        2usize..6,
+    )
+        .prop_map(|(groups, folds)| {
+            let (mut labels, mut ids) = (Vec::new(), Vec::new());
+            for (g, &(label, size)) in groups.iter().enumerate() {
+                for _ in 0..size {
+                    labels.push(label);
+                    ids.push(1000 + 7 * g); // arbitrary, sparse group ids
+                }
             }
-        }
-        let folds = folds.min(groups.len());
-        (labels, ids, folds)
-    })
+            let folds = folds.min(groups.len());
+            (labels, ids, folds)
+        })
 }
 
 fn assert_partition(folds: &[Vec<usize>], rows: usize) {
@@ -34,7 +38,10 @@ fn assert_partition(folds: &[Vec<usize>], rows: usize) {
             seen[i] += 1;
         }
     }
-    assert!(seen.iter().all(|&s| s == 1), "every row is tested exactly once");
+    assert!(
+        seen.iter().all(|&s| s == 1),
+        "every row is tested exactly once"
+    );
 }
 
 proptest! {
@@ -113,7 +120,13 @@ fn a_class_smaller_than_folds_is_allowed() {
     let labels = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1];
     let groups: Vec<usize> = (0..10).collect();
     let split = stratified_group_kfold(&labels, &groups, 5, 0).unwrap();
-    assert_eq!(split.iter().filter(|f| f.iter().any(|&i| labels[i] == 1)).count(), 2);
+    assert_eq!(
+        split
+            .iter()
+            .filter(|f| f.iter().any(|&i| labels[i] == 1))
+            .count(),
+        2
+    );
 }
 
 #[test]
@@ -121,12 +134,21 @@ fn more_folds_than_groups_is_refused() {
     let labels = [0, 0, 1, 1];
     let groups = [0, 0, 1, 1];
     let err = stratified_group_kfold(&labels, &groups, 3, 0).unwrap_err();
-    assert!(matches!(err, CompareError::InvalidParameter { name: "folds", .. }), "{err}");
+    assert!(
+        matches!(err, CompareError::InvalidParameter { name: "folds", .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("only 2 groups"));
 }
 
 #[test]
 fn bad_arguments_are_refused() {
-    assert!(matches!(stratified_group_kfold(&[0, 1], &[0, 1], 1, 0), Err(CompareError::InvalidParameter { .. })));
-    assert!(matches!(stratified_group_kfold(&[0, 1], &[0], 2, 0), Err(CompareError::LengthMismatch { .. })));
+    assert!(matches!(
+        stratified_group_kfold(&[0, 1], &[0, 1], 1, 0),
+        Err(CompareError::InvalidParameter { .. })
+    ));
+    assert!(matches!(
+        stratified_group_kfold(&[0, 1], &[0], 2, 0),
+        Err(CompareError::LengthMismatch { .. })
+    ));
 }

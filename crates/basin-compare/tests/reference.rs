@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 
 use basin_compare::stats::correlation_p_value;
-use basin_compare::{fit_predict, pearson, spearman, standardize, Learner, LearnerParams, SvmKernel};
+use basin_compare::{
+    fit_predict, pearson, spearman, standardize, Learner, LearnerParams, SvmKernel,
+};
 use ndarray::{Array2, Axis};
 use serde::Deserialize;
 
@@ -51,8 +53,12 @@ struct SklearnResult {
 }
 
 fn reference() -> Reference {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/compare_reference.json");
-    let text = std::fs::read_to_string(path).expect("reference JSON is committed beside its script");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/compare_reference.json"
+    );
+    let text =
+        std::fs::read_to_string(path).expect("reference JSON is committed beside its script");
     let reference: Reference = serde_json::from_str(&text).expect("reference JSON parses");
     assert_eq!(reference.versions["scipy"], "1.17.1");
     assert_eq!(reference.versions["scikit-learn"], "1.9.1");
@@ -67,16 +73,39 @@ fn correlations_match_scipy() {
         let n = case.x.len();
         let r = pearson(&case.x, &case.y).unwrap();
         let rho = spearman(&case.x, &case.y).unwrap();
-        assert!((r - case.pearson).abs() < 1e-10, "{}: pearson {r} vs scipy {}", case.name, case.pearson);
-        assert!((rho - case.spearman).abs() < 1e-10, "{}: spearman {rho} vs scipy {}", case.name, case.spearman);
+        assert!(
+            (r - case.pearson).abs() < 1e-10,
+            "{}: pearson {r} vs scipy {}",
+            case.name,
+            case.pearson
+        );
+        assert!(
+            (rho - case.spearman).abs() < 1e-10,
+            "{}: spearman {rho} vs scipy {}",
+            case.name,
+            case.spearman
+        );
         let (p, p_rho) = (correlation_p_value(r, n), correlation_p_value(rho, n));
-        assert!((p - case.pearson_p).abs() < 1e-8, "{}: pearson p {p} vs scipy {}", case.name, case.pearson_p);
-        assert!((p_rho - case.spearman_p).abs() < 1e-8, "{}: spearman p {p_rho} vs scipy {}", case.name, case.spearman_p);
+        assert!(
+            (p - case.pearson_p).abs() < 1e-8,
+            "{}: pearson p {p} vs scipy {}",
+            case.name,
+            case.pearson_p
+        );
+        assert!(
+            (p_rho - case.spearman_p).abs() < 1e-8,
+            "{}: spearman p {p_rho} vs scipy {}",
+            case.name,
+            case.spearman_p
+        );
     }
 }
 
 /// The data of one split, standardised on its training rows as the script does.
-fn split_data(data: &ClassifierData, split: &Split) -> (Array2<f64>, Vec<usize>, Array2<f64>, Vec<usize>) {
+fn split_data(
+    data: &ClassifierData,
+    split: &Split,
+) -> (Array2<f64>, Vec<usize>, Array2<f64>, Vec<usize>) {
     let columns = data.x[0].len();
     let x = Array2::from_shape_vec((data.x.len(), columns), data.x.concat()).unwrap();
     let mut x_train = x.select(Axis(0), &split.train);
@@ -117,7 +146,11 @@ fn compare(learner: &Learner, params: &LearnerParams, sklearn_name: &str) -> Vec
 #[test]
 fn gaussian_nb_predicts_as_sklearn() {
     // Same model (per-class means and variances, var_smoothing 1e-9): identical predictions.
-    for c in compare(&Learner::GaussianNb, &LearnerParams::default(), "gaussian_nb") {
+    for c in compare(
+        &Learner::GaussianNb,
+        &LearnerParams::default(),
+        "gaussian_nb",
+    ) {
         assert_eq!(c.agreement, 1.0);
         assert_eq!(c.accuracy, c.sklearn_accuracy);
     }
@@ -159,7 +192,10 @@ fn rbf_svm_is_close_to_sklearn() {
 
 #[test]
 fn linear_svm_is_close_to_sklearn() {
-    let params = LearnerParams { svm_kernel: SvmKernel::Linear, ..LearnerParams::default() };
+    let params = LearnerParams {
+        svm_kernel: SvmKernel::Linear,
+        ..LearnerParams::default()
+    };
     for c in compare(&Learner::Svm, &params, "svm_linear") {
         assert!((c.accuracy - c.sklearn_accuracy).abs() <= 0.01);
         assert!(c.agreement >= 0.99);
@@ -172,9 +208,16 @@ fn decision_tree_is_close_to_sklearn() {
     // good splits differently (scikit-learn by a seeded feature permutation),
     // and a fully grown tree is unstable: accuracy within 5 points, mean over
     // the three splits within 3, and agreement at least 80%.
-    let comparisons = compare(&Learner::DecisionTree, &LearnerParams::default(), "decision_tree");
-    let mean_gap: f64 =
-        comparisons.iter().map(|c| c.accuracy - c.sklearn_accuracy).sum::<f64>() / comparisons.len() as f64;
+    let comparisons = compare(
+        &Learner::DecisionTree,
+        &LearnerParams::default(),
+        "decision_tree",
+    );
+    let mean_gap: f64 = comparisons
+        .iter()
+        .map(|c| c.accuracy - c.sklearn_accuracy)
+        .sum::<f64>()
+        / comparisons.len() as f64;
     assert!(mean_gap.abs() <= 0.03, "mean gap {mean_gap}");
     for c in comparisons {
         assert!((c.accuracy - c.sklearn_accuracy).abs() <= 0.05);
@@ -187,9 +230,16 @@ fn random_forest_is_close_to_sklearn_bagging() {
     // The same algorithm as scikit-learn's BaggingClassifier with bootstrap
     // rows and ceil(sqrt(p)) bootstrap features per tree, but other random
     // draws: accuracy within 5 points per split and 3 on average.
-    let comparisons = compare(&Learner::RandomForest, &LearnerParams::default(), "random_forest");
-    let mean_gap: f64 =
-        comparisons.iter().map(|c| c.accuracy - c.sklearn_accuracy).sum::<f64>() / comparisons.len() as f64;
+    let comparisons = compare(
+        &Learner::RandomForest,
+        &LearnerParams::default(),
+        "random_forest",
+    );
+    let mean_gap: f64 = comparisons
+        .iter()
+        .map(|c| c.accuracy - c.sklearn_accuracy)
+        .sum::<f64>()
+        / comparisons.len() as f64;
     assert!(mean_gap.abs() <= 0.03, "mean gap {mean_gap}");
     for c in comparisons {
         assert!((c.accuracy - c.sklearn_accuracy).abs() <= 0.05);
@@ -201,6 +251,10 @@ fn majority_predicts_as_sklearn_dummy() {
     // DummyClassifier(strategy="most_frequent"): ties to the smallest label.
     for c in compare(&Learner::Majority, &LearnerParams::default(), "majority") {
         assert_eq!(c.agreement, 1.0);
-        assert!(c.accuracy < 0.2, "ten classes: chance is near 0.1, got {}", c.accuracy);
+        assert!(
+            c.accuracy < 0.2,
+            "ten classes: chance is near 0.1, got {}",
+            c.accuracy
+        );
     }
 }

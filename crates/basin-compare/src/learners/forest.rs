@@ -31,12 +31,16 @@ pub(super) fn fit_predict(
     // linfa-ensemble takes ceil(features * proportion) features; half a
     // feature below the target keeps float rounding from adding one.
     let proportion = ((subspace - 0.5) / features as f64).clamp(f64::MIN_POSITIVE, 1.0);
-    let forest = RandomForestParams::new_fixed_rng(DecisionTree::params(), StdRng::seed_from_u64(seed))
-        .ensemble_size(params.forest_trees)
-        .bootstrap_proportion(1.0)
-        .feature_proportion(proportion)
-        .fit(&Dataset::new(x_train.clone(), Array1::from(y_train.to_vec())))
-        .map_err(|e| e.to_string())?;
+    let forest =
+        RandomForestParams::new_fixed_rng(DecisionTree::params(), StdRng::seed_from_u64(seed))
+            .ensemble_size(params.forest_trees)
+            .bootstrap_proportion(1.0)
+            .feature_proportion(proportion)
+            .fit(&Dataset::new(
+                x_train.clone(),
+                Array1::from(y_train.to_vec()),
+            ))
+            .map_err(|e| e.to_string())?;
 
     let mut classes = y_train.to_vec();
     classes.sort_unstable();
@@ -53,7 +57,10 @@ pub(super) fn fit_predict(
     Ok(votes
         .outer_iter()
         .map(|row| {
-            let best = row.iter().enumerate().fold(0, |best, (c, &v)| if v > row[best] { c } else { best });
+            let best = row
+                .iter()
+                .enumerate()
+                .fold(0, |best, (c, &v)| if v > row[best] { c } else { best });
             classes[best]
         })
         .collect())

@@ -110,7 +110,11 @@ pub fn fit_predict(
         });
     }
     if y_train.is_empty() {
-        return Err(CompareError::TooFewObservations { what: "fitting a learner", needed: 1, got: 0 });
+        return Err(CompareError::TooFewObservations {
+            what: "fitting a learner",
+            needed: 1,
+            got: 0,
+        });
     }
     crate::cv::check_finite(x_train.view())?;
     crate::cv::check_finite(x_test.view())?;
@@ -118,7 +122,10 @@ pub fn fit_predict(
     if matches!(learner, Learner::Majority) || y_train.iter().all(|&l| l == y_train[0]) {
         return Ok(vec![majority_label(y_train); x_test.nrows()]);
     }
-    let fail = |message: String| CompareError::Learner { learner: learner.static_name(), message };
+    let fail = |message: String| CompareError::Learner {
+        learner: learner.static_name(),
+        message,
+    };
     let targets = Array1::from(y_train.to_vec());
     match learner {
         Learner::Logistic => {
@@ -137,7 +144,9 @@ pub fn fit_predict(
                 .map_err(|e| fail(e.to_string()))?;
             Ok(model.predict(x_test).to_vec())
         }
-        Learner::RandomForest => forest::fit_predict(params, x_train, y_train, x_test, seed).map_err(fail),
+        Learner::RandomForest => {
+            forest::fit_predict(params, x_train, y_train, x_test, seed).map_err(fail)
+        }
         Learner::Knn { k } => knn::fit_predict(*k, x_train, y_train, x_test).map_err(fail),
         Learner::GaussianNb => {
             let model = GaussianNb::params()
@@ -156,5 +165,9 @@ pub(crate) fn majority_label(labels: &[usize]) -> usize {
         *counts.entry(l).or_insert(0usize) += 1;
     }
     // max_by_key keeps the last maximum; iterate in reverse so it is the smallest label.
-    counts.into_iter().rev().max_by_key(|&(_, c)| c).map_or(0, |(l, _)| l)
+    counts
+        .into_iter()
+        .rev()
+        .max_by_key(|&(_, c)| c)
+        .map_or(0, |(l, _)| l)
 }

@@ -57,13 +57,19 @@ impl LearnerParams {
             if value > 0.0 && value.is_finite() {
                 Ok(())
             } else {
-                Err(CompareError::InvalidParameter { name, reason: format!("must be positive and finite, got {value}") })
+                Err(CompareError::InvalidParameter {
+                    name,
+                    reason: format!("must be positive and finite, got {value}"),
+                })
             }
         };
         match learner {
             Learner::Logistic => {
                 positive("logistic_alpha", self.logistic_alpha)?;
-                positive("logistic_gradient_tolerance", self.logistic_gradient_tolerance)?;
+                positive(
+                    "logistic_gradient_tolerance",
+                    self.logistic_gradient_tolerance,
+                )?;
                 if self.logistic_max_iterations == 0 {
                     return Err(CompareError::InvalidParameter {
                         name: "logistic_max_iterations",
@@ -78,10 +84,16 @@ impl LearnerParams {
                 }
             }
             Learner::RandomForest if self.forest_trees == 0 => {
-                return Err(CompareError::InvalidParameter { name: "forest_trees", reason: "must be at least 1".into() });
+                return Err(CompareError::InvalidParameter {
+                    name: "forest_trees",
+                    reason: "must be at least 1".into(),
+                });
             }
             Learner::Knn { k: 0 } => {
-                return Err(CompareError::InvalidParameter { name: "k", reason: "must be at least 1".into() });
+                return Err(CompareError::InvalidParameter {
+                    name: "k",
+                    reason: "must be at least 1".into(),
+                });
             }
             _ => {}
         }

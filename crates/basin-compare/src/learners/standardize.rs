@@ -20,7 +20,10 @@ pub fn standardize(train: &mut Array2<f64>, test: &mut Array2<f64>) {
         return;
     }
     let n = train.nrows() as f64;
-    for (mut train_column, mut test_column) in train.axis_iter_mut(Axis(1)).zip(test.axis_iter_mut(Axis(1))) {
+    for (mut train_column, mut test_column) in train
+        .axis_iter_mut(Axis(1))
+        .zip(test.axis_iter_mut(Axis(1)))
+    {
         let mean = train_column.sum() / n;
         let variance = train_column.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
         let scale = if variance > 0.0 { variance.sqrt() } else { 1.0 };

@@ -21,8 +21,9 @@ pub(super) fn one_vs_one(
     let mut votes = Array2::<usize>::zeros((x_test.nrows(), classes.len()));
     for a in 0..classes.len() {
         for b in a + 1..classes.len() {
-            let rows: Vec<usize> =
-                (0..y_train.len()).filter(|&i| y_train[i] == classes[a] || y_train[i] == classes[b]).collect();
+            let rows: Vec<usize> = (0..y_train.len())
+                .filter(|&i| y_train[i] == classes[a] || y_train[i] == classes[b])
+                .collect();
             let records = x_train.select(Axis(0), &rows);
             let is_a: Array1<bool> = rows.iter().map(|&i| y_train[i] == classes[a]).collect();
             let hyper = Svm::<f64, bool>::params().pos_neg_weights(params.svm_c, params.svm_c);
@@ -32,7 +33,9 @@ pub(super) fn one_vs_one(
                 SvmKernel::Rbf { gamma } => hyper.gaussian_kernel(1.0 / gamma),
                 SvmKernel::RbfScale => hyper.gaussian_kernel(1.0 / scale_gamma(x_train)),
             };
-            let model = hyper.fit(&Dataset::new(records, is_a)).map_err(|e| e.to_string())?;
+            let model = hyper
+                .fit(&Dataset::new(records, is_a))
+                .map_err(|e| e.to_string())?;
             let says_a: Array1<bool> = model.predict(x_test);
             for (row, &vote_a) in says_a.iter().enumerate() {
                 votes[[row, if vote_a { a } else { b }]] += 1;
@@ -43,7 +46,10 @@ pub(super) fn one_vs_one(
         .outer_iter()
         .map(|row| {
             // First maximum: the smallest label among tied classes.
-            let best = row.iter().enumerate().fold(0, |best, (c, &v)| if v > row[best] { c } else { best });
+            let best = row
+                .iter()
+                .enumerate()
+                .fold(0, |best, (c, &v)| if v > row[best] { c } else { best });
             classes[best]
         })
         .collect())

@@ -18,14 +18,21 @@ pub struct BootstrapConfig {
 
 impl Default for BootstrapConfig {
     fn default() -> Self {
-        Self { resamples: 2000, confidence: 0.95, seed: 0 }
+        Self {
+            resamples: 2000,
+            confidence: 0.95,
+            seed: 0,
+        }
     }
 }
 
 impl BootstrapConfig {
     pub(crate) fn check(&self) -> Result<()> {
         if self.resamples == 0 {
-            return Err(CompareError::InvalidParameter { name: "resamples", reason: "must be at least 1".into() });
+            return Err(CompareError::InvalidParameter {
+                name: "resamples",
+                reason: "must be at least 1".into(),
+            });
         }
         if !(self.confidence > 0.0 && self.confidence < 1.0) {
             return Err(CompareError::InvalidParameter {
@@ -69,7 +76,11 @@ pub(crate) fn percentile_interval(
     }
     estimates.sort_by(f64::total_cmp);
     let tail = (1.0 - config.confidence) / 2.0;
-    (percentile(&estimates, tail), percentile(&estimates, 1.0 - tail), left_out)
+    (
+        percentile(&estimates, tail),
+        percentile(&estimates, 1.0 - tail),
+        left_out,
+    )
 }
 
 /// numpy's default (`linear`) percentile of sorted values, `q` in `[0, 1]`.

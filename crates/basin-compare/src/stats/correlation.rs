@@ -33,7 +33,9 @@ pub(crate) const MIN_PAIRS: usize = 3;
 pub fn pearson(x: &[f64], y: &[f64]) -> Result<f64> {
     check_pairs(x, y)?;
     if is_constant(x) || is_constant(y) {
-        tracing::warn!("pearson: an input is constant; the correlation is undefined (NaN), as in scipy");
+        tracing::warn!(
+            "pearson: an input is constant; the correlation is undefined (NaN), as in scipy"
+        );
         return Ok(f64::NAN);
     }
     Ok(pearson_unchecked(x, y))
@@ -57,7 +59,9 @@ pub fn pearson(x: &[f64], y: &[f64]) -> Result<f64> {
 pub fn spearman(x: &[f64], y: &[f64]) -> Result<f64> {
     check_pairs(x, y)?;
     if is_constant(x) || is_constant(y) {
-        tracing::warn!("spearman: an input is constant; the correlation is undefined (NaN), as in scipy");
+        tracing::warn!(
+            "spearman: an input is constant; the correlation is undefined (NaN), as in scipy"
+        );
         return Ok(f64::NAN);
     }
     Ok(pearson_unchecked(&average_ranks(x), &average_ranks(y)))
@@ -113,10 +117,19 @@ pub fn average_ranks(values: &[f64]) -> Vec<f64> {
 
 pub(crate) fn check_pairs(x: &[f64], y: &[f64]) -> Result<()> {
     if x.len() != y.len() {
-        return Err(CompareError::LengthMismatch { left: "x", left_len: x.len(), right: "y", right_len: y.len() });
+        return Err(CompareError::LengthMismatch {
+            left: "x",
+            left_len: x.len(),
+            right: "y",
+            right_len: y.len(),
+        });
     }
     if x.len() < MIN_PAIRS {
-        return Err(CompareError::TooFewObservations { what: "a correlation", needed: MIN_PAIRS, got: x.len() });
+        return Err(CompareError::TooFewObservations {
+            what: "a correlation",
+            needed: MIN_PAIRS,
+            got: x.len(),
+        });
     }
     Ok(())
 }

@@ -78,10 +78,20 @@ pub struct Correlation {
 /// assert!(c.estimate > 0.9 && c.p_value < 0.01);
 /// assert!(c.ci_low <= c.estimate && c.estimate <= c.ci_high);
 /// ```
-pub fn correlate(x: &[f64], y: &[f64], method: CorrelationMethod, boot: &BootstrapConfig) -> Result<Correlation> {
+pub fn correlate(
+    x: &[f64],
+    y: &[f64],
+    method: CorrelationMethod,
+    boot: &BootstrapConfig,
+) -> Result<Correlation> {
     boot.check()?;
     if x.len() != y.len() {
-        return Err(CompareError::LengthMismatch { left: "x", left_len: x.len(), right: "y", right_len: y.len() });
+        return Err(CompareError::LengthMismatch {
+            left: "x",
+            left_len: x.len(),
+            right: "y",
+            right_len: y.len(),
+        });
     }
     for (name, values) in [("x", x), ("y", y)] {
         if let Some((index, value)) = values.iter().enumerate().find(|(_, v)| v.is_infinite()) {
@@ -91,11 +101,19 @@ pub fn correlate(x: &[f64], y: &[f64], method: CorrelationMethod, boot: &Bootstr
             });
         }
     }
-    let (xs, ys): (Vec<f64>, Vec<f64>) =
-        x.iter().zip(y).filter(|(a, b)| !a.is_nan() && !b.is_nan()).map(|(&a, &b)| (a, b)).unzip();
+    let (xs, ys): (Vec<f64>, Vec<f64>) = x
+        .iter()
+        .zip(y)
+        .filter(|(a, b)| !a.is_nan() && !b.is_nan())
+        .map(|(&a, &b)| (a, b))
+        .unzip();
     let dropped_nan = x.len() - xs.len();
     if dropped_nan > 0 {
-        tracing::warn!("{}: dropped {dropped_nan} of {} pairs with a NaN", method.name(), x.len());
+        tracing::warn!(
+            "{}: dropped {dropped_nan} of {} pairs with a NaN",
+            method.name(),
+            x.len()
+        );
     }
     check_pairs(&xs, &ys)?;
     let n = xs.len();
@@ -124,7 +142,8 @@ pub fn correlate(x: &[f64], y: &[f64], method: CorrelationMethod, boot: &Bootstr
             undefined_resamples: 0,
         });
     }
-    let (ci_low, ci_high, undefined_resamples) = bootstrap::percentile_interval(&xs, &ys, boot, statistic);
+    let (ci_low, ci_high, undefined_resamples) =
+        bootstrap::percentile_interval(&xs, &ys, boot, statistic);
     if undefined_resamples > 0 {
         tracing::warn!(
             "{}: {undefined_resamples} of {} bootstrap resamples were constant and left out of the interval",
@@ -143,4 +162,3 @@ pub fn correlate(x: &[f64], y: &[f64], method: CorrelationMethod, boot: &Bootstr
         undefined_resamples,
     })
 }
-

@@ -139,7 +139,7 @@ pub struct Target {
 /// [`CompareError::Param`] for `quantiles` < 2.
 pub fn targets(runs: &[Run], cfg: &AnalysisConfig) -> CompareResult<Vec<Target>> {
     if cfg.quantiles < 2 {
-        return Err(CompareError::Param { name: "quantiles", reason: format!("must be at least 2, got {}", cfg.quantiles) });
+        return Err(CompareError::InvalidParameter { name: "quantiles", reason: format!("must be at least 2, got {}", cfg.quantiles) });
     }
     let mut out = Vec::new();
     let loss: Vec<f64> = runs.iter().map(|r| r.test_loss).collect();

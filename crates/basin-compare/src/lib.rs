@@ -4,14 +4,39 @@
 //! jump-and-retrain trajectories, PHATE embeddings and topology show
 //! (Horoi et al. 2022, §4), and shows it in figures and a report.
 //!
-//! * [`inputs`] — the upstream stages' Parquet tables as plain structs;
-//! * [`features`] — features per net (J&R vectors, baselines, PHATE summaries,
-//!   topology and landscape pass-through), in the store's `features` layout;
-//! * [`plots`] — every figure, PNG and SVG, with a shipped font.
+//! * [`inputs`] — the upstream stages' Parquet tables as plain structs (only
+//!   the store's schemas are used, never another stage's code);
+//! * [`features`] — features per net: J&R vectors, the naive and grid
+//!   baselines, PHATE summaries, topology and landscape pass-through;
+//! * [`stats`] — Pearson and Spearman correlations with scipy's two-sided
+//!   p-values and seeded percentile-bootstrap confidence intervals;
+//! * [`cv`] — repeated stratified *group* k-fold cross-validation: all rows
+//!   of one net stay in one fold; standardisation is fitted on training
+//!   folds only;
+//! * [`learners`] — logistic regression, SVM, decision tree, random forest,
+//!   kNN, Gaussian naive Bayes (all from linfa) and the majority baseline;
+//!   [`permutation_labels`] gives the scrambled-label baseline;
+//! * [`analysis`] — every feature set against every target and learner;
+//! * [`plots`] — every figure, PNG and SVG, with a shipped font;
+//! * [`report`] — `report.md` and a self-contained, explorable `report.html`.
+//!
+//! Everything random is seeded (ChaCha8, and rand 0.8's `StdRng` inside
+//! linfa-ensemble): the same inputs and seed give identical results.
 
-pub mod error;
+mod error;
+
+pub mod analysis;
+pub mod cv;
 pub mod features;
 pub mod inputs;
+pub mod learners;
 pub mod plots;
+pub mod report;
+pub mod stats;
 
-pub use error::{CompareError, CompareResult};
+pub use analysis::{analyse, Analysis, AnalysisConfig};
+pub use cv::{cross_validate, cross_validate_with, permutation_labels, stratified_group_kfold, CvConfig, CvScore};
+pub use error::{CompareError, CompareResult, Result};
+pub use learners::{fit_predict, standardize, Learner, LearnerParams, SvmKernel};
+pub use report::{write_report, ReportConfig, ReportInputs};
+pub use stats::{correlate, pearson, spearman, BootstrapConfig, Correlation, CorrelationMethod};

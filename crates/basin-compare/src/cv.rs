@@ -99,6 +99,29 @@ pub fn stratified_group_kfold(
     folds: usize,
     seed: u64,
 ) -> Result<Vec<Vec<usize>>> {
+    assign_folds(labels, groups, folds, Some(seed))
+}
+
+/// [`stratified_group_kfold`] without the shuffle: groups are taken in
+/// ascending id order before the stable sort, as scikit-learn's
+/// `StratifiedGroupKFold(shuffle=False)`, which gives the same folds.
+///
+/// # Errors
+/// As [`stratified_group_kfold`].
+pub fn stratified_group_kfold_unshuffled(
+    labels: &[usize],
+    groups: &[usize],
+    folds: usize,
+) -> Result<Vec<Vec<usize>>> {
+    assign_folds(labels, groups, folds, None)
+}
+
+fn assign_folds(
+    labels: &[usize],
+    groups: &[usize],
+    folds: usize,
+    shuffle_seed: Option<u64>,
+) -> Result<Vec<Vec<usize>>> {
     if labels.len() != groups.len() {
         return Err(CompareError::LengthMismatch {
             left: "labels",
@@ -142,12 +165,22 @@ pub fn stratified_group_kfold(
     }
 
     let mut order: Vec<usize> = (0..group_ids.len()).collect();
-    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-    let spread: Vec<f64> = counts_per_group
+    if let Some(seed) = shuffle_seed {
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    }
+    // Most uneven groups first (stable). scikit-learn sorts by the standard
+    // deviation of the group's class counts; `spread` orders groups the same
+    // way in exact integer arithmetic (classes^2 times the variance), so
+    // groups of equal spread keep their order whatever the rounding.
+    let spread: Vec<u128> = counts_per_group
         .iter()
-        .map(|c| std_dev(c.iter().map(|&v| v as f64)))
+        .map(|counts| {
+            let sum: u128 = counts.iter().map(|&c| c as u128).sum();
+            let sum_sq: u128 = counts.iter().map(|&c| (c as u128).pow(2)).sum();
+            counts.len() as u128 * sum_sq - sum * sum
+        })
         .collect();
-    order.sort_by(|&a, &b| spread[b].total_cmp(&spread[a]));
+    order.sort_by(|&a, &b| spread[b].cmp(&spread[a]));
 
     let mut counts_per_fold = vec![vec![0usize; classes.len()]; folds];
     let mut fold_sizes = vec![0usize; folds];

@@ -7,12 +7,13 @@
 //! * [`cv`] — repeated stratified *group* k-fold cross-validation: all rows
 //!   of one net stay in one fold; standardisation is fitted on training
 //!   folds only.
-//! * [`learners`] — logistic regression, SVM, decision tree, random forest,
-//!   kNN, Gaussian naive Bayes (all from linfa) and the majority baseline;
+//! * [`learners`] — logistic regression, SVM, kNN and Gaussian naive Bayes
+//!   from linfa, a reproducible CART tree and random forest written here,
+//!   and the majority baseline;
 //!   [`permutation_labels`] gives the scrambled-label baseline.
 //!
-//! Everything random is seeded (ChaCha8, and rand 0.8's `StdRng` inside
-//! linfa-ensemble): the same inputs and seed give identical results.
+//! Everything random is seeded (ChaCha8): the same inputs and seed give
+//! identical results, whatever the number of threads.
 
 mod error;
 
@@ -21,8 +22,8 @@ pub mod learners;
 pub mod stats;
 
 pub use cv::{
-    cross_validate, cross_validate_with, permutation_labels, stratified_group_kfold, CvConfig,
-    CvScore,
+    cross_validate, cross_validate_with, permutation_labels, stratified_group_kfold,
+    stratified_group_kfold_unshuffled, CvConfig, CvScore,
 };
 pub use error::{CompareError, Result};
 pub use learners::{fit_predict, standardize, Learner, LearnerParams, SvmKernel};

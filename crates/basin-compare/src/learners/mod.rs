@@ -50,6 +50,20 @@ pub enum Learner {
 }
 
 impl Learner {
+    /// The learners of a comparison, baseline last: logistic, SVM, decision
+    /// tree, random forest, 5-nearest neighbours, Gaussian naive Bayes, majority.
+    pub fn standard_set() -> Vec<Learner> {
+        vec![
+            Self::Logistic,
+            Self::Svm,
+            Self::DecisionTree,
+            Self::RandomForest,
+            Self::Knn { k: 5 },
+            Self::GaussianNb,
+            Self::Majority,
+        ]
+    }
+
     /// A short name for tables and logs ("logistic", "svm", "knn5", ...).
     pub fn name(&self) -> String {
         match self {

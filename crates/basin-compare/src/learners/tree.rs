@@ -275,3 +275,42 @@ pub(super) fn random_forest(
         .map(|frequency| classes[argmax(frequency.iter().copied())])
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn grows_to_purity_with_midpoint_thresholds() {
+        let x = array![[0.0, 5.0], [1.0, 5.0], [2.0, 5.0], [3.0, 5.0]];
+        let y = [0, 0, 1, 1];
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let tree = Tree::fit(&x, &y, 2, (0..4).collect(), None, &mut rng);
+        assert_eq!(tree.nodes.len(), 3, "one split, two pure leaves");
+        match tree.nodes[0] {
+            Node::Split {
+                feature, threshold, ..
+            } => assert_eq!((feature, threshold), (0, 1.5)),
+            Node::Leaf { .. } => panic!("root should split"),
+        }
+        let predicted = decision_tree(&x, &[7, 7, 9, 9], &array![[1.4, 0.0], [1.6, 0.0]], 0);
+        assert_eq!(predicted, vec![7, 9]);
+    }
+
+    #[test]
+    fn inseparable_rows_make_a_leaf_voting_the_smallest_label() {
+        // Identical features, labels 3 and 1 once each: a tie, smallest label wins.
+        let x = array![[1.0], [1.0]];
+        assert_eq!(decision_tree(&x, &[3, 1], &array![[0.0]], 0), vec![1]);
+    }
+
+    #[test]
+    fn forest_is_seeded() {
+        let x = Array2::from_shape_fn((40, 3), |(i, j)| ((i * 7 + j * 13) % 11) as f64);
+        let y: Vec<usize> = (0..40).map(|i| (i * 5 % 7) % 3).collect();
+        let a = random_forest(&x, &y, &x, 10, 1);
+        assert_eq!(a, random_forest(&x, &y, &x, 10, 1));
+        assert_ne!(a, random_forest(&x, &y, &x, 10, 2));
+    }
+}

@@ -9,6 +9,7 @@ use ndarray::{ArrayView2, Axis};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
 use crate::error::{CompareError, Result};
 use crate::learners::{fit_predict, standardize, Learner, LearnerParams};
@@ -98,6 +99,29 @@ pub fn stratified_group_kfold(
     folds: usize,
     seed: u64,
 ) -> Result<Vec<Vec<usize>>> {
+    assign_folds(labels, groups, folds, Some(seed))
+}
+
+/// [`stratified_group_kfold`] without the shuffle: groups are taken in
+/// ascending id order before the stable sort, as scikit-learn's
+/// `StratifiedGroupKFold(shuffle=False)`, which gives the same folds.
+///
+/// # Errors
+/// As [`stratified_group_kfold`].
+pub fn stratified_group_kfold_unshuffled(
+    labels: &[usize],
+    groups: &[usize],
+    folds: usize,
+) -> Result<Vec<Vec<usize>>> {
+    assign_folds(labels, groups, folds, None)
+}
+
+fn assign_folds(
+    labels: &[usize],
+    groups: &[usize],
+    folds: usize,
+    shuffle_seed: Option<u64>,
+) -> Result<Vec<Vec<usize>>> {
     if labels.len() != groups.len() {
         return Err(CompareError::LengthMismatch {
             left: "labels",
@@ -141,12 +165,22 @@ pub fn stratified_group_kfold(
     }
 
     let mut order: Vec<usize> = (0..group_ids.len()).collect();
-    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-    let spread: Vec<f64> = counts_per_group
+    if let Some(seed) = shuffle_seed {
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    }
+    // Most uneven groups first (stable). scikit-learn sorts by the standard
+    // deviation of the group's class counts; `spread` orders groups the same
+    // way in exact integer arithmetic (classes^2 times the variance), so
+    // groups of equal spread keep their order whatever the rounding.
+    let spread: Vec<u128> = counts_per_group
         .iter()
-        .map(|c| std_dev(c.iter().map(|&v| v as f64)))
+        .map(|counts| {
+            let sum: u128 = counts.iter().map(|&c| c as u128).sum();
+            let sum_sq: u128 = counts.iter().map(|&c| (c as u128).pow(2)).sum();
+            counts.len() as u128 * sum_sq - sum * sum
+        })
         .collect();
-    order.sort_by(|&a, &b| spread[b].total_cmp(&spread[a]));
+    order.sort_by(|&a, &b| spread[b].cmp(&spread[a]));
 
     let mut counts_per_fold = vec![vec![0usize; classes.len()]; folds];
     let mut fold_sizes = vec![0usize; folds];
@@ -236,7 +270,8 @@ pub fn cross_validate(
 /// learner fitted on the other folds (standardised on them when
 /// `cfg.standardize`). Seeded learners (the random forest) get a seed derived
 /// from `cfg.seed`, the repeat and the fold, so the same inputs give the same
-/// scores.
+/// scores. Folds are fitted in parallel (rayon); the result does not depend
+/// on the number of threads.
 ///
 /// # Errors
 /// Shape mismatches, a NaN or infinite feature (naming its row and column),
@@ -266,7 +301,10 @@ pub fn cross_validate_with(
         });
     }
     params.check(learner)?;
-    let mut fold_accuracies = Vec::with_capacity(cfg.folds * cfg.repeats);
+    // Fold assignment is cheap and sequential; the fits run in parallel.
+    // Each fit has its own seed, and results are collected in (repeat, fold)
+    // order, so the scores do not depend on the thread count.
+    let mut tasks = Vec::with_capacity(cfg.folds * cfg.repeats);
     for repeat in 0..cfg.repeats {
         let test_folds = stratified_group_kfold(
             y,
@@ -274,33 +312,20 @@ pub fn cross_validate_with(
             cfg.folds,
             derive_seed(cfg.seed, repeat as u64, 0),
         )?;
-        let mut is_test = vec![false; y.len()];
-        for (fold, test) in test_folds.iter().enumerate() {
+        for (fold, test) in test_folds.into_iter().enumerate() {
             if test.is_empty() {
                 tracing::warn!(
                     "repeat {repeat}, fold {fold} has no rows (few, large groups): skipped"
                 );
                 continue;
             }
-            is_test.iter_mut().for_each(|t| *t = false);
-            test.iter().for_each(|&i| is_test[i] = true);
-            let train: Vec<usize> = (0..y.len()).filter(|&i| !is_test[i]).collect();
-            let mut x_train = x.select(Axis(0), &train);
-            let mut x_test = x.select(Axis(0), test);
-            if cfg.standardize {
-                standardize(&mut x_train, &mut x_test);
-            }
-            let y_train: Vec<usize> = train.iter().map(|&i| y[i]).collect();
-            let seed = derive_seed(cfg.seed, repeat as u64, fold as u64 + 1);
-            let predicted = fit_predict(learner, params, &x_train, &y_train, &x_test, seed)?;
-            let correct = predicted
-                .iter()
-                .zip(test)
-                .filter(|(&p, &i)| p == y[i])
-                .count();
-            fold_accuracies.push(correct as f64 / test.len() as f64);
+            tasks.push((derive_seed(cfg.seed, repeat as u64, fold as u64 + 1), test));
         }
     }
+    let fold_accuracies = tasks
+        .par_iter()
+        .map(|(seed, test)| fold_accuracy(x, y, test, learner, params, cfg.standardize, *seed))
+        .collect::<Result<Vec<f64>>>()?;
     let count = fold_accuracies.len() as f64;
     let mean = fold_accuracies.iter().sum::<f64>() / count;
     let sd = (fold_accuracies
@@ -317,6 +342,34 @@ pub fn cross_validate_with(
         folds: cfg.folds,
         repeats: cfg.repeats,
     })
+}
+
+/// Test accuracy of `learner` fitted on every row outside `test`.
+fn fold_accuracy(
+    x: ArrayView2<f64>,
+    y: &[usize],
+    test: &[usize],
+    learner: &Learner,
+    params: &LearnerParams,
+    standardize_features: bool,
+    seed: u64,
+) -> Result<f64> {
+    let mut is_test = vec![false; y.len()];
+    test.iter().for_each(|&i| is_test[i] = true);
+    let train: Vec<usize> = (0..y.len()).filter(|&i| !is_test[i]).collect();
+    let mut x_train = x.select(Axis(0), &train);
+    let mut x_test = x.select(Axis(0), test);
+    if standardize_features {
+        standardize(&mut x_train, &mut x_test);
+    }
+    let y_train: Vec<usize> = train.iter().map(|&i| y[i]).collect();
+    let predicted = fit_predict(learner, params, &x_train, &y_train, &x_test, seed)?;
+    let correct = predicted
+        .iter()
+        .zip(test)
+        .filter(|(&p, &i)| p == y[i])
+        .count();
+    Ok(correct as f64 / test.len() as f64)
 }
 
 /// Refuses NaN and infinite features, naming the first one.

@@ -13,15 +13,16 @@
 //! * [`cv`] — repeated stratified *group* k-fold cross-validation: all rows
 //!   of one net stay in one fold; standardisation is fitted on training
 //!   folds only;
-//! * [`learners`] — logistic regression, SVM, decision tree, random forest,
-//!   kNN, Gaussian naive Bayes (all from linfa) and the majority baseline;
-//!   [`permutation_labels`] gives the scrambled-label baseline;
+//! * [`learners`] — logistic regression, SVM, kNN and Gaussian naive Bayes
+//!   from linfa, a reproducible CART tree and random forest written here,
+//!   and the majority baseline; [`permutation_labels`] gives the
+//!   scrambled-label baseline;
 //! * [`analysis`] — every feature set against every target and learner;
 //! * [`plots`] — every figure, PNG and SVG, with a shipped font;
 //! * [`report`] — `report.md` and a self-contained, explorable `report.html`.
 //!
-//! Everything random is seeded (ChaCha8, and rand 0.8's `StdRng` inside
-//! linfa-ensemble): the same inputs and seed give identical results.
+//! Everything random is seeded (ChaCha8): the same inputs and seed give
+//! identical results, whatever the number of threads.
 
 mod error;
 
@@ -35,7 +36,7 @@ pub mod report;
 pub mod stats;
 
 pub use analysis::{analyse, Analysis, AnalysisConfig};
-pub use cv::{cross_validate, cross_validate_with, permutation_labels, stratified_group_kfold, CvConfig, CvScore};
+pub use cv::{cross_validate, cross_validate_with, permutation_labels, stratified_group_kfold, stratified_group_kfold_unshuffled, CvConfig, CvScore};
 pub use error::{CompareError, CompareResult, Result};
 pub use learners::{fit_predict, standardize, Learner, LearnerParams, SvmKernel};
 pub use report::{write_report, ReportConfig, ReportInputs};

@@ -264,3 +264,36 @@ fn public_types_are_send_and_sync() {
     check::<Learner>();
     check::<LearnerParams>();
 }
+
+#[test]
+fn scores_do_not_depend_on_the_thread_count() {
+    let (x, y) = blobs(9);
+    let y = permutation_labels(&y, 1)
+        .iter()
+        .zip(&y)
+        .enumerate()
+        .map(|(i, (&p, &t))| if i % 3 == 0 { p } else { t })
+        .collect::<Vec<_>>();
+    let groups: Vec<usize> = (0..60).collect();
+    let cfg = CvConfig {
+        folds: 5,
+        repeats: 2,
+        seed: 4,
+        standardize: true,
+    };
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let four_threads = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap();
+    for learner in [Learner::RandomForest, Learner::Svm] {
+        let a =
+            one_thread.install(|| cross_validate(x.view(), &y, &groups, &learner, &cfg).unwrap());
+        let b =
+            four_threads.install(|| cross_validate(x.view(), &y, &groups, &learner, &cfg).unwrap());
+        assert_eq!(a, b);
+    }
+}

@@ -6,11 +6,11 @@
 //! refuse one class). Ties between classes go to the smallest label
 //! throughout, as in scikit-learn.
 
-mod forest;
 mod knn;
 mod params;
 mod standardize;
 mod svm;
+mod tree;
 
 pub use params::{LearnerParams, SvmKernel};
 pub use standardize::standardize;
@@ -18,7 +18,6 @@ pub use standardize::standardize;
 use linfa::prelude::*;
 use linfa_bayes::GaussianNb;
 use linfa_logistic::MultiLogisticRegression;
-use linfa_trees::DecisionTree;
 use ndarray::{Array1, Array2};
 
 use crate::error::{CompareError, Result};
@@ -31,9 +30,13 @@ pub enum Learner {
     Logistic,
     /// Support vector classifier (linfa-svm), one-vs-one over classes.
     Svm,
-    /// CART decision tree, Gini impurity, grown fully (linfa-trees).
+    /// CART decision tree, Gini impurity, grown to purity (scikit-learn's
+    /// `DecisionTreeClassifier` defaults; written here, see `tree.rs` for
+    /// why not linfa-trees).
     DecisionTree,
-    /// Bagged decision trees on random feature subsets (linfa-ensemble).
+    /// Random forest: bootstrap samples, `floor(sqrt(p))` features tried per
+    /// split, mean leaf frequencies (scikit-learn's `RandomForestClassifier`
+    /// defaults), seeded.
     RandomForest,
     /// k nearest neighbours, Euclidean, majority vote (linfa-nn).
     Knn {
@@ -47,6 +50,20 @@ pub enum Learner {
 }
 
 impl Learner {
+    /// The learners of a comparison, baseline last: logistic, SVM, decision
+    /// tree, random forest, 5-nearest neighbours, Gaussian naive Bayes, majority.
+    pub fn standard_set() -> Vec<Learner> {
+        vec![
+            Self::Logistic,
+            Self::Svm,
+            Self::DecisionTree,
+            Self::RandomForest,
+            Self::Knn { k: 5 },
+            Self::GaussianNb,
+            Self::Majority,
+        ]
+    }
+
     /// A short name for tables and logs ("logistic", "svm", "knn5", ...).
     pub fn name(&self) -> String {
         match self {
@@ -138,15 +155,14 @@ pub fn fit_predict(
             Ok(model.predict(x_test).to_vec())
         }
         Learner::Svm => svm::one_vs_one(params, x_train, y_train, x_test).map_err(fail),
-        Learner::DecisionTree => {
-            let model = DecisionTree::params()
-                .fit(&Dataset::new(x_train.clone(), targets))
-                .map_err(|e| fail(e.to_string()))?;
-            Ok(model.predict(x_test).to_vec())
-        }
-        Learner::RandomForest => {
-            forest::fit_predict(params, x_train, y_train, x_test, seed).map_err(fail)
-        }
+        Learner::DecisionTree => Ok(tree::decision_tree(x_train, y_train, x_test, seed)),
+        Learner::RandomForest => Ok(tree::random_forest(
+            x_train,
+            y_train,
+            x_test,
+            params.forest_trees,
+            seed,
+        )),
         Learner::Knn { k } => knn::fit_predict(*k, x_train, y_train, x_test).map_err(fail),
         Learner::GaussianNb => {
             let model = GaussianNb::params()

@@ -25,7 +25,7 @@ use crate::error::{CompareError, CompareResult};
 
 pub use accuracy::AccuracyBars;
 pub use curves::JumpCurves;
-pub use diagrams::{Barcodes, Diagrams};
+pub use diagrams::{Bars, Barcodes, Diagrams};
 pub use embedding::{ColourBy, EmbeddingPanel, EmbeddingPanels};
 pub use scatter::FeatureScatter;
 

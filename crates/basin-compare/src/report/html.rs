@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use minijinja::{context, Environment};
+use minijinja::value::Serde;
+use minijinja::{context, Environment, Value};
 use serde::Serialize;
 use serde_json::json;
 
@@ -170,16 +171,16 @@ pub(crate) fn render(inputs: &ReportInputs, findings: &Findings, figures: &[Repo
     let template = env.get_template("report.html").map_err(|e| CompareError::Template(e.to_string()))?;
     template
         .render(context! {
-            title => inputs.title,
+            title => inputs.title.clone(),
             version => env!("CARGO_PKG_VERSION"),
-            sentences => findings.sentences,
+            sentences => Value::from(Serde(&findings.sentences)),
             paper_sets => PAPER_SETS,
-            headlines => headlines,
-            hyper_names => hyper_names,
-            nets => nets,
-            figures => figures,
-            correlations => correlations,
-            classifiers => classifiers,
+            headlines => Value::from(Serde(&headlines)),
+            hyper_names => Value::from(Serde(&hyper_names)),
+            nets => Value::from(Serde(&nets)),
+            figures => Value::from(Serde(&figures)),
+            correlations => Value::from(Serde(&correlations)),
+            classifiers => Value::from(Serde(&classifiers)),
             data_json => script_safe(&data_json),
         })
         .map_err(|e| CompareError::Template(e.to_string()))

@@ -20,7 +20,7 @@ use crate::features::mean;
 use crate::inputs::{CurvePoint, EmbeddedPoint, FeatureRow, Pair, Run};
 use crate::plots::{render, AccuracyBars, Barcodes, ColourBy, Diagrams, EmbeddingPanel, EmbeddingPanels, FeatureScatter, JumpCurves, Rendered};
 
-pub use findings::{headline_accuracy, Findings};
+pub use findings::{headline_accuracy, Findings, Headline, PAPER_QUINTILE_ACCURACY};
 
 /// Everything the report is made of, read from the pipeline's outputs.
 #[derive(Debug, Clone, Default)]

@@ -6,6 +6,9 @@ actually used are also written into the JSON.
 
 * correlations: scipy.stats.pearsonr / spearmanr on fixed vectors (ties, a
   negative relation, n = 5, n = 200).
+* group_kfold: test folds of StratifiedGroupKFold(shuffle=False) on fixed
+  grouped labels (basin's split is the same algorithm; shuffled, it cannot
+  match scikit-learn's random draws, so the unshuffled order is compared).
 * classifiers: scikit-learn's digits (600 rows drawn with a fixed seed, PCA to
   10 components, rounded to 6 decimals so that Rust reads exactly the data used
   here) and three fixed train/test index splits.  Features are standardised
@@ -24,8 +27,9 @@ from scipy import stats
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.dummy import DummyClassifier
-from sklearn.ensemble import BaggingClassifier
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
@@ -74,8 +78,6 @@ def classifier_cases():
     x_raw = digits.data[rows]
     y = digits.target[rows].astype(int)
     x = np.round(PCA(n_components=10, random_state=0).fit_transform(x_raw), 6)
-    n_features = x.shape[1]
-    subspace = int(np.ceil(np.sqrt(n_features)))
 
     def learners():
         return {
@@ -85,17 +87,7 @@ def classifier_cases():
             "knn5": KNeighborsClassifier(n_neighbors=5),
             "svm_rbf": SVC(C=1.0, kernel="rbf", gamma="scale"),
             "svm_linear": SVC(C=1.0, kernel="linear"),
-            # linfa-ensemble's random forest: bootstrap rows and, per tree, draw
-            # ceil(sqrt(p)) features with replacement (a random-subspace bagger).
-            "random_forest": BaggingClassifier(
-                DecisionTreeClassifier(),
-                n_estimators=100,
-                max_samples=1.0,
-                bootstrap=True,
-                max_features=subspace,
-                bootstrap_features=True,
-                random_state=0,
-            ),
+            "random_forest": RandomForestClassifier(n_estimators=100, random_state=0),
             "majority": DummyClassifier(strategy="most_frequent"),
         }
 
@@ -106,6 +98,12 @@ def classifier_cases():
         scaler = StandardScaler().fit(x[train])
         xtr, xte = scaler.transform(x[train]), scaler.transform(x[test])
         results = {}
+        # One feature: no ties between features, so the grown tree is unique.
+        pred = DecisionTreeClassifier(random_state=0).fit(xtr[:, :1], y[train]).predict(xte[:, :1])
+        results["decision_tree_first_feature"] = {
+            "predictions": [int(v) for v in pred],
+            "accuracy": float(np.mean(pred == y[test])),
+        }
         for name, model in learners().items():
             pred = model.fit(xtr, y[train]).predict(xte)
             results[name] = {
@@ -114,6 +112,29 @@ def classifier_cases():
             }
         splits.append({"seed": seed, "train": train.tolist(), "test": test.tolist(), "results": results})
     return {"x": x.tolist(), "y": y.tolist(), "splits": splits}
+
+
+def group_kfold_cases():
+    """StratifiedGroupKFold(shuffle=False) test folds on fixed grouped labels:
+    groups of 1 to 5 rows (as nets seen under several seeds), most of one
+    class, a few mixed; sparse, unsorted group ids."""
+    rng = np.random.default_rng(11)
+    cases = []
+    for case, (n_groups, n_classes, mixed) in enumerate([(30, 3, 0), (40, 3, 6), (25, 2, 3), (60, 4, 10)]):
+        labels, groups = [], []
+        ids = rng.permutation(n_groups) * 3 + 5
+        for g in range(n_groups):
+            size = int(rng.integers(1, 6))
+            base = int(rng.integers(0, n_classes))
+            for _ in range(size):
+                label = int(rng.integers(0, n_classes)) if g < mixed else base
+                labels.append(label)
+                groups.append(int(ids[g]))
+        for folds in (3, 5):
+            split = StratifiedGroupKFold(n_splits=folds, shuffle=False)
+            tests = [sorted(int(i) for i in test) for _, test in split.split(np.zeros(len(labels)), labels, groups)]
+            cases.append({"case": case, "folds": folds, "labels": labels, "groups": groups, "test_folds": tests})
+    return cases
 
 
 def main():
@@ -126,6 +147,7 @@ def main():
         },
         "correlations": correlation_cases(),
         "classifiers": classifier_cases(),
+        "group_kfold": group_kfold_cases(),
     }
     path = os.path.join(HERE, "compare_reference.json")
     tmp = path + ".tmp"

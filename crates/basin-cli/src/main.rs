@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use mimalloc::MiMalloc;
 use tracing_subscriber::EnvFilter;
 
+mod cmd_compare;
 mod cmd_data;
 mod cmd_inspect;
 mod cmd_jump;
@@ -65,6 +66,13 @@ enum Command {
     /// Persistent homology: Vietoris–Rips, sublevel sets, diagram distances.
     #[command(subcommand)]
     Topo(cmd_topo::TopoCommand),
+    /// Compare nets: features per net, correlations with generalization,
+    /// cross-validated classifiers against the naive/grid/scrambled baselines.
+    #[command(subcommand)]
+    Compare(cmd_compare::CompareCommand),
+    /// Write the study's report: figures (PNG + SVG), report.md and a
+    /// self-contained, explorable report.html.
+    Report(cmd_compare::ReportArgs),
     /// Print the make fragment (runs, shards and their dependencies) of a
     /// pipeline's params file.
     Plan(cmd_plan::PlanArgs),
@@ -97,6 +105,8 @@ fn main() -> ExitCode {
         Command::Merge(a) => cmd_jump::merge(&a),
         Command::Phate(a) => cmd_phate::run(&a),
         Command::Topo(c) => cmd_topo::run(c),
+        Command::Compare(c) => cmd_compare::run(c),
+        Command::Report(a) => cmd_compare::report(&a),
         Command::Plan(a) => cmd_plan::run(&a),
         Command::Params(a) => cmd_params::run(&a),
         Command::Inspect(a) => cmd_inspect::run(&a),

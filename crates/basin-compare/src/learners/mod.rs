@@ -72,6 +72,33 @@ impl Learner {
         }
     }
 
+    /// Parses a name as [`Learner::name`] writes it (`knn5` is kNN with k = 5,
+    /// `knn` alone k = 5); `None` for an unknown name.
+    ///
+    /// # Example
+    /// ```
+    /// use basin_compare::Learner;
+    /// assert_eq!(Learner::from_name("knn3"), Some(Learner::Knn { k: 3 }));
+    /// assert_eq!(Learner::from_name("svm"), Some(Learner::Svm));
+    /// assert_eq!(Learner::from_name("lasso"), None);
+    /// ```
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "logistic" => Self::Logistic,
+            "svm" => Self::Svm,
+            "decision_tree" | "tree" => Self::DecisionTree,
+            "random_forest" | "forest" => Self::RandomForest,
+            "gaussian_nb" => Self::GaussianNb,
+            "majority" => Self::Majority,
+            "knn" => Self::Knn { k: 5 },
+            other => {
+                let k: usize = other.strip_prefix("knn")?.parse().ok()?;
+                (k > 0).then_some(Self::Knn { k })?
+            }
+        })
+    }
+
     pub(crate) fn static_name(&self) -> &'static str {
         match self {
             Self::Logistic => "logistic",

@@ -59,7 +59,7 @@ impl Figure for EmbeddingPanels {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let (lo, hi) = finite_range(self.panels.iter().flat_map(|p| p.points.iter().map(|q| q.2)));
-        let title = format!("{} — colour: {} ({lo:.3} … {hi:.3}, viridis)", self.title, self.colour_by.name());
+        let title = format!("{} — colour: {} ({lo:.2} … {hi:.2}, viridis: dark = low)", self.title, self.colour_by.name());
         let body = root.titled(&title, font(18)).map_err(err)?;
         let rows = self.panels.len().div_ceil(self.columns.max(1)).max(1);
         let areas = body.split_evenly((rows, self.columns.max(1)));

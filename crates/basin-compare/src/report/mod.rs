@@ -130,7 +130,7 @@ fn draw_figures(inputs: &ReportInputs, dir: &Path, cfg: &ReportConfig) -> Compar
                 .iter()
                 .map(|run| EmbeddingPanel { title: net_title(run), points: embedding_points(inputs, &run.run_id, colour_by) })
                 .collect();
-            let fig = EmbeddingPanels { title: "PHATE of the jump-and-retrain trajectories: best nets (top) vs worst (bottom)".into(), colour_by, panels, columns };
+            let fig = EmbeddingPanels { title: "PHATE of J&R trajectories, best nets (top) vs worst (bottom)".into(), colour_by, panels, columns };
             let id = format!("embedding-{}", colour_by.name().replace(' ', "-"));
             add(
                 &id,

@@ -13,6 +13,7 @@ use tracing_subscriber::EnvFilter;
 mod cmd_data;
 mod cmd_inspect;
 mod cmd_jump;
+mod cmd_landscape;
 mod cmd_params;
 mod cmd_phate;
 mod cmd_plan;
@@ -65,6 +66,10 @@ enum Command {
     /// Persistent homology: Vietoris–Rips, sublevel sets, diagram distances.
     #[command(subcommand)]
     Topo(cmd_topo::TopoCommand),
+    /// Loss-landscape views around trained nets: probes (naive and grid
+    /// baselines), surfaces, paths, Hessian spectra, merge trees.
+    #[command(subcommand)]
+    Landscape(cmd_landscape::LandscapeCommand),
     /// Print the make fragment (runs, shards and their dependencies) of a
     /// pipeline's params file.
     Plan(cmd_plan::PlanArgs),
@@ -97,6 +102,7 @@ fn main() -> ExitCode {
         Command::Merge(a) => cmd_jump::merge(&a),
         Command::Phate(a) => cmd_phate::run(&a),
         Command::Topo(c) => cmd_topo::run(c),
+        Command::Landscape(c) => cmd_landscape::run(c),
         Command::Plan(a) => cmd_plan::run(&a),
         Command::Params(a) => cmd_params::run(&a),
         Command::Inspect(a) => cmd_inspect::run(&a),

@@ -315,6 +315,28 @@ fn default_jump_batch() -> usize {
     128
 }
 
+/// The `[landscape]` section: loss-landscape views around trained nets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LandscapeParams {
+    /// Root seed of every random direction of the landscape stage.
+    #[serde(default)]
+    pub seed: u64,
+    /// Points per axis of the `grid` probe on [−1, 1]³ (9 → 729 points).
+    #[serde(default = "default_grid_resolution")]
+    pub grid_resolution: usize,
+}
+
+fn default_grid_resolution() -> usize {
+    9
+}
+
+impl Default for LandscapeParams {
+    fn default() -> Self {
+        Self { seed: 0, grid_resolution: default_grid_resolution() }
+    }
+}
+
 /// One jump shard: a net, a direction seed and a step size.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Shard {

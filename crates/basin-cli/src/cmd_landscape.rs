@@ -5,13 +5,14 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use basin_landscape::{distances_from, grid_probes, naive_probes, probes_frame, EvalSets, ProbePoint};
+use basin_train::Checkpoint;
 use basin_store::schema::{PROBES, TRAJECTORIES};
 use basin_store::{columns, read_table, write_table, Provenance};
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::cmd_jump::load_trained_net;
 use crate::cmd_train::{device, splits};
-use crate::params::{DataParams, LandscapeParams, Params, TrainParams};
+use crate::params::{DataParams, LandscapeParams, Params, RunSpec, TrainParams};
 use crate::progress;
 
 /// The `landscape` subcommands.
@@ -20,11 +21,21 @@ pub(crate) enum LandscapeCommand {
     /// Baselines of Horoi et al. 2022 §4: losses at random points around a
     /// trained net, without retraining (`probes` schema).
     Probe(ProbeArgs),
+    /// Loss surface around a net: 1D/2D along filter-normalised random
+    /// directions, or 1D interpolation towards another checkpoint
+    /// (`surfaces` schema; optional images, VTK and PLY).
+    Surface(crate::cmd_landscape_surface::SurfaceArgs),
+    /// An optimizer path (one jump-and-retrain trajectory) on the plane of
+    /// its first two PCA directions: the surface under it and each point's
+    /// off-plane distance and true vs. read-off loss (`surfaces` + `paths`).
+    Path(crate::cmd_landscape_surface::PathArgs),
 }
 
 pub(crate) fn run(cmd: LandscapeCommand) -> Result<()> {
     match cmd {
         LandscapeCommand::Probe(a) => probe(&a),
+        LandscapeCommand::Surface(a) => crate::cmd_landscape_surface::surface_cmd(&a),
+        LandscapeCommand::Path(a) => crate::cmd_landscape_surface::path_cmd(&a),
     }
 }
 
@@ -50,19 +61,8 @@ impl ProbeMethod {
 /// Arguments of `basin landscape probe`.
 #[derive(Debug, Args)]
 pub(crate) struct ProbeArgs {
-    /// Params file with `[data]`, `[train]` and `[landscape]` sections
-    /// (`[landscape]` may be left out: defaults).
-    #[arg(long)]
-    params: PathBuf,
-    /// The `splits` file made by `basin data split`.
-    #[arg(long)]
-    split: PathBuf,
-    /// The trained net θₒ.
-    #[arg(long)]
-    checkpoint: PathBuf,
-    /// The net's run id (written to every row; must be a run of `[train]`).
-    #[arg(long)]
-    run: String,
+    #[command(flatten)]
+    net: NetArgs,
     /// `naive` (one random direction per trajectory point) or `grid`.
     #[arg(long, value_enum)]
     method: ProbeMethod,
@@ -79,36 +79,91 @@ pub(crate) struct ProbeArgs {
     /// Output `probes` Parquet file.
     #[arg(long)]
     out: PathBuf,
+}
+
+/// The net a landscape command looks at, and where it was trained.
+#[derive(Debug, Args)]
+pub(crate) struct NetArgs {
+    /// Params file with `[data]`, `[train]` and `[landscape]` sections
+    /// (`[landscape]` may be left out: defaults).
+    #[arg(long)]
+    pub params: PathBuf,
+    /// The `splits` file made by `basin data split`.
+    #[arg(long)]
+    pub split: PathBuf,
+    /// The trained net θₒ.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// The net's run id (written to every row; must be a run of `[train]`).
+    #[arg(long)]
+    pub run: String,
     /// Compute device: `cpu`, or `cuda` / `cuda:N` with the `cuda` feature.
     #[arg(long, default_value = "cpu")]
-    device: String,
+    pub device: String,
+}
+
+/// A loaded net with its evaluation splits and settings.
+pub(crate) struct LoadedNet {
+    pub params: Params,
+    pub data: DataParams,
+    pub landscape: LandscapeParams,
+    pub run: RunSpec,
+    pub net: Checkpoint,
+    pub sets: EvalSets,
+    /// Files read so far, for provenance.
+    pub inputs: Vec<PathBuf>,
+}
+
+impl NetArgs {
+    /// Loads the params, the splits and the checkpoint (checked against the
+    /// params' architecture) the way `basin jump` does.
+    pub(crate) fn load(&self) -> Result<LoadedNet> {
+        let params = Params::load(&self.params)?;
+        let data: DataParams = params.section("data")?;
+        let train_params: TrainParams = params.section("train")?;
+        let landscape: LandscapeParams = params.section_or_default("landscape")?;
+        let run = train_params.run(&self.run)?;
+        let device = device(&self.device)?;
+        let (sets, inputs, net) = load_trained_net(&data, &train_params, &self.split, &self.checkpoint, &device)?;
+        let sets = EvalSets::for_checkpoint(&net, &splits(&sets))?;
+        Ok(LoadedNet { params, data, landscape, run, net, sets, inputs })
+    }
+}
+
+impl LoadedNet {
+    /// Provenance with the sections this stage read and `extra` params.
+    pub(crate) fn provenance(&self, schema: &basin_store::schema::SchemaSpec, command: &str, extra: serde_json::Value, seed: u64) -> Result<Provenance> {
+        Ok(Provenance::new(schema, command)
+            .with_params(serde_json::json!({
+                "data": self.params.section_json("data"),
+                "train": self.params.section_json("train"),
+                "landscape": self.params.section_json("landscape"),
+                "command": extra,
+                "run_id": self.run.run_id,
+            }))
+            .with_seeds(serde_json::json!({ "landscape": seed, "run": self.run.seed, "split": self.data.seed }))
+            .with_inputs(&self.inputs)?)
+    }
 }
 
 fn probe(args: &ProbeArgs) -> Result<()> {
-    let params = Params::load(&args.params)?;
-    let data: DataParams = params.section("data")?;
-    let train_params: TrainParams = params.section("train")?;
-    let landscape: LandscapeParams = params.section_or_default("landscape")?;
-    let run = train_params.run(&args.run)?;
-    let seed = args.seed.unwrap_or(landscape.seed);
-    let resolution = args.resolution.unwrap_or(landscape.grid_resolution);
-    let device = device(&args.device)?;
-    let (sets, mut inputs, net) = load_trained_net(&data, &train_params, &args.split, &args.checkpoint, &device)?;
-    let eval_sets = EvalSets::for_checkpoint(&net, &splits(&sets))?;
+    let mut l = args.net.load()?;
+    let seed = args.seed.unwrap_or(l.landscape.seed);
+    let resolution = args.resolution.unwrap_or(l.landscape.grid_resolution);
     let started = Instant::now();
     let points: Vec<ProbePoint> = match args.method {
         ProbeMethod::Naive => {
             let path = args.trajectories.as_ref().context("--method naive needs --trajectories")?;
-            let distances = trajectory_distances(path, &run.run_id, &net.model.flat_weights()?)?;
-            inputs.push(path.clone());
+            let distances = trajectory_distances(path, &l.run.run_id, &l.net.model.flat_weights()?)?;
+            l.inputs.push(path.clone());
             let bar = progress::bar(distances.len() as u64, "naive");
-            let pts = naive_probes(&net.model, &distances, seed, &eval_sets, || bar.inc(1))?;
+            let pts = naive_probes(&l.net.model, &distances, seed, &l.sets, || bar.inc(1))?;
             bar.finish_and_clear();
             pts
         }
         ProbeMethod::Grid => {
             let bar = progress::bar(resolution.saturating_pow(3) as u64, "grid");
-            let pts = grid_probes(&net.model, resolution, seed, &eval_sets, || bar.inc(1))
+            let pts = grid_probes(&l.net.model, resolution, seed, &l.sets, || bar.inc(1))
                 .with_context(|| format!("--resolution {resolution}"))?;
             bar.finish_and_clear();
             pts
@@ -116,24 +171,15 @@ fn probe(args: &ProbeArgs) -> Result<()> {
     };
     let n_bad = points.iter().filter(|p| !p.metrics.is_finite()).count();
     if n_bad > 0 {
-        tracing::warn!("{}: {n_bad} of {} points have a non-finite loss (kept, flagged finite = false)", run.run_id, points.len());
+        tracing::warn!("{}: {n_bad} of {} points have a non-finite loss (kept, flagged finite = false)", l.run.run_id, points.len());
     }
-    tracing::info!("{} {}: {} points in {:.1}s", run.run_id, args.method.name(), points.len(), started.elapsed().as_secs_f64());
-    let mut df = probes_frame(&run.run_id, args.method.name(), &points)?;
+    tracing::info!("{} {}: {} points in {:.1}s", l.run.run_id, args.method.name(), points.len(), started.elapsed().as_secs_f64());
+    let mut df = probes_frame(&l.run.run_id, args.method.name(), &points)?;
     let mut probe_params = serde_json::json!({ "method": args.method.name(), "seed": seed });
     if args.method == ProbeMethod::Grid {
         probe_params["resolution"] = serde_json::json!(resolution);
     }
-    let prov = Provenance::new(&PROBES, "landscape probe")
-        .with_params(serde_json::json!({
-            "data": params.section_json("data"),
-            "train": params.section_json("train"),
-            "landscape": params.section_json("landscape"),
-            "probe": probe_params,
-            "run_id": run.run_id,
-        }))
-        .with_seeds(serde_json::json!({ "probe": seed, "run": run.seed, "split": data.seed }))
-        .with_inputs(&inputs)?;
+    let prov = l.provenance(&PROBES, "landscape probe", probe_params, seed)?;
     write_table(&args.out, &mut df, &PROBES, &prov)?;
     Ok(())
 }

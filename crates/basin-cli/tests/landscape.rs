@@ -107,7 +107,7 @@ fn naive_and_grid_probes() {
     let coords = columns::f32_lists(&naive, "coords", &p("naive.parquet")).unwrap();
     assert!(coords.iter().all(|c| c.len() == 1 && c[0] > 0.0));
     assert_eq!(columns::strings(&naive, "method", &p("naive.parquet")).unwrap()[0], "naive");
-    assert_eq!(prov.seeds["probe"], 7, "the seed comes from [landscape]");
+    assert_eq!(prov.seeds["landscape"], 7, "the seed comes from [landscape]");
     assert_eq!(prov.inputs.len(), 4, "data, split, checkpoint and trajectories are hashed");
     // The jump points' losses are far above the minimum's; random directions
     // at the same distance are not free either.

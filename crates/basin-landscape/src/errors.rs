@@ -34,6 +34,14 @@ pub enum LandscapeError {
         /// What the user can change.
         advice: String,
     },
+    /// Drawing an image failed.
+    #[error("{path}: cannot draw: {reason}")]
+    Plot {
+        /// The image file.
+        path: PathBuf,
+        /// The plotting library's message.
+        reason: String,
+    },
     /// Training-side errors (evaluation, weights).
     #[error(transparent)]
     Train(#[from] basin_train::TrainError),

@@ -7,7 +7,7 @@
 //! order, so the output does not depend on the number of threads.
 
 use basin_data::Dataset;
-use basin_train::{evaluate, Checkpoint, Model, Splits};
+use basin_train::{evaluate, Checkpoint, Metrics, Model, Splits};
 use rayon::prelude::*;
 
 use crate::errors::{invalid, LandscapeResult};
@@ -89,21 +89,46 @@ where
     F: Fn(usize) -> LandscapeResult<Option<Vec<f32>>> + Sync,
     P: Fn() + Sync,
 {
+    map_points(model, n, weights_of, |m| m.map_or(Ok(PointMetrics::NAN), |m| evaluate_at(m, sets)), on_done)
+}
+
+/// Training-split loss and accuracy at every point (what surfaces show).
+///
+/// # Errors
+/// As [`evaluate_points`].
+pub fn evaluate_train_points<F, P>(model: &Model, n: usize, weights_of: F, train: &Dataset, on_done: P) -> LandscapeResult<Vec<Metrics>>
+where
+    F: Fn(usize) -> LandscapeResult<Option<Vec<f32>>> + Sync,
+    P: Fn() + Sync,
+{
+    let nan = Metrics { loss: f64::NAN, accuracy: f64::NAN };
+    map_points(model, n, weights_of, |m| m.map_or(Ok(nan), |m| Ok(evaluate(m, train)?)), on_done)
+}
+
+/// The parallel loop behind the evaluators: `eval` sees a worker's clone of
+/// `model` holding point `i`'s weights, or `None` for an unplaceable point.
+fn map_points<T, F, G, P>(model: &Model, n: usize, weights_of: F, eval: G, on_done: P) -> LandscapeResult<Vec<T>>
+where
+    T: Send,
+    F: Fn(usize) -> LandscapeResult<Option<Vec<f32>>> + Sync,
+    G: Fn(Option<&Model>) -> LandscapeResult<T> + Sync,
+    P: Fn() + Sync,
+{
     (0..n)
         .into_par_iter()
         .map_init(
             || model.deep_clone(),
             |worker, i| {
                 let worker = worker.as_ref().map_err(|e| invalid("model", format!("cannot clone the net: {e}")))?;
-                let metrics = match weights_of(i)? {
+                let out = match weights_of(i)? {
                     Some(w) => {
                         worker.set_flat_weights(&w)?;
-                        evaluate_at(worker, sets)?
+                        eval(Some(worker))?
                     }
-                    None => PointMetrics::NAN,
+                    None => eval(None)?,
                 };
                 on_done();
-                Ok(metrics)
+                Ok(out)
             },
         )
         .collect()

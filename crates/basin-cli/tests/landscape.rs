@@ -166,3 +166,66 @@ fn probe_errors_name_their_cause() {
     assert!(stderr.contains("does not match"), "{stderr}");
     assert!(!d.join("x.parquet").exists(), "no output on error");
 }
+
+#[test]
+fn surfaces_and_paths() {
+    use basin_store::schema::{PATHS, SURFACES};
+    let dir = study();
+    let d = dir.path();
+    let p = |name: &str| -> PathBuf { d.join(name) };
+    let net = ["--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--run", RUN];
+    let (runs, _) = read_table(&p("run.parquet"), &RUNS).unwrap();
+    let run_train_loss = columns::f64s(&runs, "train_loss", &p("run.parquet")).unwrap()[0];
+
+    // A 1D random curve: 5 points on [−1, 1], the middle one θₒ.
+    let mut args = vec!["landscape", "surface"];
+    args.extend(net);
+    args.extend(["--dims", "1", "--resolution", "5", "--out", "curve.parquet", "--figures", "figs/curve"]);
+    ok(d, &args);
+    let (curve, prov) = read_table(&p("curve.parquet"), &SURFACES).unwrap();
+    assert_eq!(curve.height(), 5);
+    assert_eq!(columns::strings(&curve, "surface", &p("curve.parquet")).unwrap()[0], "random-1d");
+    assert!((columns::f64s(&curve, "train_loss", &p("curve.parquet")).unwrap()[2] - run_train_loss).abs() < 1e-6);
+    assert_eq!(prov.extra["axes"], "[[-1.0,-0.5,0.0,0.5,1.0]]");
+    assert!(p("figs/curve-curve.png").exists() && p("figs/curve-curve.svg").exists());
+
+    // Interpolation towards a second net: the ends are the two nets.
+    let text = std::fs::read_to_string(p("params.toml")).unwrap().replace("lr = 0.05", "lr = 0.1");
+    std::fs::write(p("params2.toml"), text).unwrap();
+    ok(d, &["train", "--params", "params2.toml", "--split", "split.parquet", "--run", RUN, "--out", "net2.safetensors", "--run-table", "run2.parquet"]);
+    let mut args = vec!["landscape", "surface"];
+    args.extend(net);
+    args.extend(["--kind", "interp", "--other", "net2.safetensors", "--resolution", "3", "--lo", "0", "--hi", "1", "--out", "interp.parquet"]);
+    ok(d, &args);
+    let (interp, _) = read_table(&p("interp.parquet"), &SURFACES).unwrap();
+    let loss = columns::f64s(&interp, "train_loss", &p("interp.parquet")).unwrap();
+    let loss2 = columns::f64s(&read_table(&p("run2.parquet"), &RUNS).unwrap().0, "train_loss", &p("run2.parquet")).unwrap()[0];
+    assert!((loss[0] - run_train_loss).abs() < 1e-6 && (loss[2] - loss2).abs() < 1e-5, "{loss:?} vs {run_train_loss}, {loss2}");
+
+    // A 3-point path: it lies in its own PCA plane, ends at the origin, and
+    // its true losses are the trajectory's.
+    let mut args = vec!["landscape", "path"];
+    args.extend(net);
+    args.extend(["--trajectories", "traj.parquet", "--jump-seed", "0", "--step-size", "0.5", "--resolution", "7"]);
+    args.extend(["--out", "pca.parquet", "--path-out", "path.parquet", "--figures", "figs/pca", "--vtk", "figs/pca.vtk", "--ply", "figs/pca.ply"]);
+    ok(d, &args);
+    let (surf, _) = read_table(&p("pca.parquet"), &SURFACES).unwrap();
+    assert_eq!(surf.height(), 49);
+    let (path, _) = read_table(&p("path.parquet"), &PATHS).unwrap();
+    assert_eq!(path.height(), 3);
+    let (traj, _) = read_table(&p("traj.parquet"), &TRAJECTORIES).unwrap();
+    let traj_loss = columns::f64s(&traj, "train_loss", &p("traj.parquet")).unwrap();
+    let true_loss = columns::f64s(&path, "true_loss", &p("path.parquet")).unwrap();
+    for i in 0..3 {
+        assert!((true_loss[i] - traj_loss[i]).abs() < 1e-6, "point {i}: {} vs {}", true_loss[i], traj_loss[i]);
+    }
+    let coords = columns::f32_lists(&path, "coords", &p("path.parquet")).unwrap();
+    assert_eq!(coords[2], vec![0.0, 0.0], "θ_final is the origin of the plane");
+    let off = columns::f64s(&path, "off_plane", &p("path.parquet")).unwrap();
+    assert!(off.iter().all(|&o| o < 1e-4), "three points lie in their PCA plane: {off:?}");
+    let ev = columns::f64s(&path, "explained_variance", &p("path.parquet")).unwrap()[0];
+    assert!((ev - 1.0).abs() < 1e-9, "two components explain all of three points: {ev}");
+    for f in ["figs/pca-contour.png", "figs/pca-contour.svg", "figs/pca-3d.png", "figs/pca.vtk", "figs/pca-path.vtk", "figs/pca.ply"] {
+        assert!(p(f).exists(), "{f}");
+    }
+}

@@ -1,4 +1,4 @@
-//! Surfaces and paths for ParaView: legacy VTK (structured grid, polydata)
+//! Surfaces and paths for ParaView: legacy VTK (structured grid, polyline)
 //! and ASCII PLY meshes. Files are written atomically.
 //!
 //! Heights are the training loss. A point whose loss is not finite is kept
@@ -114,7 +114,8 @@ pub fn write_ply_surface(path: &Path, s: &Surface) -> LandscapeResult<()> {
     write_text(path, &(header + &vertices + &faces))
 }
 
-/// A legacy-VTK `POLYDATA` polyline of a projected path: points (c₁, c₂,
+/// A legacy-VTK polyline (an `UNSTRUCTURED_GRID` of `VTK_LINE` segments,
+/// which ParaView and meshio both read) of a projected path: points (c₁, c₂,
 /// true loss) with `off_plane`, `true_loss` and `surface_loss`; points with
 /// non-finite coordinates or loss are left out of the line.
 ///
@@ -123,16 +124,19 @@ pub fn write_ply_surface(path: &Path, s: &Surface) -> LandscapeResult<()> {
 pub fn write_vtk_path(path: &Path, points: &[PathPoint], title: &str) -> LandscapeResult<()> {
     let kept: Vec<&PathPoint> = points.iter().filter(|p| p.true_loss.is_finite() && p.coords.iter().all(|c| c.is_finite())).collect();
     let n = kept.len();
-    let mut t = format!("# vtk DataFile Version 3.0\n{}\nASCII\nDATASET POLYDATA\nPOINTS {n} double\n", title.replace('\n', " "));
+    let mut t = format!("# vtk DataFile Version 3.0\n{}\nASCII\nDATASET UNSTRUCTURED_GRID\nPOINTS {n} double\n", title.replace('\n', " "));
     for p in &kept {
         let _ = writeln!(t, "{} {} {}", p.coords.first().copied().unwrap_or(0.0), p.coords.get(1).copied().unwrap_or(0.0), p.true_loss);
     }
     if n >= 2 {
-        let _ = write!(t, "LINES 1 {}\n{n}", n + 1);
-        for k in 0..n {
-            let _ = write!(t, " {k}");
+        let _ = writeln!(t, "CELLS {} {}", n - 1, 3 * (n - 1));
+        for k in 0..n - 1 {
+            let _ = writeln!(t, "2 {k} {}", k + 1);
         }
-        t.push('\n');
+        let _ = writeln!(t, "CELL_TYPES {}", n - 1);
+        for _ in 0..n - 1 {
+            t.push_str("3\n"); // VTK_LINE
+        }
     }
     let _ = writeln!(t, "POINT_DATA {n}");
     for (name, get) in [("off_plane", (|p: &PathPoint| p.off_plane) as fn(&PathPoint) -> f64), ("true_loss", |p| p.true_loss), ("surface_loss", |p| p.surface_loss)] {

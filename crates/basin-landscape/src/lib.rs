@@ -12,6 +12,9 @@
 //!   written with [`surfaces_frame`] / [`paths_frame`], drawn with
 //!   [`write_figure`] (PNG + SVG) and exported for ParaView with
 //!   [`write_vtk_surface`], [`write_vtk_path`] and [`write_ply_surface`].
+//! * [`hessian`] — Hessian-vector products, Lanczos top eigenvalues with
+//!   residuals, Hutchinson trace with confidence intervals, SLQ spectral
+//!   density and Keskar sharpness, whole net and per layer.
 //! * [`evaluate_points`] — loss and accuracy at many weight vectors, in
 //!   parallel over points (one cloned net per worker).
 //!
@@ -22,6 +25,7 @@ mod directions;
 mod errors;
 mod evaluate;
 mod export;
+pub mod hessian;
 mod pca;
 mod plot;
 mod png;

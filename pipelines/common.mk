@@ -34,6 +34,8 @@ $(OUT)/params/phate.toml: $(PARAMS)
 	$(BASIN) params --params $< --sections phate --out $@
 $(OUT)/params/topo.toml: $(PARAMS)
 	$(BASIN) params --params $< --sections topo --out $@
+$(OUT)/params/landscape.toml: $(PARAMS)
+	$(BASIN) params --params $< --sections data,train,landscape --out $@
 $(OUT)/params/plan.toml: $(PARAMS)
 	$(BASIN) params --params $< --sections train,jump --out $@
 
@@ -45,7 +47,8 @@ include $(OUT)/plan.mk
 all: $(OUT)/runs.parquet $(RUNS:%=$(OUT)/trajectories/%.parquet) \
      $(RUNS:%=$(OUT)/embeddings/%.parquet) $(OUT)/embeddings-joint.parquet \
      $(RUNS:%=$(OUT)/topology/%.vr.parquet) $(RUNS:%=$(OUT)/topology/%.vr-cocycles.parquet) \
-     $(RUNS:%=$(OUT)/topology/%.sublevel.parquet)
+     $(RUNS:%=$(OUT)/topology/%.sublevel.parquet) \
+     $(RUNS:%=$(OUT)/probes/%.naive.parquet) $(RUNS:%=$(OUT)/probes/%.grid.parquet)
 
 # ---- data split -------------------------------------------------------------
 $(OUT)/split.parquet: $(OUT)/params/split.toml
@@ -85,6 +88,15 @@ $(OUT)/topology/%.vr.parquet $(OUT)/topology/%.vr-features.parquet $(OUT)/topolo
 $(OUT)/topology/%.sublevel.parquet $(OUT)/topology/%.sublevel-features.parquet: $(OUT)/potential/%.parquet $(OUT)/trajectories/%.parquet $(OUT)/params/topo.toml
 	$(BASIN) topo sublevel --params $(OUT)/params/topo.toml --potential $< --trajectories $(OUT)/trajectories/$*.parquet \
 	  --out $(OUT)/topology/$*.sublevel.parquet --features-out $(OUT)/topology/$*.sublevel-features.parquet
+
+# ---- landscape probes: the naive and grid baselines (Horoi et al. 2022 §4) -
+$(OUT)/probes/%.naive.parquet: $(OUT)/trajectories/%.parquet $(OUT)/nets/%.safetensors $(OUT)/split.parquet $(OUT)/params/landscape.toml
+	$(BASIN) landscape probe --method naive --params $(OUT)/params/landscape.toml --split $(OUT)/split.parquet \
+	  --checkpoint $(OUT)/nets/$*.safetensors --run $* --trajectories $< --out $@
+
+$(OUT)/probes/%.grid.parquet: $(OUT)/nets/%.safetensors $(OUT)/split.parquet $(OUT)/params/landscape.toml
+	$(BASIN) landscape probe --method grid --params $(OUT)/params/landscape.toml --split $(OUT)/split.parquet \
+	  --checkpoint $< --run $* --out $@
 
 # ---- helpers ----------------------------------------------------------------
 dry-run: $(OUT)/split.parquet $(OUT)/params/jump.toml

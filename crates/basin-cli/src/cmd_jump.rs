@@ -1,6 +1,6 @@
 //! `basin jump` (one jump-and-retrain shard) and `basin merge`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -8,9 +8,10 @@ use basin_data::rng::stream;
 use basin_store::schema::{self, SchemaSpec, TRAJECTORIES};
 use basin_store::{read_table, write_table, Provenance};
 use basin_train::{jump_and_retrain, load_checkpoint, Checkpoint, JumpConfig, Model};
+use candle_core::Device;
 use clap::Args;
 
-use crate::cmd_data::load_split_sets;
+use crate::cmd_data::{load_split_sets, SplitSets};
 use crate::cmd_train::{architecture, device, splits, train_config};
 use crate::params::{DataParams, JumpParams, Params, Shard, TrainParams};
 use crate::progress;
@@ -71,6 +72,31 @@ fn is_complete(path: &std::path::Path, expected: usize) -> bool {
     df.height() == expected || diverged.last() == Some(&true)
 }
 
+/// The splits (standardised as in training) and a trained net, checked
+/// against the params' architecture; `inputs` lists the files read, for
+/// provenance. Every stage that evaluates a trained net loads it this way.
+pub(crate) fn load_trained_net(
+    data: &DataParams,
+    train_params: &TrainParams,
+    split: &Path,
+    checkpoint: &Path,
+    device: &Device,
+) -> Result<(SplitSets, Vec<PathBuf>, Checkpoint)> {
+    let (sets, mut inputs) = load_split_sets(data, split)?;
+    let net = load_checkpoint(checkpoint, device).with_context(|| format!("loading {}", checkpoint.display()))?;
+    let arch = architecture(train_params, &sets);
+    if net.model.architecture() != &arch {
+        bail!(
+            "{}: architecture {} does not match [train] architecture {} for this data",
+            checkpoint.display(),
+            serde_json::to_string(net.model.architecture())?,
+            serde_json::to_string(&arch)?
+        );
+    }
+    inputs.push(checkpoint.to_path_buf());
+    Ok((sets, inputs, net))
+}
+
 pub(crate) fn run(args: &JumpArgs) -> Result<()> {
     let params = Params::load(&args.params)?;
     let data: DataParams = params.section("data")?;
@@ -89,19 +115,8 @@ pub(crate) fn run(args: &JumpArgs) -> Result<()> {
         tracing::info!("{} is complete; skipping (use --force to recompute)", out.display());
         return Ok(());
     }
-    let (sets, mut inputs) = load_split_sets(&data, &args.split)?;
     let device = device(&args.device)?;
-    let net = load_checkpoint(checkpoint, &device).with_context(|| format!("loading {}", checkpoint.display()))?;
-    let arch = architecture(&train_params, &sets);
-    if net.model.architecture() != &arch {
-        bail!(
-            "{}: architecture {} does not match [train] architecture {} for this data",
-            checkpoint.display(),
-            serde_json::to_string(net.model.architecture())?,
-            serde_json::to_string(&arch)?
-        );
-    }
-    inputs.push(checkpoint.clone());
+    let (sets, inputs, net) = load_trained_net(&data, &train_params, &args.split, checkpoint, &device)?;
     let cfg = jump_config(&jump, &shard);
     let bar = progress::bar(expected as u64, "jump");
     bar.set_message(shard.id());

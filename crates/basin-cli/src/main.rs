@@ -14,6 +14,8 @@ mod cmd_compare;
 mod cmd_data;
 mod cmd_inspect;
 mod cmd_jump;
+mod cmd_landscape;
+mod cmd_landscape_surface;
 mod cmd_params;
 mod cmd_phate;
 mod cmd_plan;
@@ -73,6 +75,10 @@ enum Command {
     /// Write the study's report: figures (PNG + SVG), report.md and a
     /// self-contained, explorable report.html.
     Report(cmd_compare::ReportArgs),
+    /// Loss-landscape views around trained nets: probes (naive and grid
+    /// baselines), surfaces, paths, Hessian spectra, merge trees.
+    #[command(subcommand)]
+    Landscape(cmd_landscape::LandscapeCommand),
     /// Print the make fragment (runs, shards and their dependencies) of a
     /// pipeline's params file.
     Plan(cmd_plan::PlanArgs),
@@ -107,6 +113,7 @@ fn main() -> ExitCode {
         Command::Topo(c) => cmd_topo::run(c),
         Command::Compare(c) => cmd_compare::run(c),
         Command::Report(a) => cmd_compare::report(&a),
+        Command::Landscape(c) => cmd_landscape::run(c),
         Command::Plan(a) => cmd_plan::run(&a),
         Command::Params(a) => cmd_params::run(&a),
         Command::Inspect(a) => cmd_inspect::run(&a),

@@ -315,6 +315,60 @@ fn default_jump_batch() -> usize {
     128
 }
 
+/// The `[landscape]` section: loss-landscape views around trained nets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LandscapeParams {
+    /// Root seed of every random direction of the landscape stage.
+    #[serde(default)]
+    pub seed: u64,
+    /// Points per axis of the `grid` probe on [−1, 1]³ (9 → 729 points).
+    #[serde(default = "default_grid_resolution")]
+    pub grid_resolution: usize,
+    /// Points per axis of `surface` grids (Li et al.: 51 on [−1, 1]²).
+    #[serde(default = "default_surface_resolution")]
+    pub surface_resolution: usize,
+    /// Points per axis of the PCA surface under an optimizer path.
+    #[serde(default = "default_path_resolution")]
+    pub path_resolution: usize,
+    /// Memory a surface may use, in MiB (larger grids are refused up front).
+    #[serde(default = "default_memory_budget_mb")]
+    pub memory_budget_mb: u64,
+    /// The well-generalizing net whose surfaces and Hessian the pipeline draws.
+    #[serde(default)]
+    pub good_run: Option<String>,
+    /// The poorly generalizing net drawn beside it.
+    #[serde(default)]
+    pub poor_run: Option<String>,
+}
+
+fn default_grid_resolution() -> usize {
+    9
+}
+fn default_surface_resolution() -> usize {
+    51
+}
+fn default_path_resolution() -> usize {
+    31
+}
+fn default_memory_budget_mb() -> u64 {
+    2048
+}
+
+impl Default for LandscapeParams {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            grid_resolution: default_grid_resolution(),
+            surface_resolution: default_surface_resolution(),
+            path_resolution: default_path_resolution(),
+            memory_budget_mb: default_memory_budget_mb(),
+            good_run: None,
+            poor_run: None,
+        }
+    }
+}
+
 /// One jump shard: a net, a direction seed and a step size.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Shard {

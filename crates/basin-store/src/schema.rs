@@ -18,6 +18,8 @@
 //! | `comparisons` | (target, feature set, learner) | `target`, `feature_set`, `method`, `mean`, `sd` |
 //! | `correlations` | (feature, target, method) | `feature_set`, `feature`, `target`, `method`, `estimate`, CI |
 //! | `probes` | (net, sampler, point) | `run_id`, `method`, `sample` + losses at that point |
+//! | `surfaces` | (net, surface, grid point) | `run_id`, `surface`, `point`, `coords` + training loss |
+//! | `paths` | (net, surface, path point) | `run_id`, `surface`, `point`, `coords`, `off_plane`, `true_loss`, `surface_loss` |
 
 use std::fmt;
 
@@ -301,5 +303,42 @@ pub const PROBES: SchemaSpec = SchemaSpec {
     ],
 };
 
+/// One row per grid point of a loss surface.
+pub const SURFACES: SchemaSpec = SchemaSpec {
+    name: "surfaces",
+    major: 1,
+    minor: 0,
+    doc: "One row per grid point of a loss surface θ = θ_c + Σₖ cₖ·dₖ (Li et al. 2018), points in row-major order of the axes (first axis slowest). The axes' values, the directions' kind and seeds (and, for `pca`, the explained variance) are in the provenance extras `basin.axes` and `basin.surface`.",
+    columns: &[
+        col("run_id", Text, "the net (see `runs`)"),
+        col("surface", Text, "`random-1d`, `random-2d`, `interp` (θ = (1−α)θ₁ + αθ₂) or `pca` (PCA directions of an optimizer path)"),
+        col("point", Int64, "0-based index of the grid point"),
+        col("coords", ListFloat32, "coefficients cₖ along the surface's directions"),
+        col("train_loss", Float64, "cross-entropy on the training split (NaN when not finite)"),
+        col("train_acc", Float64, "accuracy on the training split"),
+        col("finite", Bool, "false when the loss was NaN or infinite; such points are kept and flagged, never imputed"),
+    ],
+};
+
+/// One row per point of an optimizer path projected on a PCA plane.
+pub const PATHS: SchemaSpec = SchemaSpec {
+    name: "paths",
+    major: 1,
+    minor: 0,
+    doc: "One row per saved point of an optimizer path, projected on the plane of its first PCA directions through θ_final (Li et al. 2018 §7), with what shows how faithful the drawing is: the point's distance off the plane, its true training loss, and the loss read off the plane's surface at its projection.",
+    columns: &[
+        col("run_id", Text, "the net"),
+        col("surface", Text, "the `surfaces` surface the path is drawn on"),
+        col("point", Int64, "0-based position along the path"),
+        col("epoch", Int64, "the point's epoch in its trajectory"),
+        col("coords", ListFloat32, "coordinates ⟨θᵢ − θ_final, dₖ⟩ on the unit PCA directions"),
+        col("off_plane", Float64, "distance of θᵢ from the plane"),
+        col("true_loss", Float64, "training loss at θᵢ itself"),
+        col("surface_loss", Float64, "training loss read off the surface at the projection (bilinear; NaN outside the grid)"),
+        col("explained_variance", Float64, "share of the path's variance the plane explains (sum over its directions)"),
+        col("finite", Bool, "false when the point's weights or true loss are not finite"),
+    ],
+};
+
 /// Every schema, for docs and `basin schema`.
-pub const ALL: &[SchemaSpec] = &[SPLITS, RUNS, TRAJECTORIES, EMBEDDINGS, POTENTIAL_DISTANCES, DIAGRAMS, COCYCLES, FEATURES, COMPARISONS, CORRELATIONS, PROBES];
+pub const ALL: &[SchemaSpec] = &[SPLITS, RUNS, TRAJECTORIES, EMBEDDINGS, POTENTIAL_DISTANCES, DIAGRAMS, COCYCLES, FEATURES, COMPARISONS, CORRELATIONS, PROBES, SURFACES, PATHS];

@@ -1,0 +1,272 @@
+//! `basin landscape surface` and `basin landscape path`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use basin_landscape::{
+    difference, evaluate_train_points, linspace, path_pca, paths_frame, random_directions, surface, surfaces_frame, write_figure,
+    write_ply_surface, write_vtk_path, write_vtk_surface, BiasBn, Figure, PathPoint, Surface,
+};
+use basin_store::schema::{PATHS, SURFACES, TRAJECTORIES};
+use basin_store::{columns, read_table, write_table};
+use basin_train::load_checkpoint;
+use clap::{Args, ValueEnum};
+
+use crate::cmd_landscape::{LoadedNet, NetArgs};
+use crate::cmd_train::device;
+use crate::progress;
+
+/// Which directions a surface spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SurfaceKind {
+    /// Filter-normalised random directions around the net (Li et al. 2018).
+    Random,
+    /// θ = (1−α)θ₁ + αθ₂ from the net towards `--other`.
+    Interp,
+}
+
+/// Image, VTK and PLY outputs beside a surface table.
+#[derive(Debug, Args)]
+pub(crate) struct ViewArgs {
+    /// Write images `<STEM>-contour.{png,svg}` and `<STEM>-3d.{png,svg}`
+    /// (2D) or `<STEM>-curve.{png,svg}` (1D).
+    #[arg(long)]
+    figures: Option<PathBuf>,
+    /// Write the surface as a legacy-VTK structured grid for ParaView (a
+    /// `paths` polyline goes beside it as `<name>-path.vtk`).
+    #[arg(long)]
+    vtk: Option<PathBuf>,
+    /// Write the 2D surface as an ASCII PLY triangle mesh.
+    #[arg(long)]
+    ply: Option<PathBuf>,
+    /// Memory the surface may use, in MiB; defaults to `[landscape] memory_budget_mb`.
+    #[arg(long)]
+    memory_budget_mb: Option<u64>,
+}
+
+/// Arguments of `basin landscape surface`.
+#[derive(Debug, Args)]
+pub(crate) struct SurfaceArgs {
+    #[command(flatten)]
+    net: NetArgs,
+    /// `random` (filter-normalised directions) or `interp` (towards `--other`).
+    #[arg(long, value_enum, default_value = "random")]
+    kind: SurfaceKind,
+    /// Number of random directions: 1 (a curve) or 2 (a surface).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=2))]
+    dims: u8,
+    /// The second checkpoint θ₂ of `--kind interp`.
+    #[arg(long, required_if_eq("kind", "interp"))]
+    other: Option<PathBuf>,
+    /// Points per axis; defaults to `[landscape] surface_resolution`.
+    #[arg(long)]
+    resolution: Option<usize>,
+    /// Lower end of every axis (default −1 for random, −0.5 for interp).
+    #[arg(long, allow_negative_numbers = true)]
+    lo: Option<f64>,
+    /// Upper end of every axis (default 1 for random, 1.5 for interp).
+    #[arg(long, allow_negative_numbers = true)]
+    hi: Option<f64>,
+    /// Let random directions move biases and BatchNorm parameters (each by
+    /// its own value, as in Li et al.'s code); by default they stay at θₒ.
+    #[arg(long)]
+    include_bias_bn: bool,
+    /// Seed of the random directions; defaults to `[landscape] seed`.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output `surfaces` Parquet file.
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    views: ViewArgs,
+}
+
+pub(crate) fn surface_cmd(args: &SurfaceArgs) -> Result<()> {
+    let mut l = args.net.load()?;
+    let seed = args.seed.unwrap_or(l.landscape.seed);
+    let resolution = args.resolution.unwrap_or(l.landscape.surface_resolution);
+    let theta0 = l.net.model.flat_weights()?;
+    let bias_bn = if args.include_bias_bn { BiasBn::Keep } else { BiasBn::Zero };
+    let (name, directions, lo, hi) = match args.kind {
+        SurfaceKind::Random => {
+            let name = format!("random-{}d", args.dims);
+            (name, random_directions(&l.net.model, usize::from(args.dims), seed, "surface", bias_bn)?, args.lo.unwrap_or(-1.0), args.hi.unwrap_or(1.0))
+        }
+        SurfaceKind::Interp => {
+            let other = args.other.as_ref().context("--kind interp needs --other")?;
+            let theta2 = load_checkpoint(other, &device(&args.net.device)?)
+                .with_context(|| format!("loading {}", other.display()))?
+                .model
+                .flat_weights()?;
+            l.inputs.push(other.clone());
+            let d = difference(&theta0, &theta2).with_context(|| format!("--other {}", other.display()))?;
+            ("interp".to_owned(), vec![d], args.lo.unwrap_or(-0.5), args.hi.unwrap_or(1.5))
+        }
+    };
+    let axis = linspace(lo, hi, resolution)?;
+    let axes = vec![axis; directions.len()];
+    let s = run_surface(&l, &theta0, &directions, &axes, args.views.memory_budget_mb)?;
+    let extra = serde_json::json!({ "kind": name, "seed": seed, "resolution": resolution, "lo": lo, "hi": hi, "include_bias_bn": args.include_bias_bn });
+    write_surface(&l, &name, &s, &args.out, extra, seed)?;
+    let title = format!("{} — {name} (seed {seed})", l.run.run_id);
+    write_views(&args.views, &s, None, &title)
+}
+
+/// Evaluates a surface with a progress bar and the configured memory budget.
+fn run_surface(l: &LoadedNet, centre: &[f32], directions: &[Vec<f32>], axes: &[Vec<f32>], budget_mb: Option<u64>) -> Result<Surface> {
+    let budget = u128::from(budget_mb.unwrap_or(l.landscape.memory_budget_mb)) << 20;
+    let n: usize = axes.iter().map(Vec::len).product();
+    let bar = progress::bar(n as u64, "surface");
+    let started = Instant::now();
+    let s = surface(&l.net.model, centre, directions, axes, &l.sets.train, budget, || bar.inc(1))?;
+    bar.finish_and_clear();
+    let bad = s.train_loss.iter().filter(|v| !v.is_finite()).count();
+    if bad > 0 {
+        tracing::warn!("{}: {bad} of {n} grid points have a non-finite loss (kept, flagged finite = false)", l.run.run_id);
+    }
+    tracing::info!("{}: {n} grid points in {:.1}s", l.run.run_id, started.elapsed().as_secs_f64());
+    Ok(s)
+}
+
+fn write_surface(l: &LoadedNet, name: &str, s: &Surface, out: &Path, extra: serde_json::Value, seed: u64) -> Result<()> {
+    let mut df = surfaces_frame(&l.run.run_id, name, s)?;
+    let prov = l
+        .provenance(&SURFACES, "landscape surface", extra.clone(), seed)?
+        .with_extra("axes", serde_json::to_string(&s.axes)?)
+        .with_extra("surface", serde_json::to_string(&extra)?);
+    write_table(out, &mut df, &SURFACES, &prov)?;
+    Ok(())
+}
+
+fn suffixed(stem: &Path, suffix: &str) -> PathBuf {
+    let mut name = stem.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(suffix);
+    stem.with_file_name(name)
+}
+
+fn write_views(v: &ViewArgs, s: &Surface, path: Option<&[PathPoint]>, title: &str) -> Result<()> {
+    if let Some(stem) = &v.figures {
+        if s.axes.len() == 2 {
+            write_figure(&suffixed(stem, "-contour"), Figure::Contour, s, path, title)?;
+            write_figure(&suffixed(stem, "-3d"), Figure::Surface3d, s, None, title)?;
+        } else {
+            write_figure(&suffixed(stem, "-curve"), Figure::Curve, s, None, title)?;
+        }
+    }
+    if let Some(vtk) = &v.vtk {
+        write_vtk_surface(vtk, s, title)?;
+        if let Some(points) = path {
+            let stem = vtk.with_extension("");
+            write_vtk_path(&suffixed(&stem, "-path.vtk"), points, title)?;
+        }
+    }
+    if let Some(ply) = &v.ply {
+        write_ply_surface(ply, s)?;
+    }
+    Ok(())
+}
+
+/// Arguments of `basin landscape path`.
+#[derive(Debug, Args)]
+pub(crate) struct PathArgs {
+    #[command(flatten)]
+    net: NetArgs,
+    /// The net's merged `trajectories` file.
+    #[arg(long)]
+    trajectories: PathBuf,
+    /// Jump seed of the trajectory to draw.
+    #[arg(long)]
+    jump_seed: i64,
+    /// Step size of the trajectory to draw.
+    #[arg(long)]
+    step_size: f64,
+    /// Points per axis of the PCA surface; defaults to `[landscape] path_resolution`.
+    #[arg(long)]
+    resolution: Option<usize>,
+    /// Margin around the path's projection, as a fraction of its extent on each axis.
+    #[arg(long, default_value_t = 0.25)]
+    margin: f64,
+    /// Output `surfaces` Parquet file (the PCA plane's surface).
+    #[arg(long)]
+    out: PathBuf,
+    /// Output `paths` Parquet file: each point's projection, off-plane
+    /// distance, true loss and the loss read off the surface.
+    #[arg(long)]
+    path_out: PathBuf,
+    #[command(flatten)]
+    views: ViewArgs,
+}
+
+pub(crate) fn path_cmd(args: &PathArgs) -> Result<()> {
+    let mut l = args.net.load()?;
+    let resolution = args.resolution.unwrap_or(l.landscape.path_resolution);
+    let (epochs, weights) = read_path(&args.trajectories, &l.run.run_id, args.jump_seed, args.step_size)?;
+    l.inputs.push(args.trajectories.clone());
+    // θ_final: the last point with finite weights (a diverged tail is kept
+    // in the table but cannot be the centre).
+    let last = weights.iter().rposition(|w| w.iter().all(|v| v.is_finite())).context("the path has no point with finite weights")?;
+    let origin = weights[last].clone();
+    let pca = path_pca(&weights, &origin, 2).with_context(|| format!("{}: PCA of the path", args.trajectories.display()))?;
+    let explained: f64 = pca.explained_variance_ratio.iter().sum();
+    tracing::info!("{}: PCA directions explain {:.1}% + {:.1}% of the path's variance", l.run.run_id, 100.0 * pca.explained_variance_ratio[0], 100.0 * pca.explained_variance_ratio[1]);
+    let mut axes = Vec::with_capacity(2);
+    for k in 0..2 {
+        let vals: Vec<f64> = pca.coords.iter().map(|c| c[k]).filter(|v| v.is_finite()).chain([0.0]).collect();
+        let (mn, mx) = vals.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        let pad = (mx - mn).max(1e-6) * args.margin;
+        axes.push(linspace(mn - pad, mx + pad, resolution)?);
+    }
+    let s = run_surface(&l, &origin, &pca.directions, &axes, args.views.memory_budget_mb)?;
+    // True losses at the path's own points.
+    let true_loss = evaluate_train_points(
+        &l.net.model,
+        weights.len(),
+        |i| Ok(weights[i].iter().all(|v| v.is_finite()).then(|| weights[i].clone())),
+        &l.sets.train,
+        || {},
+    )?;
+    let points: Vec<PathPoint> = (0..weights.len())
+        .map(|i| PathPoint {
+            epoch: epochs[i],
+            coords: pca.coords[i].clone(),
+            off_plane: pca.off_plane[i],
+            true_loss: true_loss[i].loss,
+            surface_loss: s.interpolate_2d(pca.coords[i][0], pca.coords[i][1]),
+        })
+        .collect();
+    let name = format!("pca:j{}_s{}", args.jump_seed, args.step_size);
+    let extra = serde_json::json!({
+        "kind": "pca", "jump_seed": args.jump_seed, "step_size": args.step_size, "resolution": resolution,
+        "margin": args.margin, "explained_variance_ratio": pca.explained_variance_ratio, "centre_epoch": epochs[last],
+    });
+    write_surface(&l, &name, &s, &args.out, extra.clone(), 0)?;
+    let mut df = paths_frame(&l.run.run_id, &name, explained, &points)?;
+    let prov = l.provenance(&PATHS, "landscape path", extra, 0)?;
+    write_table(&args.path_out, &mut df, &PATHS, &prov)?;
+    let title = format!(
+        "{} j{} s{}: PCA {:.1}% + {:.1}% explained",
+        l.run.run_id,
+        args.jump_seed,
+        args.step_size,
+        100.0 * pca.explained_variance_ratio[0],
+        100.0 * pca.explained_variance_ratio[1]
+    );
+    write_views(&args.views, &s, Some(&points), &title)
+}
+
+/// Epochs and weights of one trajectory of `run_id`, in epoch order.
+fn read_path(path: &Path, run_id: &str, jump_seed: i64, step_size: f64) -> Result<(Vec<i64>, Vec<Vec<f32>>)> {
+    let (df, _) = read_table(path, &TRAJECTORIES)?;
+    let ids = columns::strings(&df, "run_id", path)?;
+    let seeds = columns::i64s(&df, "jump_seed", path)?;
+    let steps = columns::f64s(&df, "step_size", path)?;
+    let epochs = columns::i64s(&df, "epoch", path)?;
+    let weights = columns::f32_lists(&df, "weights", path)?;
+    let mut rows: Vec<usize> = (0..df.height()).filter(|&i| ids[i] == run_id && seeds[i] == jump_seed && steps[i] == step_size).collect();
+    if rows.len() < 3 {
+        bail!("{}: {} rows of net {run_id:?} with jump seed {jump_seed} and step {step_size}; a path needs at least 3", path.display(), rows.len());
+    }
+    rows.sort_by_key(|&i| epochs[i]);
+    Ok((rows.iter().map(|&i| epochs[i]).collect(), rows.iter().map(|&i| weights[i].clone()).collect()))
+}

@@ -1,0 +1,231 @@
+//! End-to-end runs of `basin landscape …` on a tiny study of the shipped
+//! digits: split → train → jump → merge → probes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use basin_store::schema::{PROBES, RUNS, TRAJECTORIES};
+use basin_store::{columns, read_table};
+
+const PARAMS: &str = r#"
+[data]
+dataset = "digits"
+data_dir = "DATA_DIR"
+val_fraction = 0.15
+test_fraction = 0.25
+seed = 3
+
+[train]
+architecture = { kind = "mlp", hidden = [16] }
+epochs = 4
+lr = 0.05
+[train.grid]
+weight_decay = [0.0005]
+batch_size = [64]
+
+[jump]
+seeds = [0, 1]
+steps = [0.5, 1.0]
+epochs = 2
+
+[landscape]
+seed = 7
+grid_resolution = 3
+"#;
+
+const RUN: &str = "wd0.0005-bs64-aug0-noise0-s0";
+
+fn basin(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_basin"))
+        .args(["--quiet", "--log", "warn"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("basin runs");
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn ok(dir: &Path, args: &[&str]) {
+    let (success, stderr) = basin(dir, args);
+    assert!(success, "basin {args:?} failed: {stderr}");
+}
+
+/// A trained net with two merged jump shards (6 trajectory rows).
+fn study() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
+    std::fs::write(dir.path().join("params.toml"), PARAMS.replace("DATA_DIR", &data_dir.to_string_lossy())).unwrap();
+    let d = dir.path();
+    ok(d, &["data", "split", "--params", "params.toml", "--out", "split.parquet"]);
+    ok(d, &["train", "--params", "params.toml", "--split", "split.parquet", "--run", RUN, "--out", "net.safetensors", "--run-table", "run.parquet"]);
+    let mut shards = Vec::new();
+    for shard in [format!("{RUN}__j0_s0.5"), format!("{RUN}__j1_s1")] {
+        let out = format!("{shard}.parquet");
+        ok(d, &["jump", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--shard", &shard, "--out", &out]);
+        shards.push(out);
+    }
+    let mut args = vec!["merge", "--schema", "trajectories", "--out", "traj.parquet"];
+    args.extend(shards.iter().map(String::as_str));
+    ok(d, &args);
+    dir
+}
+
+fn probe(d: &Path, method: &str, out: &str) {
+    let mut args = vec!["landscape", "probe", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--run", RUN, "--method", method, "--out", out];
+    if method == "naive" {
+        args.extend(["--trajectories", "traj.parquet"]);
+    }
+    ok(d, &args);
+}
+
+fn theta0(d: &Path) -> Vec<f32> {
+    basin_train::load_checkpoint(d.join("net.safetensors"), &candle_core::Device::Cpu).unwrap().model.flat_weights().unwrap()
+}
+
+#[test]
+fn naive_and_grid_probes() {
+    let dir = study();
+    let d = dir.path();
+    let p = |name: &str| -> PathBuf { d.join(name) };
+
+    // Naive: one row per trajectory row, at that row's distance from θₒ.
+    probe(d, "naive", "naive.parquet");
+    let (traj, _) = read_table(&p("traj.parquet"), &TRAJECTORIES).unwrap();
+    let (naive, prov) = read_table(&p("naive.parquet"), &PROBES).unwrap();
+    assert_eq!(naive.height(), traj.height());
+    assert_eq!(naive.height(), 6);
+    let t0 = theta0(d);
+    let expected: Vec<f64> = columns::f32_lists(&traj, "weights", &p("traj.parquet"))
+        .unwrap()
+        .iter()
+        .map(|w| w.iter().zip(&t0).map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2)).sum::<f64>().sqrt())
+        .collect();
+    let got = columns::f64s(&naive, "distance", &p("naive.parquet")).unwrap();
+    for (row, (g, e)) in got.iter().zip(&expected).enumerate() {
+        assert!((g - e).abs() <= 1e-4 * e, "row {row}: probe distance {g}, trajectory distance {e}");
+    }
+    let coords = columns::f32_lists(&naive, "coords", &p("naive.parquet")).unwrap();
+    assert!(coords.iter().all(|c| c.len() == 1 && c[0] > 0.0));
+    assert_eq!(columns::strings(&naive, "method", &p("naive.parquet")).unwrap()[0], "naive");
+    assert_eq!(prov.seeds["landscape"], 7, "the seed comes from [landscape]");
+    assert_eq!(prov.inputs.len(), 4, "data, split, checkpoint and trajectories are hashed");
+    // The jump points' losses are far above the minimum's; random directions
+    // at the same distance are not free either.
+    let run_train_loss = columns::f64s(&read_table(&p("run.parquet"), &RUNS).unwrap().0, "train_loss", &p("run.parquet")).unwrap()[0];
+    let naive_loss = columns::f64s(&naive, "train_loss", &p("naive.parquet")).unwrap();
+    assert!(naive_loss.iter().all(|&l| l > run_train_loss), "{naive_loss:?} vs θₒ {run_train_loss}");
+
+    // Same seed, same bytes; another seed, other points.
+    probe(d, "naive", "naive2.parquet");
+    assert_eq!(std::fs::read(p("naive.parquet")).unwrap(), std::fs::read(p("naive2.parquet")).unwrap());
+
+    // Grid: the 3×3×3 lattice on [−1, 1]³, c₁ slowest.
+    probe(d, "grid", "grid.parquet");
+    let (grid, _) = read_table(&p("grid.parquet"), &PROBES).unwrap();
+    assert_eq!(grid.height(), 27);
+    let coords = columns::f32_lists(&grid, "coords", &p("grid.parquet")).unwrap();
+    let axis = [-1.0f32, 0.0, 1.0];
+    for (i, c) in coords.iter().enumerate() {
+        assert_eq!(c, &vec![axis[i / 9], axis[(i / 3) % 3], axis[i % 3]], "row {i}");
+    }
+    // The centre is θₒ itself: its losses are the run table's.
+    let (runs, _) = read_table(&p("run.parquet"), &RUNS).unwrap();
+    for col in ["train_loss", "val_loss", "test_loss", "test_acc"] {
+        let at_centre = columns::f64s(&grid, col, &p("grid.parquet")).unwrap()[13];
+        let of_run = columns::f64s(&runs, col, &p("run.parquet")).unwrap()[0];
+        assert!((at_centre - of_run).abs() < 1e-6, "{col}: {at_centre} at (0,0,0), {of_run} in runs");
+    }
+    assert_eq!(columns::f64s(&grid, "distance", &p("grid.parquet")).unwrap()[13], 0.0);
+    assert!(columns::bools(&grid, "finite", &p("grid.parquet")).unwrap().iter().all(|&f| f));
+    probe(d, "grid", "grid2.parquet");
+    assert_eq!(std::fs::read(p("grid.parquet")).unwrap(), std::fs::read(p("grid2.parquet")).unwrap());
+}
+
+#[test]
+fn probe_errors_name_their_cause() {
+    let dir = study();
+    let d = dir.path();
+    // Naive without trajectories.
+    let (success, stderr) = basin(d, &["landscape", "probe", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--run", RUN, "--method", "naive", "--out", "x.parquet"]);
+    assert!(!success);
+    assert!(stderr.contains("--trajectories"), "{stderr}");
+    // A grid too fine to evaluate.
+    let (success, stderr) = basin(d, &["landscape", "probe", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--run", RUN, "--method", "grid", "--resolution", "1000", "--out", "x.parquet"]);
+    assert!(!success);
+    assert!(stderr.contains("resolution"), "{stderr}");
+    // Trajectories of another architecture.
+    let other = PARAMS.replace("hidden = [16]", "hidden = [8]").replace("DATA_DIR", &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data").to_string_lossy());
+    std::fs::write(d.join("other.toml"), other).unwrap();
+    ok(d, &["train", "--params", "other.toml", "--split", "split.parquet", "--run", RUN, "--out", "small.safetensors", "--run-table", "small.parquet"]);
+    let (success, stderr) = basin(d, &["landscape", "probe", "--params", "other.toml", "--split", "split.parquet", "--checkpoint", "small.safetensors", "--run", RUN, "--method", "naive", "--trajectories", "traj.parquet", "--out", "x.parquet"]);
+    assert!(!success);
+    assert!(stderr.contains("traj.parquet: row 0") && stderr.contains("another architecture"), "{stderr}");
+    // A checkpoint that does not match the params' architecture.
+    let (success, stderr) = basin(d, &["landscape", "probe", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "small.safetensors", "--run", RUN, "--method", "grid", "--out", "x.parquet"]);
+    assert!(!success);
+    assert!(stderr.contains("does not match"), "{stderr}");
+    assert!(!d.join("x.parquet").exists(), "no output on error");
+}
+
+#[test]
+fn surfaces_and_paths() {
+    use basin_store::schema::{PATHS, SURFACES};
+    let dir = study();
+    let d = dir.path();
+    let p = |name: &str| -> PathBuf { d.join(name) };
+    let net = ["--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--run", RUN];
+    let (runs, _) = read_table(&p("run.parquet"), &RUNS).unwrap();
+    let run_train_loss = columns::f64s(&runs, "train_loss", &p("run.parquet")).unwrap()[0];
+
+    // A 1D random curve: 5 points on [−1, 1], the middle one θₒ.
+    let mut args = vec!["landscape", "surface"];
+    args.extend(net);
+    args.extend(["--dims", "1", "--resolution", "5", "--out", "curve.parquet", "--figures", "figs/curve"]);
+    ok(d, &args);
+    let (curve, prov) = read_table(&p("curve.parquet"), &SURFACES).unwrap();
+    assert_eq!(curve.height(), 5);
+    assert_eq!(columns::strings(&curve, "surface", &p("curve.parquet")).unwrap()[0], "random-1d");
+    assert!((columns::f64s(&curve, "train_loss", &p("curve.parquet")).unwrap()[2] - run_train_loss).abs() < 1e-6);
+    assert_eq!(prov.extra["axes"], "[[-1.0,-0.5,0.0,0.5,1.0]]");
+    assert!(p("figs/curve-curve.png").exists() && p("figs/curve-curve.svg").exists());
+
+    // Interpolation towards a second net: the ends are the two nets.
+    let text = std::fs::read_to_string(p("params.toml")).unwrap().replace("lr = 0.05", "lr = 0.1");
+    std::fs::write(p("params2.toml"), text).unwrap();
+    ok(d, &["train", "--params", "params2.toml", "--split", "split.parquet", "--run", RUN, "--out", "net2.safetensors", "--run-table", "run2.parquet"]);
+    let mut args = vec!["landscape", "surface"];
+    args.extend(net);
+    args.extend(["--kind", "interp", "--other", "net2.safetensors", "--resolution", "3", "--lo", "0", "--hi", "1", "--out", "interp.parquet"]);
+    ok(d, &args);
+    let (interp, _) = read_table(&p("interp.parquet"), &SURFACES).unwrap();
+    let loss = columns::f64s(&interp, "train_loss", &p("interp.parquet")).unwrap();
+    let loss2 = columns::f64s(&read_table(&p("run2.parquet"), &RUNS).unwrap().0, "train_loss", &p("run2.parquet")).unwrap()[0];
+    assert!((loss[0] - run_train_loss).abs() < 1e-6 && (loss[2] - loss2).abs() < 1e-5, "{loss:?} vs {run_train_loss}, {loss2}");
+
+    // A 3-point path: it lies in its own PCA plane, ends at the origin, and
+    // its true losses are the trajectory's.
+    let mut args = vec!["landscape", "path"];
+    args.extend(net);
+    args.extend(["--trajectories", "traj.parquet", "--jump-seed", "0", "--step-size", "0.5", "--resolution", "7"]);
+    args.extend(["--out", "pca.parquet", "--path-out", "path.parquet", "--figures", "figs/pca", "--vtk", "figs/pca.vtk", "--ply", "figs/pca.ply"]);
+    ok(d, &args);
+    let (surf, _) = read_table(&p("pca.parquet"), &SURFACES).unwrap();
+    assert_eq!(surf.height(), 49);
+    let (path, _) = read_table(&p("path.parquet"), &PATHS).unwrap();
+    assert_eq!(path.height(), 3);
+    let (traj, _) = read_table(&p("traj.parquet"), &TRAJECTORIES).unwrap();
+    let traj_loss = columns::f64s(&traj, "train_loss", &p("traj.parquet")).unwrap();
+    let true_loss = columns::f64s(&path, "true_loss", &p("path.parquet")).unwrap();
+    for i in 0..3 {
+        assert!((true_loss[i] - traj_loss[i]).abs() < 1e-6, "point {i}: {} vs {}", true_loss[i], traj_loss[i]);
+    }
+    let coords = columns::f32_lists(&path, "coords", &p("path.parquet")).unwrap();
+    assert_eq!(coords[2], vec![0.0, 0.0], "θ_final is the origin of the plane");
+    let off = columns::f64s(&path, "off_plane", &p("path.parquet")).unwrap();
+    assert!(off.iter().all(|&o| o < 1e-4), "three points lie in their PCA plane: {off:?}");
+    let ev = columns::f64s(&path, "explained_variance", &p("path.parquet")).unwrap()[0];
+    assert!((ev - 1.0).abs() < 1e-9, "two components explain all of three points: {ev}");
+    for f in ["figs/pca-contour.png", "figs/pca-contour.svg", "figs/pca-3d.png", "figs/pca.vtk", "figs/pca-path.vtk", "figs/pca.ply"] {
+        assert!(p(f).exists(), "{f}");
+    }
+}

@@ -36,6 +36,8 @@ $(OUT)/params/topo.toml: $(PARAMS)
 	$(BASIN) params --params $< --sections topo --out $@
 $(OUT)/params/landscape.toml: $(PARAMS)
 	$(BASIN) params --params $< --sections data,train,landscape --out $@
+$(OUT)/params/compare.toml: $(PARAMS)
+	$(BASIN) params --params $< --sections compare --out $@
 $(OUT)/params/plan.toml: $(PARAMS)
 	$(BASIN) params --params $< --sections train,jump --out $@
 
@@ -48,7 +50,8 @@ all: $(OUT)/runs.parquet $(RUNS:%=$(OUT)/trajectories/%.parquet) \
      $(RUNS:%=$(OUT)/embeddings/%.parquet) $(OUT)/embeddings-joint.parquet \
      $(RUNS:%=$(OUT)/topology/%.vr.parquet) $(RUNS:%=$(OUT)/topology/%.vr-cocycles.parquet) \
      $(RUNS:%=$(OUT)/topology/%.sublevel.parquet) \
-     $(RUNS:%=$(OUT)/probes/%.naive.parquet) $(RUNS:%=$(OUT)/probes/%.grid.parquet)
+     $(RUNS:%=$(OUT)/probes/%.naive.parquet) $(RUNS:%=$(OUT)/probes/%.grid.parquet) \
+     $(OUT)/compare/classifiers.parquet $(OUT)/report/report.html
 
 # ---- data split -------------------------------------------------------------
 $(OUT)/split.parquet: $(OUT)/params/split.toml
@@ -97,6 +100,27 @@ $(OUT)/probes/%.naive.parquet: $(OUT)/trajectories/%.parquet $(OUT)/nets/%.safet
 $(OUT)/probes/%.grid.parquet: $(OUT)/nets/%.safetensors $(OUT)/split.parquet $(OUT)/params/landscape.toml
 	$(BASIN) landscape probe --method grid --params $(OUT)/params/landscape.toml --split $(OUT)/split.parquet \
 	  --checkpoint $< --run $* --out $@
+
+# ---- comparison: features per net, statistics, classifiers, report --------
+TRAJECTORIES := $(RUNS:%=$(OUT)/trajectories/%.parquet)
+EMBEDDINGS := $(RUNS:%=$(OUT)/embeddings/%.parquet)
+POTENTIALS := $(RUNS:%=$(OUT)/potential/%.parquet)
+PROBES := $(RUNS:%=$(OUT)/probes/%.naive.parquet) $(RUNS:%=$(OUT)/probes/%.grid.parquet)
+TOPO_FEATURES := $(RUNS:%=$(OUT)/topology/%.sublevel-features.parquet) $(RUNS:%=$(OUT)/topology/%.vr-features.parquet)
+
+$(OUT)/compare/features.parquet: $(TRAJECTORIES) $(EMBEDDINGS) $(POTENTIALS) $(PROBES) $(TOPO_FEATURES)
+	$(BASIN) compare features --out $@ --trajectories $(TRAJECTORIES) --embeddings $(EMBEDDINGS) \
+	  --potential $(POTENTIALS) --probes $(PROBES) --include $(TOPO_FEATURES)
+
+$(OUT)/compare/classifiers.parquet $(OUT)/compare/correlations.parquet &: $(OUT)/compare/features.parquet $(OUT)/runs.parquet $(OUT)/params/compare.toml
+	$(BASIN) compare analyse --params $(OUT)/params/compare.toml --runs $(OUT)/runs.parquet --features $< \
+	  --out-classifiers $(OUT)/compare/classifiers.parquet --out-correlations $(OUT)/compare/correlations.parquet
+
+$(OUT)/report/report.html $(OUT)/report/report.md &: $(OUT)/compare/classifiers.parquet $(OUT)/compare/correlations.parquet $(OUT)/params/compare.toml
+	$(BASIN) report --params $(OUT)/params/compare.toml --out-dir $(OUT)/report --runs $(OUT)/runs.parquet \
+	  --features $(OUT)/compare/features.parquet --classifiers $(OUT)/compare/classifiers.parquet \
+	  --correlations $(OUT)/compare/correlations.parquet --trajectories $(TRAJECTORIES) --embeddings $(EMBEDDINGS) \
+	  --sublevel $(RUNS:%=$(OUT)/topology/%.sublevel.parquet) --rips $(RUNS:%=$(OUT)/topology/%.vr.parquet)
 
 # ---- helpers ----------------------------------------------------------------
 dry-run: $(OUT)/split.parquet $(OUT)/params/jump.toml

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use basin_compare::analysis::{ClassifierRow, CorrelationRow};
 use basin_compare::features::{jr_features, phate_features, probe_features};
 use basin_compare::inputs::{self, FeatureRow};
-use basin_compare::{analyse, AnalysisConfig, BootstrapConfig, CvConfig, Learner, ReportConfig, ReportInputs};
+use basin_compare::{analyse, AnalysisConfig, BootstrapConfig, CvConfig, Learner, LearnerParams, ReportConfig, ReportInputs};
 use basin_store::columns::{f64s, i64s, strings};
 use basin_store::polars::prelude::{Column, DataFrame};
 use basin_store::schema::{COMPARISONS, CORRELATIONS, FEATURES};
@@ -38,6 +38,12 @@ pub(crate) struct CompareSection {
     pub learners: Vec<String>,
     /// Hyper-parameters to classify; empty = every one with ≥ 2 values.
     pub hyper_targets: Vec<String>,
+    /// L-BFGS iterations of logistic regression (scikit-learn's default 100).
+    pub logistic_max_iterations: u64,
+    /// L-BFGS gradient tolerance of logistic regression (scikit-learn's tol, 1e-4).
+    pub logistic_tolerance: f64,
+    /// Trees of the random forest.
+    pub forest_trees: usize,
     /// Best and worst nets put side by side in the figures.
     pub side_by_side: usize,
     /// The report's title.
@@ -55,6 +61,9 @@ impl Default for CompareSection {
             confidence: 0.95,
             learners: ["logistic", "svm", "decision_tree", "random_forest", "knn3", "gaussian_nb", "majority"].map(String::from).to_vec(),
             hyper_targets: Vec::new(),
+            logistic_max_iterations: 100,
+            logistic_tolerance: 1e-4,
+            forest_trees: 100,
             side_by_side: 3,
             title: "basin: loss-landscape comparison of well- and poorly-generalizing nets".into(),
         }
@@ -75,6 +84,12 @@ impl CompareSection {
             cv: CvConfig { folds: self.folds, repeats: self.repeats, seed: self.seed, standardize: true },
             bootstrap: BootstrapConfig { resamples: self.bootstrap, confidence: self.confidence, seed: self.seed },
             learners,
+            learner_params: LearnerParams {
+                logistic_max_iterations: self.logistic_max_iterations,
+                logistic_gradient_tolerance: self.logistic_tolerance,
+                forest_trees: self.forest_trees,
+                ..LearnerParams::default()
+            },
             quantiles: self.quantiles,
             hyper_targets: self.hyper_targets.clone(),
             scramble_seed: self.seed,

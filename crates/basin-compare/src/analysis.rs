@@ -15,11 +15,11 @@ use std::collections::BTreeMap;
 
 use ndarray::Array2;
 
-use crate::cv::{cross_validate, permutation_labels, CvConfig};
+use crate::cv::{cross_validate_with, permutation_labels, CvConfig};
 use crate::error::{CompareError, CompareResult};
 use crate::features::{feature_matrix, feature_sets, FeatureMatrix};
 use crate::inputs::{FeatureRow, Run};
-use crate::learners::Learner;
+use crate::learners::{Learner, LearnerParams};
 use crate::stats::{correlate, BootstrapConfig, CorrelationMethod};
 
 /// Settings of [`analyse`].
@@ -31,6 +31,8 @@ pub struct AnalysisConfig {
     pub bootstrap: BootstrapConfig,
     /// Learners to cross-validate.
     pub learners: Vec<Learner>,
+    /// Their settings.
+    pub learner_params: LearnerParams,
     /// Number of test-loss quantile classes (5 in the paper).
     pub quantiles: usize,
     /// Hyper-parameters to classify; empty = every column of the runs table
@@ -57,6 +59,7 @@ impl Default for AnalysisConfig {
                 Learner::GaussianNb,
                 Learner::Majority,
             ],
+            learner_params: LearnerParams::default(),
             quantiles: 5,
             hyper_targets: Vec::new(),
             max_correlated_features: 64,
@@ -207,6 +210,14 @@ pub fn analyse(runs: &[Run], features: &[FeatureRow], cfg: &AnalysisConfig) -> C
         matrices.push(feature_matrix(features, &set, &run_ids)?);
     }
     let mut analysis = Analysis::default();
+    let constant: usize = matrices
+        .iter()
+        .filter(|m| m.names.len() <= cfg.max_correlated_features)
+        .map(|m| m.values.columns().into_iter().filter(|c| c.iter().all(|v| *v == c[0])).count())
+        .sum();
+    if constant > 0 {
+        tracing::warn!("{constant} summary features are the same for every net; their correlations are undefined (NaN, as in scipy)");
+    }
     for m in &matrices {
         if m.names.len() <= cfg.max_correlated_features {
             analysis.correlations.extend(correlations(m, runs, &cfg.bootstrap)?);
@@ -216,6 +227,10 @@ pub fn analyse(runs: &[Run], features: &[FeatureRow], cfg: &AnalysisConfig) -> C
     for target in targets(runs, cfg)? {
         tracing::info!(target = %target.name, "cross-validating");
         let n_classes = target.classes.iter().max().map_or(0, |m| m + 1);
+        let smallest = (0..n_classes).map(|c| target.classes.iter().filter(|&&k| k == c).count()).min().unwrap_or(0);
+        if smallest < cfg.cv.folds.min(runs.len()) {
+            tracing::warn!(target = %target.name, "the smallest class has {smallest} nets, fewer than the folds: some test folds miss it (as scikit-learn warns)");
+        }
         let mut jobs: Vec<(&str, &Array2<f64>, Vec<usize>)> =
             matrices.iter().map(|m| (m.feature_set.as_str(), &m.values, target.classes.clone())).collect();
         if let Some(jr) = matrices.iter().find(|m| m.feature_set == "jr") {
@@ -225,7 +240,7 @@ pub fn analyse(runs: &[Run], features: &[FeatureRow], cfg: &AnalysisConfig) -> C
         let cv = CvConfig { folds, ..cfg.cv.clone() };
         for (set, x, y) in jobs {
             for learner in &cfg.learners {
-                let score = cross_validate(x.view(), &y, &groups, learner, &cv)
+                let score = cross_validate_with(x.view(), &y, &groups, learner, &cfg.learner_params, &cv)
                     .map_err(|e| CompareError::Analysis(format!("target `{}`, feature set `{set}`, {}: {e}", target.name, learner.name())))?;
                 analysis.classifiers.push(ClassifierRow {
                     target: target.name.clone(),

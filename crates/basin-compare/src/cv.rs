@@ -158,7 +158,9 @@ fn assign_folds(
     }
     let smallest = class_totals.iter().copied().min().unwrap_or(0);
     if smallest < folds {
-        tracing::warn!(
+        // Debug, not warn: repeated CV calls this once per repeat and learner;
+        // callers report it once (see `analysis`).
+        tracing::debug!(
             "the least populated class has only {smallest} rows, fewer than the {folds} folds: \
              some folds will miss it (scikit-learn warns the same)"
         );

@@ -33,7 +33,7 @@ pub(crate) const MIN_PAIRS: usize = 3;
 pub fn pearson(x: &[f64], y: &[f64]) -> Result<f64> {
     check_pairs(x, y)?;
     if is_constant(x) || is_constant(y) {
-        tracing::warn!(
+        tracing::debug!(
             "pearson: an input is constant; the correlation is undefined (NaN), as in scipy"
         );
         return Ok(f64::NAN);
@@ -59,7 +59,7 @@ pub fn pearson(x: &[f64], y: &[f64]) -> Result<f64> {
 pub fn spearman(x: &[f64], y: &[f64]) -> Result<f64> {
     check_pairs(x, y)?;
     if is_constant(x) || is_constant(y) {
-        tracing::warn!(
+        tracing::debug!(
             "spearman: an input is constant; the correlation is undefined (NaN), as in scipy"
         );
         return Ok(f64::NAN);

@@ -109,7 +109,7 @@ pub fn correlate(
         .unzip();
     let dropped_nan = x.len() - xs.len();
     if dropped_nan > 0 {
-        tracing::warn!(
+        tracing::debug!(
             "{}: dropped {dropped_nan} of {} pairs with a NaN",
             method.name(),
             x.len()
@@ -145,7 +145,7 @@ pub fn correlate(
     let (ci_low, ci_high, undefined_resamples) =
         bootstrap::percentile_interval(&xs, &ys, boot, statistic);
     if undefined_resamples > 0 {
-        tracing::warn!(
+        tracing::debug!(
             "{}: {undefined_resamples} of {} bootstrap resamples were constant and left out of the interval",
             method.name(),
             boot.resamples

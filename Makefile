@@ -2,7 +2,8 @@
 #
 #   make demo   build, then run the digits demo pipeline end to end
 #   make test   build, run every test, run the demo and check its outputs
-#               open in pandas/pyarrow and DuckDB (what .ci/run runs)
+#               open in pandas/pyarrow and DuckDB, that its report works in
+#               headless Chromium and that the notebook runs (what .ci/run runs)
 #
 # One build profile (release) serves the tests, the benches and the demo, so
 # nothing is compiled twice. Cargo's target dir lives outside the clone so
@@ -26,11 +27,23 @@ demo: build
 test: build
 	cargo test --release --workspace
 	$(MAKE) demo
-	$(MAKE) interop
+	$(MAKE) interop report-check notebook
 
 # pandas + pyarrow and DuckDB open every Parquet output of the demo.
 interop: $(VENV)/.installed
 	$(PY) tests/interop.py pipelines/digits/out
+
+# The report opens in headless Chromium: figures render, hovering an embedded
+# point shows its tooltip, clicking a net shows its curves (needs Debian's
+# chromium and chromium-driver; .ci/run installs them).
+report-check: $(VENV)/.installed
+	mkdir -p pipelines/digits/out/checks
+	$(PY) tests/report_browser.py pipelines/digits/out/report/report.html pipelines/digits/out/checks/report-explorer.png
+
+# The notebook runs top to bottom on the demo's outputs.
+notebook: $(VENV)/.installed
+	mkdir -p pipelines/digits/out/checks
+	$(PY) tests/run_notebook.py notebooks/explore.ipynb pipelines/digits/out/checks/explore.executed.ipynb
 
 $(VENV)/.installed: tests/requirements.txt
 	python3 -m venv $(VENV)
@@ -40,4 +53,4 @@ $(VENV)/.installed: tests/requirements.txt
 clean-demo:
 	$(MAKE) -C pipelines/digits clean
 
-.PHONY: build demo test interop clean-demo
+.PHONY: build demo test interop report-check notebook clean-demo

@@ -124,17 +124,17 @@ impl Findings {
             let listed: Vec<String> = h.sets.iter().map(|(set, m, sd)| format!("{set} {:.1} ± {:.1} %", 100.0 * m, 100.0 * sd)).collect();
             let paper_order = h.sets.len() == 4 && h.order.iter().map(String::as_str).eq(PAPER_SETS.iter().copied());
             let jr_beats_all = h.order.first().map(String::as_str) == Some("jr");
-            let verdict = if paper_order {
+            let verdict = if h.sets.len() < 4 {
+                format!("only {} of the paper's four feature sets are available here, ordered {}", h.sets.len(), h.order.join(" > "))
+            } else if paper_order {
                 "the paper's order J&R > naive > grid > scrambled is reproduced".to_owned()
             } else if jr_beats_all {
                 format!("J&R is best, as in the paper, but the full order here is {}", h.order.join(" > "))
-            } else if h.sets.len() < 4 {
-                format!("only {} of the paper's four feature sets are available here, ordered {}", h.sets.len(), h.order.join(" > "))
             } else {
                 format!("the paper's order is NOT reproduced: here {}", h.order.join(" > "))
             };
             s.push(format!(
-                "Predicting the test-loss quantile ({}, majority class {:.1} %), averaged over the learners: {}. The paper found J&R {:.1} / naive {:.1} / grid {:.1} / scrambled {:.1} % with 5 classes: {verdict}. With {n} nets the folds are small, so differences within about one sd are not evidence either way.",
+                "Predicting the test-loss quantile ({}; majority-class baseline {:.1} % under the same folds), averaged over the learners: {}. The paper found J&R {:.1} / naive {:.1} / grid {:.1} / scrambled {:.1} % with 5 classes: {verdict}. With {n} nets the folds are small, so differences within about one sd are not evidence either way.",
                 h.target,
                 100.0 * h.chance,
                 listed.join(", "),

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use minijinja::value::Serde;
 use minijinja::{context, Environment, Value};
 use serde::Serialize;
@@ -39,6 +41,19 @@ struct Figure {
     id: String,
     caption: String,
     svg: String,
+}
+
+/// SVGs larger than this are inlined as their PNG instead: a diagram with
+/// thousands of points is megabytes of SVG but a few hundred kB of PNG.
+const MAX_INLINE_SVG: usize = 1_000_000;
+
+/// The figure as HTML: its SVG, or for very large ones its PNG as a data URL.
+fn inline_figure(rendered: &crate::plots::Rendered) -> CompareResult<String> {
+    if rendered.svg_text.len() <= MAX_INLINE_SVG {
+        return Ok(inline_svg(&rendered.svg_text));
+    }
+    let png = std::fs::read(&rendered.png).map_err(|source| CompareError::Io { path: rendered.png.clone(), source })?;
+    Ok(format!(r#"<img alt="figure" style="max-width:100%" src="data:image/png;base64,{}">"#, BASE64.encode(png)))
 }
 
 /// The `<svg>` element of a plotters SVG document, without the XML prologue
@@ -164,7 +179,10 @@ pub(crate) fn render(inputs: &ReportInputs, findings: &Findings, figures: &[Repo
             })
         })
         .collect();
-    let figures: Vec<Figure> = figures.iter().map(|f| Figure { id: f.id.clone(), caption: f.caption.clone(), svg: inline_svg(&f.rendered.svg_text) }).collect();
+    let figures: Vec<Figure> = figures
+        .iter()
+        .map(|f| Ok(Figure { id: f.id.clone(), caption: f.caption.clone(), svg: inline_figure(&f.rendered)? }))
+        .collect::<CompareResult<_>>()?;
 
     let mut env = Environment::new();
     env.add_template("report.html", TEMPLATE).map_err(|e| CompareError::Template(e.to_string()))?;

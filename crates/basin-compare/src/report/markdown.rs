@@ -28,7 +28,7 @@ pub(crate) fn render(inputs: &ReportInputs, findings: &Findings, figures: &[Repo
         "Mean cross-validated accuracy in % (mean over the learners, ± the mean of their sds), the layout of Horoi et al. 2022, Table 1. \
          `scrambled` is J&R with the labels permuted.\n"
     );
-    let _ = write!(md, "| target | chance |");
+    let _ = write!(md, "| target | majority baseline |");
     for s in PAPER_SETS {
         let _ = write!(md, " {s} |");
     }

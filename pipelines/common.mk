@@ -5,6 +5,10 @@
 # includes this file.
 #
 #   make -j2            run everything (resumes where a killed run stopped)
+#   make -j64 LAUNCH=slurm
+#                       the same, each heavy recipe through `srun` with the
+#                       resources of params.toml's [cluster] (README, "On a
+#                       SLURM cluster"); `basin submit` needs no make running
 #   make dry-run        shard count and time estimate
 #   make clean          remove out/
 #
@@ -37,6 +41,21 @@ $(OUT)/params/topo.toml: $(PARAMS)
 $(OUT)/params/plan.toml: $(PARAMS)
 	$(BASIN) params --params $< --sections train,jump --out $@
 
+# ---- launcher ---------------------------------------------------------------
+# Heavy recipes (train, jump, PHATE, topology) start with $(LAUNCH_<stage>)
+# and end with $(DEVICE_<stage>): both empty here, so they run locally.
+# LAUNCH=slurm includes a fragment, made by `basin launcher` from [cluster],
+# that sets them to `srun …` and `--device cuda` (for stages given GPUs).
+# Only that fragment reads [cluster], so editing it reruns no stage.
+LAUNCH ?=
+ifeq ($(LAUNCH),slurm)
+$(OUT)/slurm/launch.mk: $(PARAMS)
+	$(BASIN) launcher --params $< --out $@
+include $(OUT)/slurm/launch.mk
+else ifneq ($(LAUNCH),)
+$(error LAUNCH=$(LAUNCH): expected LAUNCH=slurm, or no LAUNCH to run locally)
+endif
+
 # ---- the plan: nets and shards of the grid (a generated make fragment) ------
 $(OUT)/plan.mk: $(OUT)/params/plan.toml
 	$(BASIN) plan --params $< --out-dir $(OUT) --out $@
@@ -53,8 +72,8 @@ $(OUT)/split.parquet: $(OUT)/params/split.toml
 
 # ---- base nets: one checkpoint + one-row runs table per net -----------------
 $(OUT)/nets/%.safetensors: $(OUT)/split.parquet $(OUT)/params/train.toml
-	$(BASIN) train --params $(OUT)/params/train.toml --split $(OUT)/split.parquet \
-	  --run $* --out $@ --run-table $(OUT)/nets/$*.run.parquet
+	$(LAUNCH_train) $(BASIN) train --params $(OUT)/params/train.toml --split $(OUT)/split.parquet \
+	  --run $* --out $@ --run-table $(OUT)/nets/$*.run.parquet $(DEVICE_train)
 
 $(OUT)/runs.parquet: $(RUNS:%=$(OUT)/nets/%.safetensors)
 	$(BASIN) merge --schema runs --out $@ $(RUNS:%=$(OUT)/nets/%.run.parquet)
@@ -62,8 +81,8 @@ $(OUT)/runs.parquet: $(RUNS:%=$(OUT)/nets/%.safetensors)
 # ---- jump shards: net × seed × step, one file each (make -j runs them in
 # parallel; the checkpoint dependency of each shard comes from plan.mk) -------
 $(OUT)/jumps/%.parquet: $(OUT)/split.parquet $(OUT)/params/jump.toml
-	$(BASIN) jump --params $(OUT)/params/jump.toml --split $(OUT)/split.parquet \
-	  --checkpoint $(OUT)/nets/$(firstword $(subst __, ,$*)).safetensors --shard $* --out $@
+	$(LAUNCH_jump) $(BASIN) jump --params $(OUT)/params/jump.toml --split $(OUT)/split.parquet \
+	  --checkpoint $(OUT)/nets/$(firstword $(subst __, ,$*)).safetensors --shard $* --out $@ $(DEVICE_jump)
 
 # ---- merged trajectories, one file per net (its shards come from plan.mk) ---
 $(OUT)/trajectories/%.parquet:
@@ -71,26 +90,30 @@ $(OUT)/trajectories/%.parquet:
 
 # ---- PHATE: one embedding (+ potential distances) per net, and one joint ---
 $(OUT)/embeddings/%.parquet $(OUT)/potential/%.parquet: $(OUT)/trajectories/%.parquet $(OUT)/params/phate.toml
-	$(BASIN) phate --params $(OUT)/params/phate.toml --scope per-net \
+	$(LAUNCH_phate) $(BASIN) phate --params $(OUT)/params/phate.toml --scope per-net \
 	  --out $(OUT)/embeddings/$*.parquet --potential-out $(OUT)/potential/$*.parquet $<
 
 $(OUT)/embeddings-joint.parquet: $(RUNS:%=$(OUT)/trajectories/%.parquet) $(OUT)/params/phate.toml
-	$(BASIN) phate --params $(OUT)/params/phate.toml --scope joint --out $@ $(RUNS:%=$(OUT)/trajectories/%.parquet)
+	$(LAUNCH_phate) $(BASIN) phate --params $(OUT)/params/phate.toml --scope joint --out $@ $(RUNS:%=$(OUT)/trajectories/%.parquet)
 
 # ---- topology: Rips of each net's weights, sublevel sets of its loss -------
 $(OUT)/topology/%.vr.parquet $(OUT)/topology/%.vr-features.parquet $(OUT)/topology/%.vr-cocycles.parquet: $(OUT)/trajectories/%.parquet $(OUT)/params/topo.toml
-	$(BASIN) topo vr --params $(OUT)/params/topo.toml --out $(OUT)/topology/$*.vr.parquet \
+	$(LAUNCH_topo) $(BASIN) topo vr --params $(OUT)/params/topo.toml --out $(OUT)/topology/$*.vr.parquet \
 	  --features-out $(OUT)/topology/$*.vr-features.parquet --cocycles-out $(OUT)/topology/$*.vr-cocycles.parquet $<
 
 $(OUT)/topology/%.sublevel.parquet $(OUT)/topology/%.sublevel-features.parquet: $(OUT)/potential/%.parquet $(OUT)/trajectories/%.parquet $(OUT)/params/topo.toml
-	$(BASIN) topo sublevel --params $(OUT)/params/topo.toml --potential $< --trajectories $(OUT)/trajectories/$*.parquet \
+	$(LAUNCH_topo) $(BASIN) topo sublevel --params $(OUT)/params/topo.toml --potential $< --trajectories $(OUT)/trajectories/$*.parquet \
 	  --out $(OUT)/topology/$*.sublevel.parquet --features-out $(OUT)/topology/$*.sublevel-features.parquet
 
 # ---- helpers ----------------------------------------------------------------
+# What every job of `basin submit` needs first (light, run where it is called).
+prepare: $(OUT)/split.parquet $(OUT)/params/train.toml $(OUT)/params/jump.toml \
+         $(OUT)/params/phate.toml $(OUT)/params/topo.toml $(OUT)/plan.mk
+
 dry-run: $(OUT)/split.parquet $(OUT)/params/jump.toml
 	$(BASIN) jump --dry-run --params $(OUT)/params/jump.toml --split $(OUT)/split.parquet --jobs 2
 
 clean:
 	rm -rf $(OUT)
 
-.PHONY: all dry-run clean
+.PHONY: all prepare dry-run clean

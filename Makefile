@@ -3,6 +3,9 @@
 #   make demo   build, then run the digits demo pipeline end to end
 #   make test   build, run every test, run the demo and check its outputs
 #               open in pandas/pyarrow and DuckDB (what .ci/run runs)
+#   make test-slurm
+#               the demo through a real single-node SLURM started here
+#               (root: installs slurm-wlm and munge; about N minutes)
 #
 # One build profile (release) serves the tests, the benches and the demo, so
 # nothing is compiled twice. Cargo's target dir lives outside the clone so
@@ -37,7 +40,10 @@ $(VENV)/.installed: tests/requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	touch $@
 
+test-slurm: build
+	tests/slurm/run.sh $(BASIN)
+
 clean-demo:
 	$(MAKE) -C pipelines/digits clean
 
-.PHONY: build demo test interop clean-demo
+.PHONY: build demo test test-slurm interop clean-demo

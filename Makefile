@@ -5,7 +5,7 @@
 #               open in pandas/pyarrow and DuckDB (what .ci/run runs)
 #   make test-slurm
 #               the demo through a real single-node SLURM started here
-#               (root: installs slurm-wlm and munge; about N minutes)
+#               (root: installs slurm-wlm and munge; about 25 minutes)
 #
 # One build profile (release) serves the tests, the benches and the demo, so
 # nothing is compiled twice. Cargo's target dir lives outside the clone so

@@ -162,14 +162,15 @@ SECONDS=0
 make -C "$(P make)" --no-print-directory BASIN="$BASIN" -k -j4 LAUNCH=slurm >"$WORK/make1.log" 2>&1 &
 MAKE_PID=$!
 victim=$(running_task basin-jump)
-shard=$(scontrol show job "$victim" | sed -n 's/.*--shard \([^ ]*\).*/\1/p' | head -1)
 scancel "$victim"
-echo "cancelled job $victim (shard ${shard:-?})"
+echo "cancelled job $victim"
 if wait "$MAKE_PID"; then fail "make succeeded although a shard was cancelled"; fi
-echo "first make failed as it should, after ${SECONDS}s"
+shard=$(sed -n 's/.*\[[^]]*: out\/jumps\/\([^]]*\)\.parquet\] Error.*/\1/p' "$WORK/make1.log")
+echo "first make failed as it should, on shard ${shard:-?} only, after ${SECONDS}s"
+[[ $(wc -w <<<"$shard") == 1 ]] || fail "make should have failed on exactly one shard: $(grep Error "$WORK/make1.log")"
 missing=$(comm -23 <(ls "$(P local)/out/jumps") <(ls "$(P make)/out/jumps"))
 [[ $(wc -w <<<"$missing") == 1 ]] || fail "expected exactly the cancelled shard missing, got: $missing"
-[[ -z $shard || $missing == "$shard.parquet" ]] || fail "missing $missing, cancelled $shard"
+[[ $missing == "$shard.parquet" ]] || fail "missing $missing, cancelled $shard"
 ls -a "$(P make)/out/jumps" | grep -q '^\.basin-tmp' && fail "a partial output was left behind"
 make -C "$(P make)" --no-print-directory BASIN="$BASIN" -j4 LAUNCH=slurm >"$WORK/make2.log" 2>&1 || fail "second make: $(tail "$WORK/make2.log")"
 jumps=$(grep -c -- ' jump --params' "$WORK/make2.log" || true)

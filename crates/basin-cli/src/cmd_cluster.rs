@@ -201,19 +201,20 @@ impl SchedulerView {
         states.iter().find(|s| s.job == job && (s.task == task || s.task.is_none())).map(|s| s.state.as_str())
     }
 
-    /// State of `target`: the newest submission that covered it decides.
+    /// State of `target`: the newest submission whose array job lists it
+    /// decides; failing that, the newest closing job (it makes `all`).
     fn state(&self, subs: &[Submission], target: &str, done: bool) -> TargetState {
-        for sub in subs.iter().rev() {
-            for job in &sub.jobs {
-                if let Some(i) = job.targets.iter().position(|t| t == target) {
-                    let task = (job.stage != Stage::Finish.name()).then_some(i as u32);
-                    let queued = Self::find(&self.queued, job.id, task);
-                    let accounted = Self::find(&self.accounted, job.id, task);
-                    return TargetState::classify(done, queued, accounted, true);
-                }
+        let jobs = || subs.iter().rev().flat_map(|s| s.jobs.iter());
+        let listed = jobs().find_map(|j| j.targets.iter().position(|t| t == target).map(|i| (j, Some(i as u32))));
+        let covering = listed.or_else(|| jobs().find(|j| j.stage == Stage::Finish.name()).map(|j| (j, None)));
+        match covering {
+            Some((job, task)) => {
+                let queued = Self::find(&self.queued, job.id, task);
+                let accounted = Self::find(&self.accounted, job.id, task);
+                TargetState::classify(done, queued, accounted, true)
             }
+            None => TargetState::classify(done, None, None, false),
         }
-        TargetState::classify(done, None, None, false)
     }
 }
 
@@ -440,8 +441,12 @@ fn status_report(p: &PipelineArgs, verbose: bool) -> Result<StatusReport> {
         let rest = if rest.is_empty() { String::new() } else { format!(" ({})", rest.join(", ")) };
         writeln!(text, "  {label:<14} {done}/{} done{rest}", targets.len())?;
         if verbose {
-            for (t, s) in not_done {
+            const SHOWN: usize = 10;
+            for (t, s) in not_done.iter().take(SHOWN) {
                 writeln!(text, "    {t}: {s}")?;
+            }
+            if not_done.len() > SHOWN {
+                writeln!(text, "    … and {} more", not_done.len() - SHOWN)?;
             }
         }
         Ok(())

@@ -4,6 +4,9 @@
 #   make test   build, run every test, run the demo and check its outputs
 #               open in pandas/pyarrow and DuckDB, that its report works in
 #               headless Chromium and that the notebook runs (what .ci/run runs)
+#   make test-slurm
+#               the demo through a real single-node SLURM started here
+#               (root: installs slurm-wlm and munge; about 25 minutes)
 #
 # One build profile (release) serves the tests, the benches and the demo, so
 # nothing is compiled twice. Cargo's target dir lives outside the clone so
@@ -50,7 +53,10 @@ $(VENV)/.installed: tests/requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	touch $@
 
+test-slurm: build
+	tests/slurm/run.sh $(BASIN)
+
 clean-demo:
 	$(MAKE) -C pipelines/digits clean
 
-.PHONY: build demo test interop report-check notebook clean-demo
+.PHONY: build demo test test-slurm interop report-check notebook clean-demo

@@ -5,6 +5,10 @@
 # includes this file.
 #
 #   make -j2            run everything (resumes where a killed run stopped)
+#   make -j64 LAUNCH=slurm
+#                       the same, each heavy recipe through `srun` with the
+#                       resources of params.toml's [cluster] (README, "On a
+#                       SLURM cluster"); `basin submit` needs no make running
 #   make dry-run        shard count and time estimate
 #   make clean          remove out/
 #
@@ -41,6 +45,28 @@ $(OUT)/params/compare.toml: $(PARAMS)
 $(OUT)/params/plan.toml: $(PARAMS)
 	$(BASIN) params --params $< --sections train,jump --out $@
 
+# ---- launcher ---------------------------------------------------------------
+# Heavy recipes (train, jump, PHATE, topology) start with $(LAUNCH_<stage>)
+# and end with $(DEVICE_<stage>): both empty here, so they run locally.
+# LAUNCH=slurm includes a fragment, made by `basin launcher` from [cluster],
+# that sets them to `srun …` and `--device cuda` (for stages given GPUs).
+# Only that fragment reads [cluster], so editing it reruns no stage.
+LAUNCH ?=
+ifeq ($(LAUNCH),slurm)
+$(OUT)/slurm/launch.mk: $(PARAMS)
+	$(BASIN) launcher --params $< --out $@
+include $(OUT)/slurm/launch.mk
+else ifneq ($(LAUNCH),)
+$(error LAUNCH=$(LAUNCH): expected LAUNCH=slurm, or no LAUNCH to run locally)
+endif
+# DEVICE=cuda (with a basin built with `--features cuda`) trains and jumps on
+# the GPU when running locally; on SLURM the [cluster] GPUs decide.
+DEVICE ?=
+ifneq ($(DEVICE),)
+DEVICE_train ?= --device $(DEVICE)
+DEVICE_jump ?= --device $(DEVICE)
+endif
+
 # ---- the plan: nets and shards of the grid (a generated make fragment) ------
 $(OUT)/plan.mk: $(OUT)/params/plan.toml
 	$(BASIN) plan --params $< --out-dir $(OUT) --out $@
@@ -59,8 +85,8 @@ $(OUT)/split.parquet: $(OUT)/params/split.toml
 
 # ---- base nets: one checkpoint + one-row runs table per net -----------------
 $(OUT)/nets/%.safetensors: $(OUT)/split.parquet $(OUT)/params/train.toml
-	$(BASIN) train --params $(OUT)/params/train.toml --split $(OUT)/split.parquet \
-	  --run $* --out $@ --run-table $(OUT)/nets/$*.run.parquet
+	$(LAUNCH_train) $(BASIN) train --params $(OUT)/params/train.toml --split $(OUT)/split.parquet \
+	  --run $* --out $@ --run-table $(OUT)/nets/$*.run.parquet $(DEVICE_train)
 
 $(OUT)/runs.parquet: $(RUNS:%=$(OUT)/nets/%.safetensors)
 	$(BASIN) merge --schema runs --out $@ $(RUNS:%=$(OUT)/nets/%.run.parquet)
@@ -68,8 +94,8 @@ $(OUT)/runs.parquet: $(RUNS:%=$(OUT)/nets/%.safetensors)
 # ---- jump shards: net × seed × step, one file each (make -j runs them in
 # parallel; the checkpoint dependency of each shard comes from plan.mk) -------
 $(OUT)/jumps/%.parquet: $(OUT)/split.parquet $(OUT)/params/jump.toml
-	$(BASIN) jump --params $(OUT)/params/jump.toml --split $(OUT)/split.parquet \
-	  --checkpoint $(OUT)/nets/$(firstword $(subst __, ,$*)).safetensors --shard $* --out $@
+	$(LAUNCH_jump) $(BASIN) jump --params $(OUT)/params/jump.toml --split $(OUT)/split.parquet \
+	  --checkpoint $(OUT)/nets/$(firstword $(subst __, ,$*)).safetensors --shard $* --out $@ $(DEVICE_jump)
 
 # ---- merged trajectories, one file per net (its shards come from plan.mk) ---
 $(OUT)/trajectories/%.parquet:
@@ -77,19 +103,19 @@ $(OUT)/trajectories/%.parquet:
 
 # ---- PHATE: one embedding (+ potential distances) per net, and one joint ---
 $(OUT)/embeddings/%.parquet $(OUT)/potential/%.parquet: $(OUT)/trajectories/%.parquet $(OUT)/params/phate.toml
-	$(BASIN) phate --params $(OUT)/params/phate.toml --scope per-net \
+	$(LAUNCH_phate) $(BASIN) phate --params $(OUT)/params/phate.toml --scope per-net \
 	  --out $(OUT)/embeddings/$*.parquet --potential-out $(OUT)/potential/$*.parquet $<
 
 $(OUT)/embeddings-joint.parquet: $(RUNS:%=$(OUT)/trajectories/%.parquet) $(OUT)/params/phate.toml
-	$(BASIN) phate --params $(OUT)/params/phate.toml --scope joint --out $@ $(RUNS:%=$(OUT)/trajectories/%.parquet)
+	$(LAUNCH_phate) $(BASIN) phate --params $(OUT)/params/phate.toml --scope joint --out $@ $(RUNS:%=$(OUT)/trajectories/%.parquet)
 
 # ---- topology: Rips of each net's weights, sublevel sets of its loss -------
 $(OUT)/topology/%.vr.parquet $(OUT)/topology/%.vr-features.parquet $(OUT)/topology/%.vr-cocycles.parquet: $(OUT)/trajectories/%.parquet $(OUT)/params/topo.toml
-	$(BASIN) topo vr --params $(OUT)/params/topo.toml --out $(OUT)/topology/$*.vr.parquet \
+	$(LAUNCH_topo) $(BASIN) topo vr --params $(OUT)/params/topo.toml --out $(OUT)/topology/$*.vr.parquet \
 	  --features-out $(OUT)/topology/$*.vr-features.parquet --cocycles-out $(OUT)/topology/$*.vr-cocycles.parquet $<
 
 $(OUT)/topology/%.sublevel.parquet $(OUT)/topology/%.sublevel-features.parquet: $(OUT)/potential/%.parquet $(OUT)/trajectories/%.parquet $(OUT)/params/topo.toml
-	$(BASIN) topo sublevel --params $(OUT)/params/topo.toml --potential $< --trajectories $(OUT)/trajectories/$*.parquet \
+	$(LAUNCH_topo) $(BASIN) topo sublevel --params $(OUT)/params/topo.toml --potential $< --trajectories $(OUT)/trajectories/$*.parquet \
 	  --out $(OUT)/topology/$*.sublevel.parquet --features-out $(OUT)/topology/$*.sublevel-features.parquet
 
 # ---- landscape probes: the naive and grid baselines (Horoi et al. 2022 §4) -
@@ -123,10 +149,14 @@ $(OUT)/report/report.html $(OUT)/report/report.md &: $(OUT)/compare/classifiers.
 	  --sublevel $(RUNS:%=$(OUT)/topology/%.sublevel.parquet) --rips $(RUNS:%=$(OUT)/topology/%.vr.parquet)
 
 # ---- helpers ----------------------------------------------------------------
+# What every job of `basin submit` needs first (light, run where it is called).
+prepare: $(OUT)/split.parquet $(OUT)/params/train.toml $(OUT)/params/jump.toml \
+         $(OUT)/params/phate.toml $(OUT)/params/topo.toml $(OUT)/plan.mk
+
 dry-run: $(OUT)/split.parquet $(OUT)/params/jump.toml
 	$(BASIN) jump --dry-run --params $(OUT)/params/jump.toml --split $(OUT)/split.parquet --jobs 2
 
 clean:
 	rm -rf $(OUT)
 
-.PHONY: all dry-run clean
+.PHONY: all prepare dry-run clean

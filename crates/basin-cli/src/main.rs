@@ -11,6 +11,7 @@ use mimalloc::MiMalloc;
 use tracing_subscriber::EnvFilter;
 
 mod cmd_compare;
+mod cmd_cluster;
 mod cmd_data;
 mod cmd_inspect;
 mod cmd_jump;
@@ -23,6 +24,7 @@ mod cmd_topo;
 mod cmd_train;
 mod params;
 mod progress;
+mod slurm;
 mod trajectories;
 
 // Candle allocates fresh tensors at every step; mimalloc's thread caches make
@@ -85,6 +87,16 @@ enum Command {
     /// Extract one section of a params file to its own file, rewriting it
     /// only when its content changed (so make reruns only what depends on it).
     Params(cmd_params::ParamsArgs),
+    /// Print the make fragment that `make LAUNCH=slurm` includes: an `srun`
+    /// prefix per heavy stage, with the resources of the params' `[cluster]`.
+    Launcher(cmd_cluster::LauncherArgs),
+    /// Submit a pipeline to SLURM without a long-lived make: array jobs over
+    /// the missing base nets and jump shards, then one job for the merges and
+    /// downstream stages (scripts kept in `<out>/slurm/`).
+    Submit(cmd_cluster::SubmitArgs),
+    /// What of a pipeline is done, running, pending, failed or missing, from
+    /// its files and (when available) `squeue` and `sacct`.
+    Status(cmd_cluster::StatusArgs),
     /// Show a basin Parquet file: schema, provenance and the first rows.
     Inspect(cmd_inspect::InspectArgs),
     /// Print the documented Parquet schemas.
@@ -116,6 +128,9 @@ fn main() -> ExitCode {
         Command::Landscape(c) => cmd_landscape::run(c),
         Command::Plan(a) => cmd_plan::run(&a),
         Command::Params(a) => cmd_params::run(&a),
+        Command::Launcher(a) => cmd_cluster::launcher(&a),
+        Command::Submit(a) => cmd_cluster::submit(&a),
+        Command::Status(a) => cmd_cluster::status(&a),
         Command::Inspect(a) => cmd_inspect::run(&a),
         Command::Schema => {
             for s in basin_store::schema::ALL {

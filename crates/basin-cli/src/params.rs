@@ -425,3 +425,112 @@ impl Params {
         }
     }
 }
+
+/// The `[cluster]` section: the SLURM resources of each heavy stage. Only the
+/// launcher (`make LAUNCH=slurm`, `basin submit`) reads it and no stage's
+/// params extract holds it, so editing it reruns nothing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClusterParams {
+    /// Partition (`--partition`); empty: the cluster's default.
+    #[serde(default)]
+    pub partition: String,
+    /// Account charged (`--account`); empty: the user's default.
+    #[serde(default)]
+    pub account: String,
+    /// Extra `srun`/`sbatch` options for every job, e.g. `["--qos=normal"]`.
+    #[serde(default)]
+    pub extra_args: Vec<String>,
+    /// Shell lines run first in every `basin submit` job, e.g.
+    /// `["module load cuda/12.4"]` (with `make LAUNCH=slurm`, load modules
+    /// before starting make: `srun` passes the environment on).
+    #[serde(default)]
+    pub setup: Vec<String>,
+    /// Most array tasks of one `basin submit` job running at once (`%N`); 0: no limit.
+    #[serde(default)]
+    pub max_parallel: usize,
+    /// Most tasks in one array job (the cluster's `MaxArraySize` less one;
+    /// SLURM's default allows 1000); longer lists are split over several.
+    #[serde(default = "default_max_array")]
+    pub max_array: usize,
+    /// Base-net training, one job per net.
+    #[serde(default)]
+    pub train: StageResources,
+    /// Jump-and-retrain, one job per shard.
+    #[serde(default)]
+    pub jump: StageResources,
+    /// PHATE, one job per net and one joint.
+    #[serde(default)]
+    pub phate: StageResources,
+    /// Topology (Rips and sublevel sets), one job per net and kind.
+    #[serde(default)]
+    pub topo: StageResources,
+    /// The closing job of `basin submit`: merges and every stage after the
+    /// jumps, run by `make -j <cpus>` inside one allocation.
+    #[serde(default)]
+    pub finish: StageResources,
+}
+
+impl Default for ClusterParams {
+    fn default() -> Self {
+        Self {
+            partition: String::new(),
+            account: String::new(),
+            extra_args: Vec::new(),
+            setup: Vec::new(),
+            max_parallel: 0,
+            max_array: default_max_array(),
+            train: StageResources::default(),
+            jump: StageResources::default(),
+            phate: StageResources::default(),
+            topo: StageResources::default(),
+            finish: StageResources::default(),
+        }
+    }
+}
+
+fn default_max_array() -> usize {
+    1000
+}
+
+/// What one job of a stage asks the scheduler for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StageResources {
+    /// CPU cores (`--cpus-per-task`).
+    #[serde(default = "default_cpus")]
+    pub cpus: u32,
+    /// Memory (`--mem`), e.g. `"2G"`.
+    #[serde(default = "default_mem")]
+    pub mem: String,
+    /// Wall-time limit (`--time`), e.g. `"01:00:00"`; a job over it is
+    /// killed and leaves no output, so the next run redoes it.
+    #[serde(default = "default_time")]
+    pub time: String,
+    /// GPUs (`--gres=gpu:N`); above 0 the stage also runs with `--device cuda`
+    /// (needs a `--features cuda` build).
+    #[serde(default)]
+    pub gpus: u32,
+    /// Partition of this stage, overriding `[cluster] partition`.
+    #[serde(default)]
+    pub partition: Option<String>,
+    /// Extra options of this stage's jobs.
+    #[serde(default)]
+    pub extra_args: Vec<String>,
+}
+
+fn default_cpus() -> u32 {
+    1
+}
+fn default_mem() -> String {
+    "2G".into()
+}
+fn default_time() -> String {
+    "01:00:00".into()
+}
+
+impl Default for StageResources {
+    fn default() -> Self {
+        Self { cpus: default_cpus(), mem: default_mem(), time: default_time(), gpus: 0, partition: None, extra_args: Vec::new() }
+    }
+}

@@ -30,7 +30,7 @@ demo: build
 test: build
 	cargo test --release --workspace
 	$(MAKE) demo
-	$(MAKE) interop report-check notebook
+	$(MAKE) interop report-check notebook cifar10-smoke
 
 # pandas + pyarrow and DuckDB open every Parquet output of the demo.
 interop: $(VENV)/.installed
@@ -42,6 +42,10 @@ interop: $(VENV)/.installed
 report-check: $(VENV)/.installed
 	mkdir -p pipelines/digits/out/checks
 	$(PY) tests/report_browser.py pipelines/digits/out/report/report.html pipelines/digits/out/checks/report-explorer.png
+
+# pipelines/cifar10's whole DAG on a tiny file in CIFAR-10's binary format.
+cifar10-smoke: build
+	tests/cifar10_smoke.sh $(BASIN)
 
 # The notebook runs top to bottom on the demo's outputs.
 notebook: $(VENV)/.installed
@@ -59,4 +63,4 @@ test-slurm: build
 clean-demo:
 	$(MAKE) -C pipelines/digits clean
 
-.PHONY: build demo test test-slurm interop report-check notebook clean-demo
+.PHONY: build demo test test-slurm interop report-check notebook cifar10-smoke clean-demo

@@ -30,7 +30,7 @@ text = open(params).read()
 subs = [
     (r'cifar_batches = \[[^\]]*\]', f'cifar_batches = ["{work}/tiny_batch.bin"]'),
     (r'channels = \[32, 64, 128\]', 'channels = [4, 8]'),
-    (r'(\[train\][^\[]*?)epochs = 60', r'\1epochs = 2'),
+    (r'(\[train\]\n.*?)epochs = 60', r'\1epochs = 2'),
     (r'weight_decay = \[0.0, 0.0005\]', 'weight_decay = [0.0, 0.0005]'),
     (r'batch_size = \[32, 512\]', 'batch_size = [32]'),
     (r'label_noise = \[0.0, 0.2\]', 'label_noise = [0.0]'),

@@ -38,12 +38,15 @@ impl Figure for Diagrams {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let body = root.titled(&format!("{} (blue: H0, orange: H1; top edge: never dies)", self.title), font(16)).map_err(err)?;
+        let body = root.titled(&format!("{} (blue: H0, orange: H1; top edge: never dies; each net on its own scale)", self.title), font(16)).map_err(err)?;
         let rows = self.panels.len().div_ceil(self.columns.max(1)).max(1);
         let areas = body.split_evenly((rows, self.columns.max(1)));
-        let (lo, hi) = finite_extent(&self.panels);
-        let top = hi + (hi - lo) * 0.08;
-        for ((title, bars), area) in self.panels.iter().zip(areas.iter()) {
+        for (panel, area) in self.panels.iter().zip(areas.iter()) {
+            // Each net on its own scale: losses of good and poor nets differ by
+            // orders of magnitude, and one shared scale flattens the good ones.
+            let (title, bars) = panel;
+            let (lo, hi) = finite_extent(std::slice::from_ref(panel));
+            let top = hi + (hi - lo) * 0.08;
             let mut chart = ChartBuilder::on(area)
                 .caption(title, font(13))
                 .margin(6)
@@ -62,8 +65,11 @@ impl Figure for Diagrams {
                 .draw()
                 .map_err(err)?;
             chart.draw_series(LineSeries::new([(lo, lo), (top, top)], BLACK.mix(0.4))).map_err(err)?;
+            // Higher dimensions first, so the few H0 points are not hidden under H1.
+            let mut order: Vec<&(i64, f64, f64)> = bars.iter().filter(|b| b.1.is_finite()).collect();
+            order.sort_by(|a, b| b.0.cmp(&a.0));
             chart
-                .draw_series(bars.iter().filter(|b| b.1.is_finite()).map(|&(dim, birth, death)| {
+                .draw_series(order.into_iter().map(|&(dim, birth, death)| {
                     let y = if death.is_finite() { death } else { top };
                     Circle::new((birth, y), 3, PALETTE[dim.clamp(0, 7) as usize].filled())
                 }))
@@ -96,9 +102,10 @@ impl Figure for Barcodes {
         let body = root.titled(&format!("{} (blue: H0, orange: H1; longest {} bars)", self.title, self.max_bars), font(16)).map_err(err)?;
         let rows = self.panels.len().div_ceil(self.columns.max(1)).max(1);
         let areas = body.split_evenly((rows, self.columns.max(1)));
-        let (lo, hi) = finite_extent(&self.panels);
-        let right = hi + (hi - lo) * 0.08;
-        for ((title, bars), area) in self.panels.iter().zip(areas.iter()) {
+        for (panel, area) in self.panels.iter().zip(areas.iter()) {
+            let (title, bars) = panel;
+            let (lo, hi) = finite_extent(std::slice::from_ref(panel));
+            let right = hi + (hi - lo) * 0.08;
             let mut sorted: Vec<(i64, f64, f64)> = bars.iter().filter(|b| b.1.is_finite()).map(|&(d, b, e)| (d, b, if e.is_finite() { e } else { right })).collect();
             sorted.sort_by(|a, b| a.0.cmp(&b.0).then((b.2 - b.1).total_cmp(&(a.2 - a.1))));
             let mut kept: Vec<(i64, f64, f64)> = Vec::new();

@@ -237,6 +237,8 @@ fn persistence_scatter(inputs: &ReportInputs, feature: &str) -> Option<FeatureSc
         y_label: "test loss".into(),
         points,
         groups: groups.iter().map(|g| format!("label noise {g}")).collect(),
+        // Total persistence and test loss both span decades across nets.
+        log_axes: true,
     })
 }
 

@@ -48,7 +48,10 @@ all: $(OUT)/runs.parquet $(RUNS:%=$(OUT)/trajectories/%.parquet) \
      $(RUNS:%=$(OUT)/embeddings/%.parquet) $(OUT)/embeddings-joint.parquet \
      $(RUNS:%=$(OUT)/topology/%.vr.parquet) $(RUNS:%=$(OUT)/topology/%.vr-cocycles.parquet) \
      $(RUNS:%=$(OUT)/topology/%.sublevel.parquet) \
-     $(RUNS:%=$(OUT)/probes/%.naive.parquet) $(RUNS:%=$(OUT)/probes/%.grid.parquet)
+     $(RUNS:%=$(OUT)/probes/%.naive.parquet) $(RUNS:%=$(OUT)/probes/%.grid.parquet) \
+     $(RUNS:%=$(OUT)/landscape/%.hessian.parquet) $(OUT)/landscape/features.parquet \
+     $(LANDSCAPE_RUNS:%=$(OUT)/landscape/%.surface.parquet) $(LANDSCAPE_RUNS:%=$(OUT)/landscape/%.path.parquet) \
+     $(if $(word 2,$(LANDSCAPE_RUNS)),$(OUT)/landscape/interp.parquet)
 
 # ---- data split -------------------------------------------------------------
 $(OUT)/split.parquet: $(OUT)/params/split.toml
@@ -97,6 +100,34 @@ $(OUT)/probes/%.naive.parquet: $(OUT)/trajectories/%.parquet $(OUT)/nets/%.safet
 $(OUT)/probes/%.grid.parquet: $(OUT)/nets/%.safetensors $(OUT)/split.parquet $(OUT)/params/landscape.toml
 	$(BASIN) landscape probe --method grid --params $(OUT)/params/landscape.toml --split $(OUT)/split.parquet \
 	  --checkpoint $< --run $* --out $@
+
+# ---- landscape: Hessian features of every net; surfaces, the PCA view of
+# one jump trajectory and the interpolation between the good and the poor
+# net ([landscape] good_run / poor_run) -----------------------------------
+LANDSCAPE_RUNS := $(shell sed -n 's/^\(good\|poor\)_run *= *"\([^"]*\)".*/\2/p' $(PARAMS))
+LANDSCAPE_NET = --params $(OUT)/params/landscape.toml --split $(OUT)/split.parquet --checkpoint $(OUT)/nets/$*.safetensors --run $*
+
+$(OUT)/landscape/%.hessian.parquet $(OUT)/landscape/%.hessian-features.parquet: $(OUT)/nets/%.safetensors $(OUT)/split.parquet $(OUT)/params/landscape.toml
+	$(BASIN) landscape hessian $(LANDSCAPE_NET) \
+	  --out $(OUT)/landscape/$*.hessian.parquet --features-out $(OUT)/landscape/$*.hessian-features.parquet
+
+# All nets' landscape features in one file, for the comparison stage.
+$(OUT)/landscape/features.parquet: $(RUNS:%=$(OUT)/landscape/%.hessian.parquet)
+	$(BASIN) merge --schema features --out $@ $(RUNS:%=$(OUT)/landscape/%.hessian-features.parquet)
+
+$(OUT)/landscape/%.surface.parquet: $(OUT)/nets/%.safetensors $(OUT)/split.parquet $(OUT)/params/landscape.toml
+	$(BASIN) landscape surface $(LANDSCAPE_NET) --out $@ \
+	  --figures $(OUT)/landscape/figures/$*.surface --vtk $(OUT)/landscape/$*.surface.vtk --ply $(OUT)/landscape/$*.surface.ply
+
+$(OUT)/landscape/%.path.parquet $(OUT)/landscape/%.pca-surface.parquet: $(OUT)/trajectories/%.parquet $(OUT)/nets/%.safetensors $(OUT)/split.parquet $(OUT)/params/landscape.toml
+	$(BASIN) landscape path $(LANDSCAPE_NET) --trajectories $< \
+	  --out $(OUT)/landscape/$*.pca-surface.parquet --path-out $(OUT)/landscape/$*.path.parquet \
+	  --figures $(OUT)/landscape/figures/$*.path --vtk $(OUT)/landscape/$*.pca-surface.vtk
+
+$(OUT)/landscape/interp.parquet: $(LANDSCAPE_RUNS:%=$(OUT)/nets/%.safetensors) $(OUT)/split.parquet $(OUT)/params/landscape.toml
+	$(BASIN) landscape surface --kind interp --params $(OUT)/params/landscape.toml --split $(OUT)/split.parquet \
+	  --checkpoint $(word 1,$(LANDSCAPE_RUNS:%=$(OUT)/nets/%.safetensors)) --run $(word 1,$(LANDSCAPE_RUNS)) \
+	  --other $(word 2,$(LANDSCAPE_RUNS:%=$(OUT)/nets/%.safetensors)) --out $@ --figures $(OUT)/landscape/figures/interp
 
 # ---- helpers ----------------------------------------------------------------
 dry-run: $(OUT)/split.parquet $(OUT)/params/jump.toml

@@ -29,6 +29,11 @@ pub(crate) enum LandscapeCommand {
     /// its first two PCA directions: the surface under it and each point's
     /// off-plane distance and true vs. read-off loss (`surfaces` + `paths`).
     Path(crate::cmd_landscape_surface::PathArgs),
+    /// Curvature at a net: top eigenvalues (Lanczos, with residuals), trace
+    /// (Hutchinson, with a 95 % interval), spectral density (SLQ), the
+    /// |λ_min/λ_max| ratio and sharpness, whole net and per layer
+    /// (`hessian` schema, plus `features` rows for the comparison stage).
+    Hessian(crate::cmd_landscape_hessian::HessianArgs),
 }
 
 pub(crate) fn run(cmd: LandscapeCommand) -> Result<()> {
@@ -36,6 +41,7 @@ pub(crate) fn run(cmd: LandscapeCommand) -> Result<()> {
         LandscapeCommand::Probe(a) => probe(&a),
         LandscapeCommand::Surface(a) => crate::cmd_landscape_surface::surface_cmd(&a),
         LandscapeCommand::Path(a) => crate::cmd_landscape_surface::path_cmd(&a),
+        LandscapeCommand::Hessian(a) => crate::cmd_landscape_hessian::hessian_cmd(&a),
     }
 }
 

@@ -175,12 +175,12 @@ pub(crate) struct PathArgs {
     /// The net's merged `trajectories` file.
     #[arg(long)]
     trajectories: PathBuf,
-    /// Jump seed of the trajectory to draw.
+    /// Jump seed of the trajectory to draw; defaults to `[landscape] path_jump_seed`.
     #[arg(long)]
-    jump_seed: i64,
-    /// Step size of the trajectory to draw.
+    jump_seed: Option<i64>,
+    /// Step size of the trajectory to draw; defaults to `[landscape] path_step_size`.
     #[arg(long)]
-    step_size: f64,
+    step_size: Option<f64>,
     /// Points per axis of the PCA surface; defaults to `[landscape] path_resolution`.
     #[arg(long)]
     resolution: Option<usize>,
@@ -201,7 +201,9 @@ pub(crate) struct PathArgs {
 pub(crate) fn path_cmd(args: &PathArgs) -> Result<()> {
     let mut l = args.net.load()?;
     let resolution = args.resolution.unwrap_or(l.landscape.path_resolution);
-    let (epochs, weights) = read_path(&args.trajectories, &l.run.run_id, args.jump_seed, args.step_size)?;
+    let jump_seed = args.jump_seed.unwrap_or(l.landscape.path_jump_seed);
+    let step_size = args.step_size.unwrap_or(l.landscape.path_step_size);
+    let (epochs, weights) = read_path(&args.trajectories, &l.run.run_id, jump_seed, step_size)?;
     l.inputs.push(args.trajectories.clone());
     // θ_final: the last point with finite weights (a diverged tail is kept
     // in the table but cannot be the centre).
@@ -235,9 +237,9 @@ pub(crate) fn path_cmd(args: &PathArgs) -> Result<()> {
             surface_loss: s.interpolate_2d(pca.coords[i][0], pca.coords[i][1]),
         })
         .collect();
-    let name = format!("pca:j{}_s{}", args.jump_seed, args.step_size);
+    let name = format!("pca:j{jump_seed}_s{step_size}");
     let extra = serde_json::json!({
-        "kind": "pca", "jump_seed": args.jump_seed, "step_size": args.step_size, "resolution": resolution,
+        "kind": "pca", "jump_seed": jump_seed, "step_size": step_size, "resolution": resolution,
         "margin": args.margin, "explained_variance_ratio": pca.explained_variance_ratio, "centre_epoch": epochs[last],
     });
     write_surface(&l, &name, &s, &args.out, extra.clone(), 0)?;
@@ -245,10 +247,8 @@ pub(crate) fn path_cmd(args: &PathArgs) -> Result<()> {
     let prov = l.provenance(&PATHS, "landscape path", extra, 0)?;
     write_table(&args.path_out, &mut df, &PATHS, &prov)?;
     let title = format!(
-        "{} j{} s{}: PCA {:.1}% + {:.1}% explained",
+        "{} j{jump_seed} s{step_size}: PCA {:.1}% + {:.1}% explained",
         l.run.run_id,
-        args.jump_seed,
-        args.step_size,
         100.0 * pca.explained_variance_ratio[0],
         100.0 * pca.explained_variance_ratio[1]
     );

@@ -14,6 +14,7 @@ mod cmd_data;
 mod cmd_inspect;
 mod cmd_jump;
 mod cmd_landscape;
+mod cmd_landscape_hessian;
 mod cmd_landscape_surface;
 mod cmd_params;
 mod cmd_phate;

@@ -331,9 +331,33 @@ pub(crate) struct LandscapeParams {
     /// Points per axis of the PCA surface under an optimizer path.
     #[serde(default = "default_path_resolution")]
     pub path_resolution: usize,
+    /// Jump seed of the trajectory `basin landscape path` draws by default.
+    #[serde(default)]
+    pub path_jump_seed: i64,
+    /// Step size of the trajectory `basin landscape path` draws by default.
+    #[serde(default = "default_path_step_size")]
+    pub path_step_size: f64,
     /// Memory a surface may use, in MiB (larger grids are refused up front).
     #[serde(default = "default_memory_budget_mb")]
     pub memory_budget_mb: u64,
+    /// Hessian: top eigenvalues reported per block.
+    #[serde(default = "default_top_k")]
+    pub hessian_top_k: usize,
+    /// Hessian: Lanczos steps for the extreme eigenvalues.
+    #[serde(default = "default_lanczos_steps")]
+    pub lanczos_steps: usize,
+    /// Hessian: Rademacher probes of Hutchinson's trace.
+    #[serde(default = "default_hutchinson_probes")]
+    pub hutchinson_probes: usize,
+    /// Hessian: stochastic Lanczos quadrature probes (0 = off).
+    #[serde(default = "default_slq_probes")]
+    pub slq_probes: usize,
+    /// Hessian: Lanczos steps per SLQ probe.
+    #[serde(default = "default_lanczos_steps")]
+    pub slq_steps: usize,
+    /// Hessian: finite-difference step of the Hessian-vector products.
+    #[serde(default = "default_fd_step")]
+    pub fd_step: f64,
     /// The well-generalizing net whose surfaces and Hessian the pipeline draws.
     #[serde(default)]
     pub good_run: Option<String>,
@@ -351,8 +375,26 @@ fn default_surface_resolution() -> usize {
 fn default_path_resolution() -> usize {
     31
 }
+fn default_path_step_size() -> f64 {
+    0.5
+}
 fn default_memory_budget_mb() -> u64 {
     2048
+}
+fn default_top_k() -> usize {
+    3
+}
+fn default_lanczos_steps() -> usize {
+    30
+}
+fn default_hutchinson_probes() -> usize {
+    30
+}
+fn default_slq_probes() -> usize {
+    4
+}
+fn default_fd_step() -> f64 {
+    1e-3
 }
 
 impl Default for LandscapeParams {
@@ -362,7 +404,15 @@ impl Default for LandscapeParams {
             grid_resolution: default_grid_resolution(),
             surface_resolution: default_surface_resolution(),
             path_resolution: default_path_resolution(),
+            path_jump_seed: 0,
+            path_step_size: default_path_step_size(),
             memory_budget_mb: default_memory_budget_mb(),
+            hessian_top_k: default_top_k(),
+            lanczos_steps: default_lanczos_steps(),
+            hutchinson_probes: default_hutchinson_probes(),
+            slq_probes: default_slq_probes(),
+            slq_steps: default_lanczos_steps(),
+            fd_step: default_fd_step(),
             good_run: None,
             poor_run: None,
         }

@@ -229,3 +229,36 @@ fn surfaces_and_paths() {
         assert!(p(f).exists(), "{f}");
     }
 }
+
+#[test]
+fn hessian_and_its_features() {
+    use basin_store::schema::{FEATURES, HESSIAN};
+    let dir = study();
+    let d = dir.path();
+    let p = |name: &str| -> PathBuf { d.join(name) };
+    let run = |out: &str, features: &str| {
+        ok(d, &["landscape", "hessian", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--run", RUN,
+            "--lanczos-steps", "12", "--hutchinson-probes", "10", "--slq-probes", "2", "--slq-steps", "8", "--out", out, "--features-out", features]);
+    };
+    run("h.parquet", "f.parquet");
+    let (h, prov) = read_table(&p("h.parquet"), &HESSIAN).unwrap();
+    assert_eq!(prov.params["command"]["n_hvp"], 3 * (12 + 10) + 2 * 8);
+    let stat = columns::strings(&h, "statistic", &p("h.parquet")).unwrap();
+    let block = columns::strings(&h, "block", &p("h.parquet")).unwrap();
+    let value = columns::f64s(&h, "value", &p("h.parquet")).unwrap();
+    let find = |b: &str, s: &str| (0..h.height()).find(|&i| block[i] == b && stat[i] == s).map(|i| value[i]).unwrap();
+    let top = find("all", "eigenvalue");
+    assert!(top > 0.0 && find("all", "min_eigenvalue") < top);
+    assert_eq!(find("all", "n_parameters"), (64 * 16 + 16 + 16 * 10 + 10) as f64);
+    assert_eq!(find("fc0", "n_parameters") + find("fc1", "n_parameters"), find("all", "n_parameters"));
+    assert_eq!(stat.iter().filter(|s| s.as_str() == "lanczos_step").count(), 3 * 12);
+    // The loss is the run's training loss.
+    let run_loss = columns::f64s(&read_table(&p("run.parquet"), &RUNS).unwrap().0, "train_loss", &p("run.parquet")).unwrap()[0];
+    assert!((find("all", "loss") - run_loss).abs() < 1e-5, "{} vs {run_loss}", find("all", "loss"));
+    let (f, _) = read_table(&p("f.parquet"), &FEATURES).unwrap();
+    let names = columns::strings(&f, "feature", &p("f.parquet")).unwrap();
+    assert_eq!(names, ["top_eigenvalue", "min_eigenvalue", "eig_ratio", "trace", "sharpness", "loss", "top_eigenvalue:fc0", "trace:fc0", "top_eigenvalue:fc1", "trace:fc1"]);
+    assert_eq!(columns::f64s(&f, "value", &p("f.parquet")).unwrap()[0], top);
+    run("h2.parquet", "f2.parquet");
+    assert_eq!(std::fs::read(p("h.parquet")).unwrap(), std::fs::read(p("h2.parquet")).unwrap(), "same seed, same bytes");
+}

@@ -61,8 +61,14 @@ pub fn write_figure(stem: &Path, figure: Figure, s: &Surface, path: Option<&[Pat
     if dims != want {
         return Err(plot_err(stem, format!("{figure:?} needs a {want}-dimensional surface, got {dims}")));
     }
-    let svg_path = stem.with_extension("svg");
-    let png_path = stem.with_extension("png");
+    // Appended, not `with_extension`: stems hold run ids such as `wd0.001-…`.
+    let with_ext = |ext: &str| {
+        let mut name = stem.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+        name.push(ext);
+        stem.with_file_name(name)
+    };
+    let svg_path = with_ext(".svg");
+    let png_path = with_ext(".png");
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();

@@ -5,6 +5,7 @@ use basin_store::polars::prelude::*;
 
 use crate::errors::LandscapeResult;
 use crate::probe::ProbePoint;
+use crate::hessian::estimators::HessianReport;
 use crate::surface::Surface;
 
 /// A `probes` frame (see `basin_store::schema::PROBES`): one row per point,
@@ -111,4 +112,127 @@ pub fn paths_frame(run_id: &str, surface: &str, explained_variance: f64, points:
             Column::new("finite".into(), points.iter().map(|p| p.true_loss.is_finite() && p.off_plane.is_finite()).collect::<Vec<bool>>()),
         ],
     )?)
+}
+
+/// A `hessian` frame (see `basin_store::schema::HESSIAN`) of one report.
+///
+/// # Errors
+/// Polars errors when building the frame.
+pub fn hessian_frame(run_id: &str, rep: &HessianReport) -> LandscapeResult<DataFrame> {
+    let mut rows = HessianRows::default();
+    let nan = f64::NAN;
+    rows.push("all", "loss", 0, rep.loss, [nan; 4]);
+    rows.push("all", "gradient_norm", 0, rep.gradient_norm, [nan; 4]);
+    rows.push("all", "sharpness", 0, rep.sharpness, [nan; 4]);
+    for b in &rep.blocks {
+        let name = b.block.as_str();
+        #[allow(clippy::cast_precision_loss)]
+        rows.push(name, "n_parameters", 0, b.n_parameters as f64, [nan; 4]);
+        for (k, (v, r)) in b.top_eigenvalues.iter().zip(&b.top_residuals).enumerate() {
+            rows.push(name, "eigenvalue", k, *v, [nan, nan, *r, nan]);
+        }
+        rows.push(name, "min_eigenvalue", 0, b.min_eigenvalue, [nan, nan, b.min_residual, nan]);
+        rows.push(name, "eig_ratio", 0, b.eig_ratio(), [nan; 4]);
+        let (lo, hi) = b.trace.ci95();
+        #[allow(clippy::cast_precision_loss)]
+        rows.push(name, "trace", 0, b.trace.mean, [lo, hi, nan, b.trace.n as f64]);
+        for (k, v) in b.convergence.iter().enumerate() {
+            rows.push(name, "lanczos_step", k, *v, [nan; 4]);
+        }
+        if !b.slq.is_empty() {
+            for (k, (x, w)) in b.slq.iter().enumerate() {
+                rows.push(name, "slq_node", k, *x, [nan, nan, nan, *w]);
+            }
+            rows.push(name, "slq_trace", 0, b.slq_trace(), [nan; 4]);
+        }
+    }
+    rows.frame(run_id)
+}
+
+/// The `features` rows (feature set `landscape`) of a Hessian report: the
+/// whole net's `top_eigenvalue`, `min_eigenvalue`, `eig_ratio`, `trace`,
+/// `sharpness`, `loss`, and per layer `top_eigenvalue:<layer>` and
+/// `trace:<layer>`.
+///
+/// # Errors
+/// Polars errors when building the frame.
+pub fn hessian_features_frame(run_id: &str, rep: &HessianReport) -> LandscapeResult<DataFrame> {
+    let mut names = Vec::new();
+    let mut values = Vec::new();
+    let all = &rep.blocks[0];
+    for (n, v) in [
+        ("top_eigenvalue", all.top_eigenvalues[0]),
+        ("min_eigenvalue", all.min_eigenvalue),
+        ("eig_ratio", all.eig_ratio()),
+        ("trace", all.trace.mean),
+        ("sharpness", rep.sharpness),
+        ("loss", rep.loss),
+    ] {
+        names.push(n.to_owned());
+        values.push(v);
+    }
+    for b in &rep.blocks[1..] {
+        names.push(format!("top_eigenvalue:{}", b.block));
+        values.push(b.top_eigenvalues[0]);
+        names.push(format!("trace:{}", b.block));
+        values.push(b.trace.mean);
+    }
+    features_frame(run_id, &names, &values)
+}
+
+/// A `features` frame (feature set `landscape`).
+///
+/// # Errors
+/// Polars errors when building the frame.
+pub fn features_frame(run_id: &str, names: &[String], values: &[f64]) -> LandscapeResult<DataFrame> {
+    let n = names.len();
+    Ok(DataFrame::new(
+        n,
+        vec![
+            Column::new("run_id".into(), vec![run_id; n]),
+            Column::new("feature_set".into(), vec!["landscape"; n]),
+            Column::new("feature".into(), names.to_vec()),
+            Column::new("value".into(), values.to_vec()),
+        ],
+    )?)
+}
+
+#[derive(Default)]
+struct HessianRows {
+    block: Vec<String>,
+    statistic: Vec<&'static str>,
+    index: Vec<i64>,
+    value: Vec<f64>,
+    extra: [Vec<f64>; 4],
+}
+
+impl HessianRows {
+    fn push(&mut self, block: &str, statistic: &'static str, index: usize, value: f64, extra: [f64; 4]) {
+        self.block.push(block.to_owned());
+        self.statistic.push(statistic);
+        self.index.push(i64::try_from(index).unwrap_or(i64::MAX));
+        self.value.push(value);
+        for (col, v) in self.extra.iter_mut().zip(extra) {
+            col.push(v);
+        }
+    }
+
+    fn frame(self, run_id: &str) -> LandscapeResult<DataFrame> {
+        let n = self.value.len();
+        let [lo, hi, res, w] = self.extra;
+        Ok(DataFrame::new(
+            n,
+            vec![
+                Column::new("run_id".into(), vec![run_id; n]),
+                Column::new("block".into(), self.block),
+                Column::new("statistic".into(), self.statistic),
+                Column::new("index".into(), self.index),
+                Column::new("value".into(), self.value),
+                Column::new("ci_low".into(), lo),
+                Column::new("ci_high".into(), hi),
+                Column::new("residual".into(), res),
+                Column::new("weight".into(), w),
+            ],
+        )?)
+    }
 }

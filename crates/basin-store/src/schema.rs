@@ -18,6 +18,7 @@
 //! | `comparisons` | (target, feature set, learner) | `target`, `feature_set`, `learner`, `mean`, `sd` |
 //! | `probes` | (net, sampler, point) | `run_id`, `method`, `sample` + losses at that point |
 //! | `surfaces` | (net, surface, grid point) | `run_id`, `surface`, `point`, `coords` + training loss |
+//! | `hessian` | (net, parameter block, statistic, index) | `run_id`, `block`, `statistic`, `index`, `value` + uncertainty |
 //! | `paths` | (net, surface, path point) | `run_id`, `surface`, `point`, `coords`, `off_plane`, `true_loss`, `surface_loss` |
 
 use std::fmt;
@@ -316,5 +317,24 @@ pub const PATHS: SchemaSpec = SchemaSpec {
     ],
 };
 
+/// Curvature summaries of a net's training loss, long format.
+pub const HESSIAN: SchemaSpec = SchemaSpec {
+    name: "hessian",
+    major: 1,
+    minor: 0,
+    doc: "Long format: one row per (net, parameter block, statistic, index) of the Hessian of the training loss at the trained weights. `block` is `all` or a layer (parameters sharing a name prefix, e.g. `fc0`). Statistics: `eigenvalue` (index k = k-th largest, `residual` = Lanczos bound ‖Hy − λy‖), `min_eigenvalue`, `eig_ratio` (|λ_min/λ_max|, Li et al. 2018), `trace` (Hutchinson mean, `ci_low`/`ci_high` = 95 % interval over probes, `weight` = number of probes), `lanczos_step` (index = step, value = top Ritz value: the convergence trace), `slq_node` (value = node, `weight` = quadrature weight; weights sum to 1), `slq_trace`, `sharpness` (Keskar et al. 2017 along the top eigenvector, %), `loss`, `gradient_norm`, `n_parameters`. Columns that do not apply are NaN.",
+    columns: &[
+        col("run_id", Text, "the net"),
+        col("block", Text, "`all` or a layer name"),
+        col("statistic", Text, "what `value` is (see above)"),
+        col("index", Int64, "rank, step or node number; 0 for scalars"),
+        col("value", Float64, "the estimate"),
+        col("ci_low", Float64, "lower end of its 95 % confidence interval (NaN if none)"),
+        col("ci_high", Float64, "upper end of its 95 % confidence interval (NaN if none)"),
+        col("residual", Float64, "Lanczos residual bound (NaN if none)"),
+        col("weight", Float64, "quadrature weight or sample count (NaN if none)"),
+    ],
+};
+
 /// Every schema, for docs and `basin schema`.
-pub const ALL: &[SchemaSpec] = &[SPLITS, RUNS, TRAJECTORIES, EMBEDDINGS, POTENTIAL_DISTANCES, DIAGRAMS, COCYCLES, FEATURES, COMPARISONS, PROBES, SURFACES, PATHS];
+pub const ALL: &[SchemaSpec] = &[SPLITS, RUNS, TRAJECTORIES, EMBEDDINGS, POTENTIAL_DISTANCES, DIAGRAMS, COCYCLES, FEATURES, COMPARISONS, PROBES, SURFACES, PATHS, HESSIAN];

@@ -1,0 +1,103 @@
+//! `basin landscape hessian`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use basin_landscape::hessian::estimators::{analyze, HessianConfig};
+use basin_landscape::hessian::hvp::LossFunction;
+use basin_landscape::{hessian_features_frame, hessian_frame};
+use basin_store::schema::{FEATURES, HESSIAN};
+use basin_store::write_table;
+use clap::Args;
+
+use crate::cmd_landscape::NetArgs;
+use crate::progress;
+
+/// Arguments of `basin landscape hessian`.
+#[derive(Debug, Args)]
+pub(crate) struct HessianArgs {
+    #[command(flatten)]
+    net: NetArgs,
+    /// Top eigenvalues per block; defaults to `[landscape] hessian_top_k`.
+    #[arg(long)]
+    top_k: Option<usize>,
+    /// Lanczos steps; defaults to `[landscape] lanczos_steps`.
+    #[arg(long)]
+    lanczos_steps: Option<usize>,
+    /// Hutchinson probes; defaults to `[landscape] hutchinson_probes`.
+    #[arg(long)]
+    hutchinson_probes: Option<usize>,
+    /// SLQ probes (0 = no density); defaults to `[landscape] slq_probes`.
+    #[arg(long)]
+    slq_probes: Option<usize>,
+    /// Lanczos steps per SLQ probe; defaults to `[landscape] slq_steps`.
+    #[arg(long)]
+    slq_steps: Option<usize>,
+    /// Finite-difference step of the Hessian-vector products; defaults to `[landscape] fd_step`.
+    #[arg(long)]
+    fd_step: Option<f64>,
+    /// Whole net only: skip the per-layer estimates.
+    #[arg(long)]
+    no_per_layer: bool,
+    /// Seed of the probe and start vectors; defaults to `[landscape] seed`.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output `hessian` Parquet file.
+    #[arg(long)]
+    out: PathBuf,
+    /// Output `features` Parquet file (feature set `landscape`).
+    #[arg(long)]
+    features_out: Option<PathBuf>,
+}
+
+pub(crate) fn hessian_cmd(args: &HessianArgs) -> Result<()> {
+    let l = args.net.load()?;
+    let p = &l.landscape;
+    let cfg = HessianConfig {
+        top_k: args.top_k.unwrap_or(p.hessian_top_k),
+        lanczos_steps: args.lanczos_steps.unwrap_or(p.lanczos_steps),
+        hutchinson_probes: args.hutchinson_probes.unwrap_or(p.hutchinson_probes),
+        slq_probes: args.slq_probes.unwrap_or(p.slq_probes),
+        slq_steps: args.slq_steps.unwrap_or(p.slq_steps),
+        per_layer: !args.no_per_layer,
+        seed: args.seed.unwrap_or(p.seed),
+        ..HessianConfig::default()
+    };
+    cfg.validate()?;
+    let fd_step = args.fd_step.unwrap_or(p.fd_step);
+    // Curvature of the loss the net was trained on: its training split with
+    // its own labels, full data (no subsampling).
+    let f = LossFunction::new(&l.net.model, &l.sets.train, fd_step)?;
+    let n_layers = if cfg.per_layer { basin_landscape::hessian::estimators::layer_blocks(&f).len() } else { 0 };
+    let expected = (n_layers + 1) * (cfg.lanczos_steps + cfg.hutchinson_probes) + cfg.slq_probes * cfg.slq_steps;
+    let bar = progress::bar(expected as u64, "hessian");
+    let started = Instant::now();
+    let rep = analyze(&f, &cfg, || bar.inc(1)).with_context(|| format!("Hessian of {}", l.run.run_id))?;
+    bar.finish_and_clear();
+    let all = &rep.blocks[0];
+    let (lo, hi) = all.trace.ci95();
+    tracing::info!(
+        "{}: λ_max {:.4} (residual {:.1e}), λ_min {:.4}, trace {:.3} [{lo:.3}, {hi:.3}], sharpness {:.4}; {} HVPs in {:.1}s",
+        l.run.run_id,
+        all.top_eigenvalues[0],
+        all.top_residuals[0],
+        all.min_eigenvalue,
+        all.trace.mean,
+        rep.sharpness,
+        rep.n_hvp,
+        started.elapsed().as_secs_f64()
+    );
+    let extra = serde_json::json!({
+        "top_k": cfg.top_k, "lanczos_steps": cfg.lanczos_steps, "hutchinson_probes": cfg.hutchinson_probes,
+        "slq_probes": cfg.slq_probes, "slq_steps": cfg.slq_steps, "per_layer": cfg.per_layer,
+        "sharpness_epsilon": cfg.sharpness_epsilon, "fd_step": fd_step, "seed": cfg.seed, "n_hvp": rep.n_hvp,
+    });
+    let mut df = hessian_frame(&l.run.run_id, &rep)?;
+    write_table(&args.out, &mut df, &HESSIAN, &l.provenance(&HESSIAN, "landscape hessian", extra.clone(), cfg.seed)?)?;
+    if let Some(path) = &args.features_out {
+        let mut df = hessian_features_frame(&l.run.run_id, &rep)?;
+        write_table(path, &mut df, &FEATURES, &l.provenance(&FEATURES, "landscape hessian", extra, cfg.seed)?)?;
+    }
+    Ok(())
+}

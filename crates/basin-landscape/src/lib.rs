@@ -15,6 +15,8 @@
 //! * [`hessian`] — Hessian-vector products, Lanczos top eigenvalues with
 //!   residuals, Hutchinson trace with confidence intervals, SLQ spectral
 //!   density and Keskar sharpness, whole net and per layer.
+//! * [`topology`] — merge trees of loss sublevel sets on grids and kNN
+//!   graphs: minima, saddles, persistence, landscape profiles.
 //! * [`evaluate_points`] — loss and accuracy at many weight vectors, in
 //!   parallel over points (one cloned net per worker).
 //!
@@ -32,6 +34,7 @@ mod png;
 mod probe;
 mod surface;
 mod tables;
+pub mod topology;
 
 pub use errors::{LandscapeError, LandscapeResult};
 pub use directions::{difference, random_directions, BiasBn};

@@ -51,6 +51,7 @@ all: $(OUT)/runs.parquet $(RUNS:%=$(OUT)/trajectories/%.parquet) \
      $(RUNS:%=$(OUT)/probes/%.naive.parquet) $(RUNS:%=$(OUT)/probes/%.grid.parquet) \
      $(RUNS:%=$(OUT)/landscape/%.hessian.parquet) $(OUT)/landscape/features.parquet \
      $(LANDSCAPE_RUNS:%=$(OUT)/landscape/%.surface.parquet) $(LANDSCAPE_RUNS:%=$(OUT)/landscape/%.path.parquet) \
+     $(LANDSCAPE_RUNS:%=$(OUT)/landscape/%.surface-merge-tree.parquet) \
      $(if $(word 2,$(LANDSCAPE_RUNS)),$(OUT)/landscape/interp.parquet)
 
 # ---- data split -------------------------------------------------------------
@@ -111,9 +112,22 @@ $(OUT)/landscape/%.hessian.parquet $(OUT)/landscape/%.hessian-features.parquet: 
 	$(BASIN) landscape hessian $(LANDSCAPE_NET) \
 	  --out $(OUT)/landscape/$*.hessian.parquet --features-out $(OUT)/landscape/$*.hessian-features.parquet
 
-# All nets' landscape features in one file, for the comparison stage.
-$(OUT)/landscape/features.parquet: $(RUNS:%=$(OUT)/landscape/%.hessian.parquet)
-	$(BASIN) merge --schema features --out $@ $(RUNS:%=$(OUT)/landscape/%.hessian-features.parquet)
+# Merge tree of the training loss over each net's grid probes (3D grid graph).
+$(OUT)/landscape/%.grid-merge-tree.parquet $(OUT)/landscape/%.grid-merge-tree-nodes.parquet $(OUT)/landscape/%.grid-merge-tree-features.parquet: $(OUT)/probes/%.grid.parquet
+	$(BASIN) landscape merge-tree $< --out $(OUT)/landscape/$*.grid-merge-tree.parquet \
+	  --tree-out $(OUT)/landscape/$*.grid-merge-tree-nodes.parquet --features-out $(OUT)/landscape/$*.grid-merge-tree-features.parquet
+
+# All nets' landscape features in one file, for the comparison stage:
+# Hessian (top_eigenvalue, min_eigenvalue, eig_ratio, trace, sharpness, loss,
+# per layer) and the grid merge tree (merge_tree:n_minima, …).
+$(OUT)/landscape/features.parquet: $(RUNS:%=$(OUT)/landscape/%.hessian.parquet) $(RUNS:%=$(OUT)/landscape/%.grid-merge-tree.parquet)
+	$(BASIN) merge --schema features --out $@ $(RUNS:%=$(OUT)/landscape/%.hessian-features.parquet) \
+	  $(RUNS:%=$(OUT)/landscape/%.grid-merge-tree-features.parquet)
+
+# Merge tree of the 2D random surface of the good and the poor net.
+$(OUT)/landscape/%.surface-merge-tree.parquet $(OUT)/landscape/%.surface-merge-tree-nodes.parquet: $(OUT)/landscape/%.surface.parquet
+	$(BASIN) landscape merge-tree $< --out $(OUT)/landscape/$*.surface-merge-tree.parquet \
+	  --tree-out $(OUT)/landscape/$*.surface-merge-tree-nodes.parquet
 
 $(OUT)/landscape/%.surface.parquet: $(OUT)/nets/%.safetensors $(OUT)/split.parquet $(OUT)/params/landscape.toml
 	$(BASIN) landscape surface $(LANDSCAPE_NET) --out $@ \

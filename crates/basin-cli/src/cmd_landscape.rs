@@ -34,6 +34,10 @@ pub(crate) enum LandscapeCommand {
     /// |λ_min/λ_max| ratio and sharpness, whole net and per layer
     /// (`hessian` schema, plus `features` rows for the comparison stage).
     Hessian(crate::cmd_landscape_hessian::HessianArgs),
+    /// Merge tree of the loss sublevel sets over a `surfaces` grid or
+    /// `probes` points (grid or kNN graph): minima, saddles, persistence,
+    /// landscape profile (`diagrams` + `merge_trees` + `features`).
+    MergeTree(crate::cmd_landscape_topology::MergeTreeArgs),
 }
 
 pub(crate) fn run(cmd: LandscapeCommand) -> Result<()> {
@@ -42,6 +46,7 @@ pub(crate) fn run(cmd: LandscapeCommand) -> Result<()> {
         LandscapeCommand::Surface(a) => crate::cmd_landscape_surface::surface_cmd(&a),
         LandscapeCommand::Path(a) => crate::cmd_landscape_surface::path_cmd(&a),
         LandscapeCommand::Hessian(a) => crate::cmd_landscape_hessian::hessian_cmd(&a),
+        LandscapeCommand::MergeTree(a) => crate::cmd_landscape_topology::merge_tree_cmd(&a),
     }
 }
 

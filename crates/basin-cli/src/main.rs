@@ -16,6 +16,7 @@ mod cmd_jump;
 mod cmd_landscape;
 mod cmd_landscape_hessian;
 mod cmd_landscape_surface;
+mod cmd_landscape_topology;
 mod cmd_params;
 mod cmd_phate;
 mod cmd_plan;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use basin_store::schema::{PROBES, RUNS, TRAJECTORIES};
-use basin_store::{columns, read_table};
+use basin_store::{columns, read_provenance, read_table};
 
 const PARAMS: &str = r#"
 [data]
@@ -261,4 +261,41 @@ fn hessian_and_its_features() {
     assert_eq!(columns::f64s(&f, "value", &p("f.parquet")).unwrap()[0], top);
     run("h2.parquet", "f2.parquet");
     assert_eq!(std::fs::read(p("h.parquet")).unwrap(), std::fs::read(p("h2.parquet")).unwrap(), "same seed, same bytes");
+}
+
+#[test]
+fn merge_trees_of_probes_and_surfaces() {
+    use basin_store::schema::{DIAGRAMS, FEATURES, MERGE_TREES};
+    let dir = study();
+    let d = dir.path();
+    let p = |name: &str| -> PathBuf { d.join(name) };
+    probe(d, "grid", "grid.parquet");
+    ok(d, &["landscape", "merge-tree", "grid.parquet", "--out", "mt.parquet", "--tree-out", "mtn.parquet", "--features-out", "mtf.parquet"]);
+    let (diag, prov) = read_table(&p("mt.parquet"), &DIAGRAMS).unwrap();
+    assert_eq!(prov.params["graph"]["graph"], "grid");
+    assert_eq!(prov.params["graph"]["shape"], serde_json::json!([3, 3, 3]));
+    let essential = columns::bools(&diag, "essential", &p("mt.parquet")).unwrap();
+    assert_eq!(essential.iter().filter(|&&e| e).count(), 1, "one connected grid");
+    assert_eq!(columns::strings(&diag, "source", &p("mt.parquet")).unwrap()[0], "merge-tree:grid:train_loss");
+    let (nodes, _) = read_table(&p("mtn.parquet"), &MERGE_TREES).unwrap();
+    let kinds = columns::strings(&nodes, "kind", &p("mtn.parquet")).unwrap();
+    let (f, _) = read_table(&p("mtf.parquet"), &FEATURES).unwrap();
+    let names = columns::strings(&f, "feature", &p("mtf.parquet")).unwrap();
+    let values = columns::f64s(&f, "value", &p("mtf.parquet")).unwrap();
+    assert_eq!(names[0], "merge_tree:n_minima");
+    assert_eq!(values[0], kinds.iter().filter(|k| k.as_str() == "minimum").count() as f64);
+    assert_eq!(values[1], (diag.height() - 1) as f64, "one saddle per finite pair");
+    // The grid's minimum is at most the loss at θₒ (the lattice centre).
+    let loss = columns::f64s(&read_table(&p("grid.parquet"), &PROBES).unwrap().0, "train_loss", &p("grid.parquet")).unwrap();
+    let birth = columns::f64s(&diag, "birth", &p("mt.parquet")).unwrap();
+    let lowest = loss.iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(birth.iter().copied().fold(f64::INFINITY, f64::min), lowest);
+    // kNN on the same points, and a refused grid graph on naive points.
+    ok(d, &["landscape", "merge-tree", "grid.parquet", "--graph", "knn", "--out", "knn.parquet"]);
+    assert_eq!(read_provenance(&p("knn.parquet")).unwrap().params["graph"], serde_json::json!({"graph": "knn", "k": 12, "mutual": true}));
+    probe(d, "naive", "naive.parquet");
+    let (success, stderr) = basin(d, &["landscape", "merge-tree", "naive.parquet", "--graph", "grid", "--out", "x.parquet"]);
+    assert!(!success && stderr.contains("not a full grid"), "{stderr}");
+    let (success, stderr) = basin(d, &["landscape", "merge-tree", "traj.parquet", "--out", "x.parquet"]);
+    assert!(!success && stderr.contains("`trajectories` file"), "{stderr}");
 }

@@ -44,7 +44,10 @@ pub use pca::{path_pca, PathPca};
 pub use plot::{write_figure, Figure};
 pub use surface::{estimate_surface_bytes, linspace, surface, Surface, DEFAULT_MEMORY_BUDGET};
 pub use probe::{axis_values, distances_from, grid_lattice, grid_probes, naive_probes, ProbePoint, MAX_GRID_POINTS};
-pub use tables::{features_frame, hessian_features_frame, hessian_frame, paths_frame, probes_frame, surfaces_frame, PathPoint};
+pub use tables::{
+    features_frame, hessian_features_frame, hessian_frame, merge_tree_diagram_frame, merge_tree_features_frame, merge_tree_frame, paths_frame, probes_frame,
+    surfaces_frame, PathPoint,
+};
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@ use crate::errors::LandscapeResult;
 use crate::probe::ProbePoint;
 use crate::hessian::estimators::HessianReport;
 use crate::surface::Surface;
+use crate::topology::merge_tree::{MergeTree, NodeKind};
 
 /// A `probes` frame (see `basin_store::schema::PROBES`): one row per point,
 /// `sample` numbering the points in order. Non-finite losses are written as
@@ -235,4 +236,73 @@ impl HessianRows {
             ],
         )?)
     }
+}
+
+/// A `merge_trees` frame (see `basin_store::schema::MERGE_TREES`).
+///
+/// # Errors
+/// Polars errors when building the frame.
+pub fn merge_tree_frame(run_id: &str, source: &str, tree: &MergeTree) -> LandscapeResult<DataFrame> {
+    let n = tree.nodes.len();
+    let mut persistence = vec![f64::NAN; n];
+    for p in &tree.pairs {
+        if let Some(i) = tree.nodes.iter().position(|nd| nd.kind == NodeKind::Minimum && nd.vertex == p.birth_vertex) {
+            persistence[i] = p.persistence();
+        }
+    }
+    let idx = |i: usize| i64::try_from(i).unwrap_or(i64::MAX);
+    Ok(DataFrame::new(
+        n,
+        vec![
+            Column::new("run_id".into(), vec![run_id; n]),
+            Column::new("source".into(), vec![source; n]),
+            Column::new("node".into(), (0..n).map(idx).collect::<Vec<i64>>()),
+            Column::new("parent".into(), tree.nodes.iter().map(|nd| nd.parent.map_or(-1, idx)).collect::<Vec<i64>>()),
+            Column::new("vertex".into(), tree.nodes.iter().map(|nd| idx(nd.vertex)).collect::<Vec<i64>>()),
+            Column::new("value".into(), tree.nodes.iter().map(|nd| nd.value).collect::<Vec<f64>>()),
+            Column::new(
+                "kind".into(),
+                tree.nodes.iter().map(|nd| if nd.kind == NodeKind::Minimum { "minimum" } else { "saddle" }).collect::<Vec<&str>>(),
+            ),
+            Column::new("persistence".into(), persistence),
+        ],
+    )?)
+}
+
+/// A `diagrams` frame of a merge tree's H0 pairs, `source` prefixed `merge-tree:`.
+///
+/// # Errors
+/// Polars errors when building the frame.
+pub fn merge_tree_diagram_frame(run_id: &str, source: &str, tree: &MergeTree) -> LandscapeResult<DataFrame> {
+    let n = tree.pairs.len();
+    Ok(DataFrame::new(
+        n,
+        vec![
+            Column::new("source".into(), vec![format!("merge-tree:{source}"); n]),
+            Column::new("run_id".into(), vec![run_id; n]),
+            Column::new("dim".into(), vec![0i64; n]),
+            Column::new("birth".into(), tree.pairs.iter().map(|p| p.birth).collect::<Vec<f64>>()),
+            Column::new("death".into(), tree.pairs.iter().map(|p| p.death).collect::<Vec<f64>>()),
+            Column::new("essential".into(), tree.pairs.iter().map(|p| p.death.is_infinite()).collect::<Vec<bool>>()),
+        ],
+    )?)
+}
+
+/// The `features` rows of a merge tree: `<prefix>n_minima`, `n_saddles`,
+/// `avg_persistence`, `max_persistence`, `n_nonfinite`.
+///
+/// # Errors
+/// Polars errors when building the frame.
+pub fn merge_tree_features_frame(run_id: &str, prefix: &str, tree: &MergeTree) -> LandscapeResult<DataFrame> {
+    #[allow(clippy::cast_precision_loss)]
+    let rows = [
+        ("n_minima", tree.n_minima() as f64),
+        ("n_saddles", tree.n_saddles() as f64),
+        ("avg_persistence", tree.average_persistence()),
+        ("max_persistence", tree.max_persistence()),
+        ("n_nonfinite", tree.n_nonfinite as f64),
+    ];
+    let names: Vec<String> = rows.iter().map(|(n, _)| format!("{prefix}{n}")).collect();
+    let values: Vec<f64> = rows.iter().map(|(_, v)| *v).collect();
+    features_frame(run_id, &names, &values)
 }

@@ -19,6 +19,7 @@
 //! | `probes` | (net, sampler, point) | `run_id`, `method`, `sample` + losses at that point |
 //! | `surfaces` | (net, surface, grid point) | `run_id`, `surface`, `point`, `coords` + training loss |
 //! | `hessian` | (net, parameter block, statistic, index) | `run_id`, `block`, `statistic`, `index`, `value` + uncertainty |
+//! | `merge_trees` | (net, source, tree node) | `run_id`, `source`, `node`, `parent`, `vertex`, `value`, `kind` |
 //! | `paths` | (net, surface, path point) | `run_id`, `surface`, `point`, `coords`, `off_plane`, `true_loss`, `surface_loss` |
 
 use std::fmt;
@@ -336,5 +337,23 @@ pub const HESSIAN: SchemaSpec = SchemaSpec {
     ],
 };
 
+/// One row per node of the merge tree of a loss landscape's sublevel sets.
+pub const MERGE_TREES: SchemaSpec = SchemaSpec {
+    name: "merge_trees",
+    major: 1,
+    minor: 0,
+    doc: "One row per node of the merge tree of the loss sublevel sets over evaluated points (a `surfaces` grid or `probes` points) joined by a grid or kNN graph: minima (leaves) and saddles (where components merge, elder rule). The H0 persistence pairs go to a `diagrams` file beside it; the landscape profile is in the provenance extra `basin.profile` as [[x, loss], …].",
+    columns: &[
+        col("run_id", Text, "the net"),
+        col("source", Text, "what the tree is of, e.g. `grid:train_loss` or `random-2d:train_loss`"),
+        col("node", Int64, "0-based node index"),
+        col("parent", Int64, "the node it merges into; −1 for a root"),
+        col("vertex", Int64, "row of the input file at this node"),
+        col("value", Float64, "the loss at that row"),
+        col("kind", Text, "`minimum` or `saddle`"),
+        col("persistence", Float64, "for a minimum: death − birth of its component (+inf if it never dies); NaN for a saddle"),
+    ],
+};
+
 /// Every schema, for docs and `basin schema`.
-pub const ALL: &[SchemaSpec] = &[SPLITS, RUNS, TRAJECTORIES, EMBEDDINGS, POTENTIAL_DISTANCES, DIAGRAMS, COCYCLES, FEATURES, COMPARISONS, PROBES, SURFACES, PATHS, HESSIAN];
+pub const ALL: &[SchemaSpec] = &[SPLITS, RUNS, TRAJECTORIES, EMBEDDINGS, POTENTIAL_DISTANCES, DIAGRAMS, COCYCLES, FEATURES, COMPARISONS, PROBES, SURFACES, PATHS, HESSIAN, MERGE_TREES];

@@ -80,3 +80,30 @@ pub fn knn_graph(points: &[Vec<f64>], k: usize, mutual: bool) -> LandscapeResult
     }
     Ok(adj)
 }
+
+/// The grid shape of `coords` when they form a full regular grid in
+/// row-major order (first coordinate slowest), as `surfaces` and `probes`
+/// grids do: the sorted distinct values of each coordinate are the axes and
+/// row i holds lattice point i. `None` otherwise.
+#[must_use]
+pub fn detect_grid(coords: &[Vec<f32>]) -> Option<Vec<usize>> {
+    let d = coords.first()?.len();
+    if d == 0 || coords.iter().any(|c| c.len() != d || c.iter().any(|x| !x.is_finite())) {
+        return None;
+    }
+    let axes: Vec<Vec<f32>> = (0..d)
+        .map(|k| {
+            let mut a: Vec<f32> = coords.iter().map(|c| c[k]).collect();
+            a.sort_by(f32::total_cmp);
+            a.dedup();
+            a
+        })
+        .collect();
+    let shape: Vec<usize> = axes.iter().map(Vec::len).collect();
+    if shape.iter().product::<usize>() != coords.len() {
+        return None;
+    }
+    let strides: Vec<usize> = (0..d).map(|k| shape[k + 1..].iter().product()).collect();
+    let in_order = coords.iter().enumerate().all(|(i, c)| (0..d).all(|k| c[k] == axes[k][(i / strides[k]) % shape[k]]));
+    in_order.then_some(shape)
+}

@@ -328,6 +328,9 @@ pub(crate) struct LandscapeParams {
     /// Points per axis of `surface` grids (Li et al.: 51 on [−1, 1]²).
     #[serde(default = "default_surface_resolution")]
     pub surface_resolution: usize,
+    /// Points per axis of grids in 3 or more directions (Hessian directions).
+    #[serde(default = "default_ndim_resolution")]
+    pub ndim_resolution: usize,
     /// Points per axis of the PCA surface under an optimizer path.
     #[serde(default = "default_path_resolution")]
     pub path_resolution: usize,
@@ -372,6 +375,9 @@ fn default_grid_resolution() -> usize {
 fn default_surface_resolution() -> usize {
     51
 }
+fn default_ndim_resolution() -> usize {
+    41
+}
 fn default_path_resolution() -> usize {
     31
 }
@@ -403,6 +409,7 @@ impl Default for LandscapeParams {
             seed: 0,
             grid_resolution: default_grid_resolution(),
             surface_resolution: default_surface_resolution(),
+            ndim_resolution: default_ndim_resolution(),
             path_resolution: default_path_resolution(),
             path_jump_seed: 0,
             path_step_size: default_path_step_size(),

@@ -189,6 +189,19 @@ fn surfaces_and_paths() {
     assert_eq!(prov.extra["axes"], "[[-1.0,-0.5,0.0,0.5,1.0]]");
     assert!(p("figs/curve-curve.png").exists() && p("figs/curve-curve.svg").exists());
 
+    // A 3D grid along the top Hessian eigenvectors: table only.
+    let mut args = vec!["landscape", "surface"];
+    args.extend(net);
+    args.extend(["--kind", "hessian", "--dims", "3", "--resolution", "3", "--out", "hess.parquet", "--figures", "figs/hess"]);
+    ok(d, &args);
+    let (hess, _) = read_table(&p("hess.parquet"), &SURFACES).unwrap();
+    assert_eq!(hess.height(), 27);
+    assert_eq!(columns::strings(&hess, "surface", &p("hess.parquet")).unwrap()[0], "hessian-3d");
+    let hl = columns::f64s(&hess, "train_loss", &p("hess.parquet")).unwrap();
+    assert!((hl[13] - run_train_loss).abs() < 1e-6);
+    assert!(hl.iter().all(|&l| l >= hl[13] - 1e-6), "θₒ is the lowest point along its top curvature directions");
+    assert!(!p("figs/hess-contour.png").exists());
+
     // Interpolation towards a second net: the ends are the two nets.
     let text = std::fs::read_to_string(p("params.toml")).unwrap().replace("lr = 0.05", "lr = 0.1");
     std::fs::write(p("params2.toml"), text).unwrap();

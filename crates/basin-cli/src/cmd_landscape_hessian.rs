@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use basin_landscape::hessian::estimators::{analyze, HessianConfig};
+use basin_landscape::hessian::estimators::{analyze, top_eigenvalue_over_subsamples, HessianConfig};
 use basin_landscape::hessian::hvp::LossFunction;
 use basin_landscape::{hessian_features_frame, hessian_frame};
 use basin_store::schema::{FEATURES, HESSIAN};
@@ -37,6 +37,13 @@ pub(crate) struct HessianArgs {
     /// Finite-difference step of the Hessian-vector products; defaults to `[landscape] fd_step`.
     #[arg(long)]
     fd_step: Option<f64>,
+    /// Also the top eigenvalue on this many random data subsamples (a 95 %
+    /// interval over data); defaults to `[landscape] hessian_subsamples` (0 = off).
+    #[arg(long)]
+    subsamples: Option<usize>,
+    /// Share of the training rows in each subsample; defaults to `[landscape] subsample_fraction`.
+    #[arg(long)]
+    subsample_fraction: Option<f64>,
     /// Whole net only: skip the per-layer estimates.
     #[arg(long)]
     no_per_layer: bool,
@@ -88,12 +95,25 @@ pub(crate) fn hessian_cmd(args: &HessianArgs) -> Result<()> {
         rep.n_hvp,
         started.elapsed().as_secs_f64()
     );
+    let n_sub = args.subsamples.unwrap_or(p.hessian_subsamples);
+    let fraction = args.subsample_fraction.unwrap_or(p.subsample_fraction);
+    let subsampled = if n_sub > 0 {
+        let bar = progress::bar((n_sub * cfg.lanczos_steps) as u64, "subsample");
+        let e = top_eigenvalue_over_subsamples(&l.net.model, &l.sets.train, fd_step, cfg.lanczos_steps, n_sub, fraction, cfg.seed, || bar.inc(1))?;
+        bar.finish_and_clear();
+        let (lo, hi) = e.ci95();
+        tracing::info!("{}: λ_max over {n_sub} subsamples of {:.0}% of the rows: {:.4} [{lo:.4}, {hi:.4}]", l.run.run_id, 100.0 * fraction, e.mean);
+        Some(e)
+    } else {
+        None
+    };
     let extra = serde_json::json!({
         "top_k": cfg.top_k, "lanczos_steps": cfg.lanczos_steps, "hutchinson_probes": cfg.hutchinson_probes,
         "slq_probes": cfg.slq_probes, "slq_steps": cfg.slq_steps, "per_layer": cfg.per_layer,
         "sharpness_epsilon": cfg.sharpness_epsilon, "fd_step": fd_step, "seed": cfg.seed, "n_hvp": rep.n_hvp,
+        "subsamples": n_sub, "subsample_fraction": fraction,
     });
-    let mut df = hessian_frame(&l.run.run_id, &rep)?;
+    let mut df = hessian_frame(&l.run.run_id, &rep, subsampled.as_ref())?;
     write_table(&args.out, &mut df, &HESSIAN, &l.provenance(&HESSIAN, "landscape hessian", extra.clone(), cfg.seed)?)?;
     if let Some(path) = &args.features_out {
         let mut df = hessian_features_frame(&l.run.run_id, &rep)?;

@@ -361,6 +361,12 @@ pub(crate) struct LandscapeParams {
     /// Hessian: finite-difference step of the Hessian-vector products.
     #[serde(default = "default_fd_step")]
     pub fd_step: f64,
+    /// Hessian: random data subsamples for the top eigenvalue's interval over data (0 = off).
+    #[serde(default)]
+    pub hessian_subsamples: usize,
+    /// Hessian: share of the training rows in each subsample.
+    #[serde(default = "default_subsample_fraction")]
+    pub subsample_fraction: f64,
     /// The well-generalizing net whose surfaces and Hessian the pipeline draws.
     #[serde(default)]
     pub good_run: Option<String>,
@@ -399,6 +405,9 @@ fn default_hutchinson_probes() -> usize {
 fn default_slq_probes() -> usize {
     4
 }
+fn default_subsample_fraction() -> f64 {
+    0.5
+}
 fn default_fd_step() -> f64 {
     1e-3
 }
@@ -420,6 +429,8 @@ impl Default for LandscapeParams {
             slq_probes: default_slq_probes(),
             slq_steps: default_lanczos_steps(),
             fd_step: default_fd_step(),
+            hessian_subsamples: 0,
+            subsample_fraction: default_subsample_fraction(),
             good_run: None,
             poor_run: None,
         }

@@ -251,7 +251,7 @@ fn hessian_and_its_features() {
     let p = |name: &str| -> PathBuf { d.join(name) };
     let run = |out: &str, features: &str| {
         ok(d, &["landscape", "hessian", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--run", RUN,
-            "--lanczos-steps", "12", "--hutchinson-probes", "10", "--slq-probes", "2", "--slq-steps", "8", "--out", out, "--features-out", features]);
+            "--lanczos-steps", "12", "--hutchinson-probes", "10", "--slq-probes", "2", "--slq-steps", "8", "--subsamples", "3", "--out", out, "--features-out", features]);
     };
     run("h.parquet", "f.parquet");
     let (h, prov) = read_table(&p("h.parquet"), &HESSIAN).unwrap();
@@ -265,6 +265,12 @@ fn hessian_and_its_features() {
     assert_eq!(find("all", "n_parameters"), (64 * 16 + 16 + 16 * 10 + 10) as f64);
     assert_eq!(find("fc0", "n_parameters") + find("fc1", "n_parameters"), find("all", "n_parameters"));
     assert_eq!(stat.iter().filter(|s| s.as_str() == "lanczos_step").count(), 3 * 12);
+    // The top eigenvalue over 3 random halves of the data, with its interval.
+    let sub = (0..h.height()).find(|&i| stat[i] == "eigenvalue_subsampled").unwrap();
+    let lo = columns::f64s(&h, "ci_low", &p("h.parquet")).unwrap()[sub];
+    let hi = columns::f64s(&h, "ci_high", &p("h.parquet")).unwrap()[sub];
+    assert!(lo <= value[sub] && value[sub] <= hi && lo < hi);
+    assert_eq!(columns::f64s(&h, "weight", &p("h.parquet")).unwrap()[sub], 3.0);
     // The loss is the run's training loss.
     let run_loss = columns::f64s(&read_table(&p("run.parquet"), &RUNS).unwrap().0, "train_loss", &p("run.parquet")).unwrap()[0];
     assert!((find("all", "loss") - run_loss).abs() < 1e-5, "{} vs {run_loss}", find("all", "loss"));

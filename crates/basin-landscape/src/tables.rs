@@ -5,7 +5,7 @@ use basin_store::polars::prelude::*;
 
 use crate::errors::LandscapeResult;
 use crate::probe::ProbePoint;
-use crate::hessian::estimators::HessianReport;
+use crate::hessian::estimators::{Estimate, HessianReport};
 use crate::surface::Surface;
 use crate::topology::merge_tree::{MergeTree, NodeKind};
 
@@ -119,9 +119,14 @@ pub fn paths_frame(run_id: &str, surface: &str, explained_variance: f64, points:
 ///
 /// # Errors
 /// Polars errors when building the frame.
-pub fn hessian_frame(run_id: &str, rep: &HessianReport) -> LandscapeResult<DataFrame> {
+pub fn hessian_frame(run_id: &str, rep: &HessianReport, subsampled_top: Option<&Estimate>) -> LandscapeResult<DataFrame> {
     let mut rows = HessianRows::default();
     let nan = f64::NAN;
+    if let Some(e) = subsampled_top {
+        let (lo, hi) = e.ci95();
+        #[allow(clippy::cast_precision_loss)]
+        rows.push("all", "eigenvalue_subsampled", 0, e.mean, [lo, hi, nan, e.n as f64]);
+    }
     rows.push("all", "loss", 0, rep.loss, [nan; 4]);
     rows.push("all", "gradient_norm", 0, rep.gradient_norm, [nan; 4]);
     rows.push("all", "sharpness", 0, rep.sharpness, [nan; 4]);

@@ -110,7 +110,8 @@ LANDSCAPE_NET = --params $(OUT)/params/landscape.toml --split $(OUT)/split.parqu
 
 $(OUT)/landscape/%.hessian.parquet $(OUT)/landscape/%.hessian-features.parquet: $(OUT)/nets/%.safetensors $(OUT)/split.parquet $(OUT)/params/landscape.toml
 	$(BASIN) landscape hessian $(LANDSCAPE_NET) \
-	  --out $(OUT)/landscape/$*.hessian.parquet --features-out $(OUT)/landscape/$*.hessian-features.parquet
+	  --out $(OUT)/landscape/$*.hessian.parquet --features-out $(OUT)/landscape/$*.hessian-features.parquet \
+	  --figures $(OUT)/landscape/figures/$*.hessian
 
 # Merge tree of the training loss over each net's grid probes (3D grid graph).
 $(OUT)/landscape/%.grid-merge-tree.parquet $(OUT)/landscape/%.grid-merge-tree-nodes.parquet $(OUT)/landscape/%.grid-merge-tree-features.parquet: $(OUT)/probes/%.grid.parquet
@@ -127,7 +128,7 @@ $(OUT)/landscape/features.parquet: $(RUNS:%=$(OUT)/landscape/%.hessian.parquet) 
 # Merge tree of the 2D random surface of the good and the poor net.
 $(OUT)/landscape/%.surface-merge-tree.parquet $(OUT)/landscape/%.surface-merge-tree-nodes.parquet: $(OUT)/landscape/%.surface.parquet
 	$(BASIN) landscape merge-tree $< --out $(OUT)/landscape/$*.surface-merge-tree.parquet \
-	  --tree-out $(OUT)/landscape/$*.surface-merge-tree-nodes.parquet
+	  --tree-out $(OUT)/landscape/$*.surface-merge-tree-nodes.parquet --figures $(OUT)/landscape/figures/$*.surface-profile
 
 $(OUT)/landscape/%.surface.parquet: $(OUT)/nets/%.safetensors $(OUT)/split.parquet $(OUT)/params/landscape.toml
 	$(BASIN) landscape surface $(LANDSCAPE_NET) --out $@ \

@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use basin_landscape::hessian::estimators::{analyze, top_eigenvalue_over_subsamples, HessianConfig};
 use basin_landscape::hessian::hvp::LossFunction;
-use basin_landscape::{hessian_features_frame, hessian_frame};
+use basin_landscape::{hessian_features_frame, hessian_frame, write_curves};
 use basin_store::schema::{FEATURES, HESSIAN};
 use basin_store::write_table;
 use clap::Args;
@@ -56,6 +56,11 @@ pub(crate) struct HessianArgs {
     /// Output `features` Parquet file (feature set `landscape`).
     #[arg(long)]
     features_out: Option<PathBuf>,
+    /// Write `<STEM>-density.{png,svg}` (SLQ spectral density, Gaussian
+    /// width 1 % of the spectrum, log scale) and `<STEM>-convergence.{png,svg}`
+    /// (top Ritz value per Lanczos step, per block).
+    #[arg(long)]
+    figures: Option<PathBuf>,
 }
 
 pub(crate) fn hessian_cmd(args: &HessianArgs) -> Result<()> {
@@ -115,9 +120,37 @@ pub(crate) fn hessian_cmd(args: &HessianArgs) -> Result<()> {
     });
     let mut df = hessian_frame(&l.run.run_id, &rep, subsampled.as_ref())?;
     write_table(&args.out, &mut df, &HESSIAN, &l.provenance(&HESSIAN, "landscape hessian", extra.clone(), cfg.seed)?)?;
+    if let Some(stem) = &args.figures {
+        write_hessian_figures(stem, &l.run.run_id, &rep)?;
+    }
     if let Some(path) = &args.features_out {
         let mut df = hessian_features_frame(&l.run.run_id, &rep)?;
         write_table(path, &mut df, &FEATURES, &l.provenance(&FEATURES, "landscape hessian", extra, cfg.seed)?)?;
     }
+    Ok(())
+}
+
+fn write_hessian_figures(stem: &std::path::Path, run_id: &str, rep: &basin_landscape::hessian::estimators::HessianReport) -> Result<()> {
+    let suffixed = |suffix: &str| {
+        let mut name = stem.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+        name.push(suffix);
+        stem.with_file_name(name)
+    };
+    let all = &rep.blocks[0];
+    if !all.slq.is_empty() {
+        let (lo, hi) = all.slq.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (x, _)| (a.min(*x), b.max(*x)));
+        let width = (hi - lo).max(1e-6);
+        let sigma = width / 100.0;
+        let grid: Vec<(f64, f64)> = (0..=400)
+            .map(|i| {
+                let t = lo - 0.05 * width + 1.1 * width * f64::from(i) / 400.0;
+                (t, all.density(t, sigma))
+            })
+            .collect();
+        write_curves(&suffixed("-density"), &[("SLQ density", grid)], "eigenvalue", "density", true, &format!("{run_id}: Hessian spectral density"))?;
+    }
+    let traces: Vec<(&str, Vec<(f64, f64)>)> =
+        rep.blocks.iter().map(|b| (b.block.as_str(), b.convergence.iter().enumerate().map(|(k, &v)| ((k + 1) as f64, v)).collect())).collect();
+    write_curves(&suffixed("-convergence"), &traces, "Lanczos step", "top Ritz value", false, &format!("{run_id}: Lanczos convergence"))?;
     Ok(())
 }

@@ -53,6 +53,9 @@ pub(crate) struct MergeTreeArgs {
     /// Output `features` file (feature set `landscape`, names prefixed `merge_tree:`).
     #[arg(long)]
     features_out: Option<PathBuf>,
+    /// Write the landscape profile as `<STEM>.{png,svg}`.
+    #[arg(long)]
+    figures: Option<PathBuf>,
 }
 
 pub(crate) fn merge_tree_cmd(args: &MergeTreeArgs) -> Result<()> {
@@ -97,6 +100,10 @@ pub(crate) fn merge_tree_cmd(args: &MergeTreeArgs) -> Result<()> {
         let mut df = merge_tree_frame(&run_id, &source, &tree)?;
         let prov = make_prov(&MERGE_TREES)?.with_extra("profile", serde_json::to_string(&tree.profile())?);
         write_table(p, &mut df, &MERGE_TREES, &prov)?;
+    }
+    if let Some(stem) = &args.figures {
+        let title = format!("{run_id} {source}: {} minima, {} saddles", tree.n_minima(), tree.n_saddles());
+        basin_landscape::write_curves(stem, &[("profile", tree.profile())], "minima (tree order)", &args.loss, false, &title)?;
     }
     if let Some(p) = &args.features_out {
         let mut df = merge_tree_features_frame(&run_id, "merge_tree:", &tree)?;

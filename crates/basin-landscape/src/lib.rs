@@ -41,7 +41,7 @@ pub use directions::{difference, random_directions, BiasBn};
 pub use evaluate::{evaluate_at, evaluate_points, evaluate_train_points, EvalSets, PointMetrics};
 pub use export::{write_ply_surface, write_vtk_path, write_vtk_surface};
 pub use pca::{path_pca, PathPca};
-pub use plot::{write_figure, Figure};
+pub use plot::{write_curves, write_figure, Figure};
 pub use surface::{estimate_surface_bytes, linspace, surface, Surface, DEFAULT_MEMORY_BUDGET};
 pub use probe::{axis_values, distances_from, grid_lattice, grid_probes, naive_probes, ProbePoint, MAX_GRID_POINTS};
 pub use tables::{

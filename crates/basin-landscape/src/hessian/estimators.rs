@@ -103,7 +103,9 @@ pub struct BlockCurvature {
     pub n_parameters: usize,
     /// Top eigenvalues, largest first.
     pub top_eigenvalues: Vec<f64>,
-    /// Residual bounds ‖Hy − λy‖ of the top eigenvalues.
+    /// Residual bounds ‖Hy − λy‖ of the top eigenvalues, for the operator
+    /// as computed (the Hessian-vector products' own error, see
+    /// [`super::hvp`], comes on top).
     pub top_residuals: Vec<f64>,
     /// Smallest Ritz value of the same Lanczos run.
     pub min_eigenvalue: f64,

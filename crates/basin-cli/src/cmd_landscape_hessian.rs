@@ -81,6 +81,12 @@ pub(crate) fn hessian_cmd(args: &HessianArgs) -> Result<()> {
     // Curvature of the loss the net was trained on: its training split with
     // its own labels, full data (no subsampling).
     let f = LossFunction::new(&l.net.model, &l.sets.train, fd_step)?;
+    if !f.frozen_relu() {
+        tracing::warn!(
+            "{}: not a plain MLP, so Hessian-vector products difference gradients across ReLU kinks; the estimates depend on --fd-step {fd_step}",
+            l.run.run_id
+        );
+    }
     let n_layers = if cfg.per_layer { basin_landscape::hessian::estimators::layer_blocks(&f).len() } else { 0 };
     let expected = (n_layers + 1) * (cfg.lanczos_steps + cfg.hutchinson_probes) + cfg.slq_probes * cfg.slq_steps;
     let bar = progress::bar(expected as u64, "hessian");

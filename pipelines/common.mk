@@ -77,7 +77,11 @@ all: $(OUT)/runs.parquet $(RUNS:%=$(OUT)/trajectories/%.parquet) \
      $(RUNS:%=$(OUT)/topology/%.vr.parquet) $(RUNS:%=$(OUT)/topology/%.vr-cocycles.parquet) \
      $(RUNS:%=$(OUT)/topology/%.sublevel.parquet) \
      $(RUNS:%=$(OUT)/probes/%.naive.parquet) $(RUNS:%=$(OUT)/probes/%.grid.parquet) \
-     $(OUT)/compare/classifiers.parquet $(OUT)/report/report.html
+     $(OUT)/compare/classifiers.parquet $(OUT)/report/report.html \
+     $(RUNS:%=$(OUT)/landscape/%.hessian.parquet) $(OUT)/landscape/features.parquet \
+     $(LANDSCAPE_RUNS:%=$(OUT)/landscape/%.surface.parquet) $(LANDSCAPE_RUNS:%=$(OUT)/landscape/%.path.parquet) \
+     $(LANDSCAPE_RUNS:%=$(OUT)/landscape/%.surface-merge-tree.parquet) \
+     $(if $(word 2,$(LANDSCAPE_RUNS)),$(OUT)/landscape/interp.parquet)
 
 # ---- data split -------------------------------------------------------------
 $(OUT)/split.parquet: $(OUT)/params/split.toml
@@ -134,9 +138,9 @@ POTENTIALS := $(RUNS:%=$(OUT)/potential/%.parquet)
 PROBES := $(RUNS:%=$(OUT)/probes/%.naive.parquet) $(RUNS:%=$(OUT)/probes/%.grid.parquet)
 TOPO_FEATURES := $(RUNS:%=$(OUT)/topology/%.sublevel-features.parquet) $(RUNS:%=$(OUT)/topology/%.vr-features.parquet)
 
-$(OUT)/compare/features.parquet: $(TRAJECTORIES) $(EMBEDDINGS) $(POTENTIALS) $(PROBES) $(TOPO_FEATURES)
+$(OUT)/compare/features.parquet: $(TRAJECTORIES) $(EMBEDDINGS) $(POTENTIALS) $(PROBES) $(TOPO_FEATURES) $(OUT)/landscape/features.parquet
 	$(BASIN) compare features --out $@ --trajectories $(TRAJECTORIES) --embeddings $(EMBEDDINGS) \
-	  --potential $(POTENTIALS) --probes $(PROBES) --include $(TOPO_FEATURES)
+	  --potential $(POTENTIALS) --probes $(PROBES) --include $(TOPO_FEATURES) $(OUT)/landscape/features.parquet
 
 $(OUT)/compare/classifiers.parquet $(OUT)/compare/correlations.parquet &: $(OUT)/compare/features.parquet $(OUT)/runs.parquet $(OUT)/params/compare.toml
 	$(BASIN) compare analyse --params $(OUT)/params/compare.toml --runs $(OUT)/runs.parquet --features $< \
@@ -147,6 +151,47 @@ $(OUT)/report/report.html $(OUT)/report/report.md &: $(OUT)/compare/classifiers.
 	  --features $(OUT)/compare/features.parquet --classifiers $(OUT)/compare/classifiers.parquet \
 	  --correlations $(OUT)/compare/correlations.parquet --trajectories $(TRAJECTORIES) --embeddings $(EMBEDDINGS) \
 	  --sublevel $(RUNS:%=$(OUT)/topology/%.sublevel.parquet) --rips $(RUNS:%=$(OUT)/topology/%.vr.parquet)
+# ---- landscape: Hessian features of every net; surfaces, the PCA view of
+# one jump trajectory and the interpolation between the good and the poor
+# net ([landscape] good_run / poor_run) -----------------------------------
+LANDSCAPE_RUNS := $(shell sed -n 's/^\(good\|poor\)_run *= *"\([^"]*\)".*/\2/p' $(PARAMS))
+LANDSCAPE_NET = --params $(OUT)/params/landscape.toml --split $(OUT)/split.parquet --checkpoint $(OUT)/nets/$*.safetensors --run $*
+
+$(OUT)/landscape/%.hessian.parquet $(OUT)/landscape/%.hessian-features.parquet: $(OUT)/nets/%.safetensors $(OUT)/split.parquet $(OUT)/params/landscape.toml
+	$(BASIN) landscape hessian $(LANDSCAPE_NET) \
+	  --out $(OUT)/landscape/$*.hessian.parquet --features-out $(OUT)/landscape/$*.hessian-features.parquet \
+	  --figures $(OUT)/landscape/figures/$*.hessian
+
+# Merge tree of the training loss over each net's grid probes (3D grid graph).
+$(OUT)/landscape/%.grid-merge-tree.parquet $(OUT)/landscape/%.grid-merge-tree-nodes.parquet $(OUT)/landscape/%.grid-merge-tree-features.parquet: $(OUT)/probes/%.grid.parquet
+	$(BASIN) landscape merge-tree $< --out $(OUT)/landscape/$*.grid-merge-tree.parquet \
+	  --tree-out $(OUT)/landscape/$*.grid-merge-tree-nodes.parquet --features-out $(OUT)/landscape/$*.grid-merge-tree-features.parquet
+
+# All nets' landscape features in one file, for the comparison stage:
+# Hessian (top_eigenvalue, min_eigenvalue, eig_ratio, trace, sharpness, loss,
+# per layer) and the grid merge tree (merge_tree:n_minima, …).
+$(OUT)/landscape/features.parquet: $(RUNS:%=$(OUT)/landscape/%.hessian.parquet) $(RUNS:%=$(OUT)/landscape/%.grid-merge-tree.parquet)
+	$(BASIN) merge --schema features --out $@ $(RUNS:%=$(OUT)/landscape/%.hessian-features.parquet) \
+	  $(RUNS:%=$(OUT)/landscape/%.grid-merge-tree-features.parquet)
+
+# Merge tree of the 2D random surface of the good and the poor net.
+$(OUT)/landscape/%.surface-merge-tree.parquet $(OUT)/landscape/%.surface-merge-tree-nodes.parquet: $(OUT)/landscape/%.surface.parquet
+	$(BASIN) landscape merge-tree $< --out $(OUT)/landscape/$*.surface-merge-tree.parquet \
+	  --tree-out $(OUT)/landscape/$*.surface-merge-tree-nodes.parquet --figures $(OUT)/landscape/figures/$*.surface-profile
+
+$(OUT)/landscape/%.surface.parquet: $(OUT)/nets/%.safetensors $(OUT)/split.parquet $(OUT)/params/landscape.toml
+	$(BASIN) landscape surface $(LANDSCAPE_NET) --out $@ \
+	  --figures $(OUT)/landscape/figures/$*.surface --vtk $(OUT)/landscape/$*.surface.vtk --ply $(OUT)/landscape/$*.surface.ply
+
+$(OUT)/landscape/%.path.parquet $(OUT)/landscape/%.pca-surface.parquet: $(OUT)/trajectories/%.parquet $(OUT)/nets/%.safetensors $(OUT)/split.parquet $(OUT)/params/landscape.toml
+	$(BASIN) landscape path $(LANDSCAPE_NET) --trajectories $< \
+	  --out $(OUT)/landscape/$*.pca-surface.parquet --path-out $(OUT)/landscape/$*.path.parquet \
+	  --figures $(OUT)/landscape/figures/$*.path --vtk $(OUT)/landscape/$*.pca-surface.vtk
+
+$(OUT)/landscape/interp.parquet: $(LANDSCAPE_RUNS:%=$(OUT)/nets/%.safetensors) $(OUT)/split.parquet $(OUT)/params/landscape.toml
+	$(BASIN) landscape surface --kind interp --params $(OUT)/params/landscape.toml --split $(OUT)/split.parquet \
+	  --checkpoint $(word 1,$(LANDSCAPE_RUNS:%=$(OUT)/nets/%.safetensors)) --run $(word 1,$(LANDSCAPE_RUNS)) \
+	  --other $(word 2,$(LANDSCAPE_RUNS:%=$(OUT)/nets/%.safetensors)) --out $@ --figures $(OUT)/landscape/figures/interp
 
 # ---- helpers ----------------------------------------------------------------
 # What every job of `basin submit` needs first (light, run where it is called).

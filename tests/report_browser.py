@@ -47,9 +47,14 @@ def main(html_path, screenshot):
             size = f.size
             if size["width"] < 200 or size["height"] < 150:
                 fail(f"a figure renders at {size}")
-            drawn = f.find_elements(By.CSS_SELECTOR, "circle, rect, path, polyline, text") if f.tag_name == "svg" else [f]
-            if len(drawn) < 5:
-                fail("a figure has almost nothing drawn in it")
+            if f.tag_name == "svg":
+                drawn = f.find_elements(By.CSS_SELECTOR, "circle, rect, path, polyline, text")
+                if len(drawn) < 5:
+                    fail("an SVG figure has almost nothing drawn in it")
+            else:  # large figures are embedded as PNG data URLs: the image must decode
+                width = driver.execute_script("return arguments[0].complete ? arguments[0].naturalWidth : 0", f)
+                if not width:
+                    fail("an embedded PNG figure did not decode")
         print(f"report_browser: {len(figures)} figures render")
 
         table = driver.find_element(By.ID, "table1").text

@@ -29,6 +29,15 @@ pub(crate) enum LandscapeCommand {
     /// its first two PCA directions: the surface under it and each point's
     /// off-plane distance and true vs. read-off loss (`surfaces` + `paths`).
     Path(crate::cmd_landscape_surface::PathArgs),
+    /// Curvature at a net: top eigenvalues (Lanczos, with residuals), trace
+    /// (Hutchinson, with a 95 % interval), spectral density (SLQ), the
+    /// |λ_min/λ_max| ratio and sharpness, whole net and per layer
+    /// (`hessian` schema, plus `features` rows for the comparison stage).
+    Hessian(crate::cmd_landscape_hessian::HessianArgs),
+    /// Merge tree of the loss sublevel sets over a `surfaces` grid or
+    /// `probes` points (grid or kNN graph): minima, saddles, persistence,
+    /// landscape profile (`diagrams` + `merge_trees` + `features`).
+    MergeTree(crate::cmd_landscape_topology::MergeTreeArgs),
 }
 
 pub(crate) fn run(cmd: LandscapeCommand) -> Result<()> {
@@ -36,6 +45,8 @@ pub(crate) fn run(cmd: LandscapeCommand) -> Result<()> {
         LandscapeCommand::Probe(a) => probe(&a),
         LandscapeCommand::Surface(a) => crate::cmd_landscape_surface::surface_cmd(&a),
         LandscapeCommand::Path(a) => crate::cmd_landscape_surface::path_cmd(&a),
+        LandscapeCommand::Hessian(a) => crate::cmd_landscape_hessian::hessian_cmd(&a),
+        LandscapeCommand::MergeTree(a) => crate::cmd_landscape_topology::merge_tree_cmd(&a),
     }
 }
 

@@ -8,6 +8,8 @@ use basin_landscape::{
     difference, evaluate_train_points, linspace, path_pca, paths_frame, random_directions, surface, surfaces_frame, write_figure,
     write_ply_surface, write_vtk_path, write_vtk_surface, BiasBn, Figure, PathPoint, Surface,
 };
+use basin_landscape::hessian::hvp::LossFunction;
+use basin_landscape::hessian::lanczos::{gaussian_vector, lanczos};
 use basin_store::schema::{PATHS, SURFACES, TRAJECTORIES};
 use basin_store::{columns, read_table, write_table};
 use basin_train::load_checkpoint;
@@ -24,6 +26,9 @@ pub(crate) enum SurfaceKind {
     Random,
     /// θ = (1−α)θ₁ + αθ₂ from the net towards `--other`.
     Interp,
+    /// The top `--dims` Hessian eigenvectors (unit norm, Lanczos on the
+    /// training loss; `[landscape] lanczos_steps`, `fd_step`).
+    Hessian,
 }
 
 /// Image, VTK and PLY outputs beside a surface table.
@@ -53,13 +58,15 @@ pub(crate) struct SurfaceArgs {
     /// `random` (filter-normalised directions) or `interp` (towards `--other`).
     #[arg(long, value_enum, default_value = "random")]
     kind: SurfaceKind,
-    /// Number of random directions: 1 (a curve) or 2 (a surface).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=2))]
+    /// Number of directions (random or Hessian): 1 (a curve), 2 (a
+    /// surface) or up to 4 (an n-dimensional grid: table only, no images).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=4))]
     dims: u8,
     /// The second checkpoint θ₂ of `--kind interp`.
     #[arg(long, required_if_eq("kind", "interp"))]
     other: Option<PathBuf>,
-    /// Points per axis; defaults to `[landscape] surface_resolution`.
+    /// Points per axis; defaults to `[landscape] surface_resolution` (2D) or
+    /// `[landscape] ndim_resolution` (3D and up).
     #[arg(long)]
     resolution: Option<usize>,
     /// Lower end of every axis (default −1 for random, −0.5 for interp).
@@ -85,7 +92,8 @@ pub(crate) struct SurfaceArgs {
 pub(crate) fn surface_cmd(args: &SurfaceArgs) -> Result<()> {
     let mut l = args.net.load()?;
     let seed = args.seed.unwrap_or(l.landscape.seed);
-    let resolution = args.resolution.unwrap_or(l.landscape.surface_resolution);
+    let default_resolution = if args.dims > 2 { l.landscape.ndim_resolution } else { l.landscape.surface_resolution };
+    let resolution = args.resolution.unwrap_or(default_resolution);
     let theta0 = l.net.model.flat_weights()?;
     let bias_bn = if args.include_bias_bn { BiasBn::Keep } else { BiasBn::Zero };
     let (name, directions, lo, hi) = match args.kind {
@@ -103,14 +111,37 @@ pub(crate) fn surface_cmd(args: &SurfaceArgs) -> Result<()> {
             let d = difference(&theta0, &theta2).with_context(|| format!("--other {}", other.display()))?;
             ("interp".to_owned(), vec![d], args.lo.unwrap_or(-0.5), args.hi.unwrap_or(1.5))
         }
+        SurfaceKind::Hessian => {
+            let dirs = hessian_directions(&l, usize::from(args.dims), seed)?;
+            (format!("hessian-{}d", args.dims), dirs, args.lo.unwrap_or(-1.0), args.hi.unwrap_or(1.0))
+        }
     };
     let axis = linspace(lo, hi, resolution)?;
     let axes = vec![axis; directions.len()];
     let s = run_surface(&l, &theta0, &directions, &axes, args.views.memory_budget_mb)?;
     let extra = serde_json::json!({ "kind": name, "seed": seed, "resolution": resolution, "lo": lo, "hi": hi, "include_bias_bn": args.include_bias_bn });
     write_surface(&l, &name, &s, &args.out, extra, seed)?;
-    let title = format!("{} — {name} (seed {seed})", l.run.run_id);
+    let title = match (args.kind, &args.other) {
+        (SurfaceKind::Interp, Some(other)) => format!("{} → {}", l.run.run_id, other.file_stem().map_or(String::new(), |s| s.to_string_lossy().into_owned())),
+        _ => format!("{} — {name} (seed {seed})", l.run.run_id),
+    };
     write_views(&args.views, &s, None, &title)
+}
+
+/// The top `k` eigenvectors of the training loss's Hessian at the net.
+fn hessian_directions(l: &LoadedNet, k: usize, seed: u64) -> Result<Vec<Vec<f32>>> {
+    let f = LossFunction::new(&l.net.model, &l.sets.train, l.landscape.fd_step)?;
+    let start = gaussian_vector(f.dim(), &mut basin_data::rng::stream(seed, "lanczos-all"));
+    let steps = l.landscape.lanczos_steps.max(k + 1);
+    let bar = progress::bar(steps as u64, "lanczos");
+    let r = lanczos(f.dim(), |v| { let out = f.hvp(v); bar.inc(1); out }, &start, steps, k)?;
+    bar.finish_and_clear();
+    if r.ritz_vectors.len() < k {
+        bail!("Lanczos found only {} directions", r.ritz_vectors.len());
+    }
+    tracing::info!("{}: top Hessian eigenvalues {:?}", l.run.run_id, &r.ritz_values[..k]);
+    #[allow(clippy::cast_possible_truncation)]
+    Ok(r.ritz_vectors.iter().map(|v| v.iter().map(|&x| x as f32).collect()).collect())
 }
 
 /// Evaluates a surface with a progress bar and the configured memory budget.
@@ -146,6 +177,12 @@ fn suffixed(stem: &Path, suffix: &str) -> PathBuf {
 }
 
 fn write_views(v: &ViewArgs, s: &Surface, path: Option<&[PathPoint]>, title: &str) -> Result<()> {
+    if s.axes.len() > 2 {
+        if v.figures.is_some() || v.vtk.is_some() || v.ply.is_some() {
+            tracing::warn!("a {}-dimensional grid has no images, VTK or PLY; only the table is written", s.axes.len());
+        }
+        return Ok(());
+    }
     if let Some(stem) = &v.figures {
         if s.axes.len() == 2 {
             write_figure(&suffixed(stem, "-contour"), Figure::Contour, s, path, title)?;
@@ -175,12 +212,12 @@ pub(crate) struct PathArgs {
     /// The net's merged `trajectories` file.
     #[arg(long)]
     trajectories: PathBuf,
-    /// Jump seed of the trajectory to draw.
+    /// Jump seed of the trajectory to draw; defaults to `[landscape] path_jump_seed`.
     #[arg(long)]
-    jump_seed: i64,
-    /// Step size of the trajectory to draw.
+    jump_seed: Option<i64>,
+    /// Step size of the trajectory to draw; defaults to `[landscape] path_step_size`.
     #[arg(long)]
-    step_size: f64,
+    step_size: Option<f64>,
     /// Points per axis of the PCA surface; defaults to `[landscape] path_resolution`.
     #[arg(long)]
     resolution: Option<usize>,
@@ -201,7 +238,9 @@ pub(crate) struct PathArgs {
 pub(crate) fn path_cmd(args: &PathArgs) -> Result<()> {
     let mut l = args.net.load()?;
     let resolution = args.resolution.unwrap_or(l.landscape.path_resolution);
-    let (epochs, weights) = read_path(&args.trajectories, &l.run.run_id, args.jump_seed, args.step_size)?;
+    let jump_seed = args.jump_seed.unwrap_or(l.landscape.path_jump_seed);
+    let step_size = args.step_size.unwrap_or(l.landscape.path_step_size);
+    let (epochs, weights) = read_path(&args.trajectories, &l.run.run_id, jump_seed, step_size)?;
     l.inputs.push(args.trajectories.clone());
     // θ_final: the last point with finite weights (a diverged tail is kept
     // in the table but cannot be the centre).
@@ -235,9 +274,9 @@ pub(crate) fn path_cmd(args: &PathArgs) -> Result<()> {
             surface_loss: s.interpolate_2d(pca.coords[i][0], pca.coords[i][1]),
         })
         .collect();
-    let name = format!("pca:j{}_s{}", args.jump_seed, args.step_size);
+    let name = format!("pca:j{jump_seed}_s{step_size}");
     let extra = serde_json::json!({
-        "kind": "pca", "jump_seed": args.jump_seed, "step_size": args.step_size, "resolution": resolution,
+        "kind": "pca", "jump_seed": jump_seed, "step_size": step_size, "resolution": resolution,
         "margin": args.margin, "explained_variance_ratio": pca.explained_variance_ratio, "centre_epoch": epochs[last],
     });
     write_surface(&l, &name, &s, &args.out, extra.clone(), 0)?;
@@ -245,10 +284,8 @@ pub(crate) fn path_cmd(args: &PathArgs) -> Result<()> {
     let prov = l.provenance(&PATHS, "landscape path", extra, 0)?;
     write_table(&args.path_out, &mut df, &PATHS, &prov)?;
     let title = format!(
-        "{} j{} s{}: PCA {:.1}% + {:.1}% explained",
+        "{} j{jump_seed} s{step_size}: PCA {:.1}% + {:.1}% explained",
         l.run.run_id,
-        args.jump_seed,
-        args.step_size,
         100.0 * pca.explained_variance_ratio[0],
         100.0 * pca.explained_variance_ratio[1]
     );

@@ -328,12 +328,45 @@ pub(crate) struct LandscapeParams {
     /// Points per axis of `surface` grids (Li et al.: 51 on [−1, 1]²).
     #[serde(default = "default_surface_resolution")]
     pub surface_resolution: usize,
+    /// Points per axis of grids in 3 or more directions (Hessian directions).
+    #[serde(default = "default_ndim_resolution")]
+    pub ndim_resolution: usize,
     /// Points per axis of the PCA surface under an optimizer path.
     #[serde(default = "default_path_resolution")]
     pub path_resolution: usize,
+    /// Jump seed of the trajectory `basin landscape path` draws by default.
+    #[serde(default)]
+    pub path_jump_seed: i64,
+    /// Step size of the trajectory `basin landscape path` draws by default.
+    #[serde(default = "default_path_step_size")]
+    pub path_step_size: f64,
     /// Memory a surface may use, in MiB (larger grids are refused up front).
     #[serde(default = "default_memory_budget_mb")]
     pub memory_budget_mb: u64,
+    /// Hessian: top eigenvalues reported per block.
+    #[serde(default = "default_top_k")]
+    pub hessian_top_k: usize,
+    /// Hessian: Lanczos steps for the extreme eigenvalues.
+    #[serde(default = "default_lanczos_steps")]
+    pub lanczos_steps: usize,
+    /// Hessian: Rademacher probes of Hutchinson's trace.
+    #[serde(default = "default_hutchinson_probes")]
+    pub hutchinson_probes: usize,
+    /// Hessian: stochastic Lanczos quadrature probes (0 = off).
+    #[serde(default = "default_slq_probes")]
+    pub slq_probes: usize,
+    /// Hessian: Lanczos steps per SLQ probe.
+    #[serde(default = "default_lanczos_steps")]
+    pub slq_steps: usize,
+    /// Hessian: finite-difference step of the Hessian-vector products.
+    #[serde(default = "default_fd_step")]
+    pub fd_step: f64,
+    /// Hessian: random data subsamples for the top eigenvalue's interval over data (0 = off).
+    #[serde(default)]
+    pub hessian_subsamples: usize,
+    /// Hessian: share of the training rows in each subsample.
+    #[serde(default = "default_subsample_fraction")]
+    pub subsample_fraction: f64,
     /// The well-generalizing net whose surfaces and Hessian the pipeline draws.
     #[serde(default)]
     pub good_run: Option<String>,
@@ -348,11 +381,35 @@ fn default_grid_resolution() -> usize {
 fn default_surface_resolution() -> usize {
     51
 }
+fn default_ndim_resolution() -> usize {
+    41
+}
 fn default_path_resolution() -> usize {
     31
 }
+fn default_path_step_size() -> f64 {
+    0.5
+}
 fn default_memory_budget_mb() -> u64 {
     2048
+}
+fn default_top_k() -> usize {
+    3
+}
+fn default_lanczos_steps() -> usize {
+    30
+}
+fn default_hutchinson_probes() -> usize {
+    30
+}
+fn default_slq_probes() -> usize {
+    4
+}
+fn default_subsample_fraction() -> f64 {
+    0.5
+}
+fn default_fd_step() -> f64 {
+    1e-3
 }
 
 impl Default for LandscapeParams {
@@ -361,8 +418,19 @@ impl Default for LandscapeParams {
             seed: 0,
             grid_resolution: default_grid_resolution(),
             surface_resolution: default_surface_resolution(),
+            ndim_resolution: default_ndim_resolution(),
             path_resolution: default_path_resolution(),
+            path_jump_seed: 0,
+            path_step_size: default_path_step_size(),
             memory_budget_mb: default_memory_budget_mb(),
+            hessian_top_k: default_top_k(),
+            lanczos_steps: default_lanczos_steps(),
+            hutchinson_probes: default_hutchinson_probes(),
+            slq_probes: default_slq_probes(),
+            slq_steps: default_lanczos_steps(),
+            fd_step: default_fd_step(),
+            hessian_subsamples: 0,
+            subsample_fraction: default_subsample_fraction(),
             good_run: None,
             poor_run: None,
         }

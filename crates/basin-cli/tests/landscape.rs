@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use basin_store::schema::{PROBES, RUNS, TRAJECTORIES};
-use basin_store::{columns, read_table};
+use basin_store::{columns, read_provenance, read_table};
 
 const PARAMS: &str = r#"
 [data]
@@ -189,6 +189,19 @@ fn surfaces_and_paths() {
     assert_eq!(prov.extra["axes"], "[[-1.0,-0.5,0.0,0.5,1.0]]");
     assert!(p("figs/curve-curve.png").exists() && p("figs/curve-curve.svg").exists());
 
+    // A 3D grid along the top Hessian eigenvectors: table only.
+    let mut args = vec!["landscape", "surface"];
+    args.extend(net);
+    args.extend(["--kind", "hessian", "--dims", "3", "--resolution", "3", "--out", "hess.parquet", "--figures", "figs/hess"]);
+    ok(d, &args);
+    let (hess, _) = read_table(&p("hess.parquet"), &SURFACES).unwrap();
+    assert_eq!(hess.height(), 27);
+    assert_eq!(columns::strings(&hess, "surface", &p("hess.parquet")).unwrap()[0], "hessian-3d");
+    let hl = columns::f64s(&hess, "train_loss", &p("hess.parquet")).unwrap();
+    assert!((hl[13] - run_train_loss).abs() < 1e-6);
+    assert!(hl.iter().all(|&l| l >= hl[13] - 1e-6), "θₒ is the lowest point along its top curvature directions");
+    assert!(!p("figs/hess-contour.png").exists());
+
     // Interpolation towards a second net: the ends are the two nets.
     let text = std::fs::read_to_string(p("params.toml")).unwrap().replace("lr = 0.05", "lr = 0.1");
     std::fs::write(p("params2.toml"), text).unwrap();
@@ -228,4 +241,80 @@ fn surfaces_and_paths() {
     for f in ["figs/pca-contour.png", "figs/pca-contour.svg", "figs/pca-3d.png", "figs/pca.vtk", "figs/pca-path.vtk", "figs/pca.ply"] {
         assert!(p(f).exists(), "{f}");
     }
+}
+
+#[test]
+fn hessian_and_its_features() {
+    use basin_store::schema::{FEATURES, HESSIAN};
+    let dir = study();
+    let d = dir.path();
+    let p = |name: &str| -> PathBuf { d.join(name) };
+    let run = |out: &str, features: &str| {
+        ok(d, &["landscape", "hessian", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--run", RUN,
+            "--lanczos-steps", "12", "--hutchinson-probes", "10", "--slq-probes", "2", "--slq-steps", "8", "--subsamples", "3", "--out", out, "--features-out", features]);
+    };
+    run("h.parquet", "f.parquet");
+    let (h, prov) = read_table(&p("h.parquet"), &HESSIAN).unwrap();
+    assert_eq!(prov.params["command"]["n_hvp"], 3 * (12 + 10) + 2 * 8);
+    let stat = columns::strings(&h, "statistic", &p("h.parquet")).unwrap();
+    let block = columns::strings(&h, "block", &p("h.parquet")).unwrap();
+    let value = columns::f64s(&h, "value", &p("h.parquet")).unwrap();
+    let find = |b: &str, s: &str| (0..h.height()).find(|&i| block[i] == b && stat[i] == s).map(|i| value[i]).unwrap();
+    let top = find("all", "eigenvalue");
+    assert!(top > 0.0 && find("all", "min_eigenvalue") < top);
+    assert_eq!(find("all", "n_parameters"), (64 * 16 + 16 + 16 * 10 + 10) as f64);
+    assert_eq!(find("fc0", "n_parameters") + find("fc1", "n_parameters"), find("all", "n_parameters"));
+    assert_eq!(stat.iter().filter(|s| s.as_str() == "lanczos_step").count(), 3 * 12);
+    // The top eigenvalue over 3 random halves of the data, with its interval.
+    let sub = (0..h.height()).find(|&i| stat[i] == "eigenvalue_subsampled").unwrap();
+    let lo = columns::f64s(&h, "ci_low", &p("h.parquet")).unwrap()[sub];
+    let hi = columns::f64s(&h, "ci_high", &p("h.parquet")).unwrap()[sub];
+    assert!(lo <= value[sub] && value[sub] <= hi && lo < hi);
+    assert_eq!(columns::f64s(&h, "weight", &p("h.parquet")).unwrap()[sub], 3.0);
+    // The loss is the run's training loss.
+    let run_loss = columns::f64s(&read_table(&p("run.parquet"), &RUNS).unwrap().0, "train_loss", &p("run.parquet")).unwrap()[0];
+    assert!((find("all", "loss") - run_loss).abs() < 1e-5, "{} vs {run_loss}", find("all", "loss"));
+    let (f, _) = read_table(&p("f.parquet"), &FEATURES).unwrap();
+    let names = columns::strings(&f, "feature", &p("f.parquet")).unwrap();
+    assert_eq!(names, ["top_eigenvalue", "min_eigenvalue", "eig_ratio", "trace", "sharpness", "loss", "top_eigenvalue:fc0", "trace:fc0", "top_eigenvalue:fc1", "trace:fc1"]);
+    assert_eq!(columns::f64s(&f, "value", &p("f.parquet")).unwrap()[0], top);
+    run("h2.parquet", "f2.parquet");
+    assert_eq!(std::fs::read(p("h.parquet")).unwrap(), std::fs::read(p("h2.parquet")).unwrap(), "same seed, same bytes");
+}
+
+#[test]
+fn merge_trees_of_probes_and_surfaces() {
+    use basin_store::schema::{DIAGRAMS, FEATURES, MERGE_TREES};
+    let dir = study();
+    let d = dir.path();
+    let p = |name: &str| -> PathBuf { d.join(name) };
+    probe(d, "grid", "grid.parquet");
+    ok(d, &["landscape", "merge-tree", "grid.parquet", "--out", "mt.parquet", "--tree-out", "mtn.parquet", "--features-out", "mtf.parquet"]);
+    let (diag, prov) = read_table(&p("mt.parquet"), &DIAGRAMS).unwrap();
+    assert_eq!(prov.params["graph"]["graph"], "grid");
+    assert_eq!(prov.params["graph"]["shape"], serde_json::json!([3, 3, 3]));
+    let essential = columns::bools(&diag, "essential", &p("mt.parquet")).unwrap();
+    assert_eq!(essential.iter().filter(|&&e| e).count(), 1, "one connected grid");
+    assert_eq!(columns::strings(&diag, "source", &p("mt.parquet")).unwrap()[0], "merge-tree:grid:train_loss");
+    let (nodes, _) = read_table(&p("mtn.parquet"), &MERGE_TREES).unwrap();
+    let kinds = columns::strings(&nodes, "kind", &p("mtn.parquet")).unwrap();
+    let (f, _) = read_table(&p("mtf.parquet"), &FEATURES).unwrap();
+    let names = columns::strings(&f, "feature", &p("mtf.parquet")).unwrap();
+    let values = columns::f64s(&f, "value", &p("mtf.parquet")).unwrap();
+    assert_eq!(names[0], "merge_tree:n_minima");
+    assert_eq!(values[0], kinds.iter().filter(|k| k.as_str() == "minimum").count() as f64);
+    assert_eq!(values[1], (diag.height() - 1) as f64, "one saddle per finite pair");
+    // The grid's minimum is at most the loss at θₒ (the lattice centre).
+    let loss = columns::f64s(&read_table(&p("grid.parquet"), &PROBES).unwrap().0, "train_loss", &p("grid.parquet")).unwrap();
+    let birth = columns::f64s(&diag, "birth", &p("mt.parquet")).unwrap();
+    let lowest = loss.iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(birth.iter().copied().fold(f64::INFINITY, f64::min), lowest);
+    // kNN on the same points, and a refused grid graph on naive points.
+    ok(d, &["landscape", "merge-tree", "grid.parquet", "--graph", "knn", "--out", "knn.parquet"]);
+    assert_eq!(read_provenance(&p("knn.parquet")).unwrap().params["graph"], serde_json::json!({"graph": "knn", "k": 12, "mutual": true}));
+    probe(d, "naive", "naive.parquet");
+    let (success, stderr) = basin(d, &["landscape", "merge-tree", "naive.parquet", "--graph", "grid", "--out", "x.parquet"]);
+    assert!(!success && stderr.contains("not a full grid"), "{stderr}");
+    let (success, stderr) = basin(d, &["landscape", "merge-tree", "traj.parquet", "--out", "x.parquet"]);
+    assert!(!success && stderr.contains("`trajectories` file"), "{stderr}");
 }

@@ -15,6 +15,8 @@
 //! * [`hessian`] — Hessian-vector products, Lanczos top eigenvalues with
 //!   residuals, Hutchinson trace with confidence intervals, SLQ spectral
 //!   density and Keskar sharpness, whole net and per layer.
+//! * [`topology`] — merge trees of loss sublevel sets on grids and kNN
+//!   graphs: minima, saddles, persistence, landscape profiles.
 //! * [`evaluate_points`] — loss and accuracy at many weight vectors, in
 //!   parallel over points (one cloned net per worker).
 //!
@@ -32,16 +34,20 @@ mod png;
 mod probe;
 mod surface;
 mod tables;
+pub mod topology;
 
 pub use errors::{LandscapeError, LandscapeResult};
 pub use directions::{difference, random_directions, BiasBn};
 pub use evaluate::{evaluate_at, evaluate_points, evaluate_train_points, EvalSets, PointMetrics};
 pub use export::{write_ply_surface, write_vtk_path, write_vtk_surface};
 pub use pca::{path_pca, PathPca};
-pub use plot::{write_figure, Figure};
+pub use plot::{write_curves, write_figure, Figure};
 pub use surface::{estimate_surface_bytes, linspace, surface, Surface, DEFAULT_MEMORY_BUDGET};
 pub use probe::{axis_values, distances_from, grid_lattice, grid_probes, naive_probes, ProbePoint, MAX_GRID_POINTS};
-pub use tables::{paths_frame, probes_frame, surfaces_frame, PathPoint};
+pub use tables::{
+    features_frame, hessian_features_frame, hessian_frame, merge_tree_diagram_frame, merge_tree_features_frame, merge_tree_frame, paths_frame, probes_frame,
+    surfaces_frame, PathPoint,
+};
 
 #[cfg(test)]
 mod tests {

@@ -61,8 +61,14 @@ pub fn write_figure(stem: &Path, figure: Figure, s: &Surface, path: Option<&[Pat
     if dims != want {
         return Err(plot_err(stem, format!("{figure:?} needs a {want}-dimensional surface, got {dims}")));
     }
-    let svg_path = stem.with_extension("svg");
-    let png_path = stem.with_extension("png");
+    // Appended, not `with_extension`: stems hold run ids such as `wd0.001-…`.
+    let with_ext = |ext: &str| {
+        let mut name = stem.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+        name.push(ext);
+        stem.with_file_name(name)
+    };
+    let svg_path = with_ext(".svg");
+    let png_path = with_ext(".png");
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -226,4 +232,93 @@ fn draw_curve<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Surface, ti
     chart.draw_series(LineSeries::new(pts(&s.train_loss), BLUE.stroke_width(2)))?;
     chart.draw_secondary_series(LineSeries::new(pts(&s.train_acc), RED.stroke_width(2)))?;
     Ok(())
+}
+
+/// Writes `<stem>.png` and `<stem>.svg` of one or more curves: the SLQ
+/// spectral density (log y), a Lanczos convergence trace, a merge tree's
+/// landscape profile.
+///
+/// # Arguments
+/// * `series` — (legend, points) per curve; non-finite points are skipped.
+/// * `log_y` — logarithmic y axis (values ≤ 0 are skipped).
+///
+/// # Errors
+/// [`LandscapeError::Plot`] naming the file.
+pub fn write_curves(stem: &Path, series: &[(&str, Vec<(f64, f64)>)], x_desc: &str, y_desc: &str, log_y: bool, title: &str) -> LandscapeResult<()> {
+    register_font();
+    let keep = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite() && (!log_y || p.1 > 0.0);
+    let pts: Vec<(f64, f64)> = series.iter().flat_map(|(_, s)| s.iter().filter(keep).copied()).collect();
+    if pts.is_empty() {
+        return Err(plot_err(stem, "nothing finite to draw"));
+    }
+    let (x0, x1) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (y0, y1) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let pad = |a: f64, b: f64| if b > a { (b - a) * 0.05 } else { 0.5 };
+    let (x0, x1) = (x0 - pad(x0, x1), x1 + pad(x0, x1));
+    // A log axis spans at most 8 decades below the top: densities far in
+    // the tails would squash the rest.
+    let (y0, y1) = if log_y { ((y0 / 2.0).max(y1 * 1e-8), y1 * 2.0) } else { (y0 - pad(y0, y1), y1 + pad(y0, y1)) };
+    let ranges = (x0..x1, y0..y1);
+    let with_ext = |ext: &str| {
+        let mut name = stem.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+        name.push(ext);
+        stem.with_file_name(name)
+    };
+    let (svg_path, png_path) = (with_ext(".svg"), with_ext(".png"));
+    let mut svg = String::new();
+    draw_curves(&SVGBackend::with_string(&mut svg, SIZE).into_drawing_area(), series, x_desc, y_desc, log_y, title, &ranges)
+        .map_err(|e| plot_err(&svg_path, e))?;
+    let mut rgb = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+    draw_curves(&BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area(), series, x_desc, y_desc, log_y, title, &ranges)
+        .map_err(|e| plot_err(&png_path, e))?;
+    let png = crate::png::encode_rgb(SIZE.0, SIZE.1, &rgb).map_err(|e| plot_err(&png_path, e))?;
+    write_bytes(&svg_path, svg.as_bytes())?;
+    write_bytes(&png_path, &png)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_curves<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    series: &[(&str, Vec<(f64, f64)>)],
+    x_desc: &str,
+    y_desc: &str,
+    log_y: bool,
+    title: &str,
+    ranges: &(std::ops::Range<f64>, std::ops::Range<f64>),
+) -> Result<(), String> {
+    let (x0, x1, y0, y1) = (ranges.0.start, ranges.0.end, ranges.1.start, ranges.1.end);
+    let keep = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite() && (!log_y || p.1 >= y0);
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let colours = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
+    let mut builder = ChartBuilder::on(root);
+    builder.caption(title, ("sans-serif", 18)).margin(12).x_label_area_size(40).y_label_area_size(60);
+    macro_rules! body {
+        ($chart:expr) => {{
+            let mut chart = $chart.map_err(|e| e.to_string())?;
+            let y_fmt = |v: &f64| if log_y { format!("{v:.0e}") } else { format!("{v:.3}") };
+            chart
+                .configure_mesh()
+                .x_desc(x_desc)
+                .y_desc(y_desc)
+                .y_label_formatter(&y_fmt)
+                .label_style(("sans-serif", 14))
+                .draw()
+                .map_err(|e| e.to_string())?;
+            for (k, (name, s)) in series.iter().enumerate() {
+                let c = colours[k % colours.len()];
+                chart
+                    .draw_series(LineSeries::new(s.iter().filter(keep).copied(), c.stroke_width(2)))
+                    .map_err(|e| e.to_string())?
+                    .label(*name)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            }
+            chart.configure_series_labels().position(SeriesLabelPosition::UpperRight).background_style(WHITE.mix(0.8)).border_style(BLACK).label_font(("sans-serif", 14)).draw().map_err(|e| e.to_string())?;
+        }};
+    }
+    if log_y {
+        body!(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale()));
+    } else {
+        body!(builder.build_cartesian_2d(x0..x1, y0..y1));
+    }
+    root.present().map_err(|e| e.to_string())
 }

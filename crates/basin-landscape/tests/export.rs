@@ -60,11 +60,12 @@ fn vtk_and_ply_match_their_golden_files() {
 fn figures_are_written_as_png_and_svg() {
     let dir = tempfile::tempdir().unwrap();
     let s = surface();
-    let stem = dir.path().join("fig");
+    // A stem with dots (run ids such as `wd0.001-…`) keeps them.
+    let stem = dir.path().join("wd0.001-net.surface");
     write_figure(&stem, Figure::Contour, &s, Some(&path()), "contour").unwrap();
-    let png = std::fs::read(dir.path().join("fig.png")).unwrap();
+    let png = std::fs::read(dir.path().join("wd0.001-net.surface.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-    assert!(std::fs::read_to_string(dir.path().join("fig.svg")).unwrap().starts_with("<svg"));
+    assert!(std::fs::read_to_string(dir.path().join("wd0.001-net.surface.svg")).unwrap().starts_with("<svg"));
     write_figure(&stem, Figure::Surface3d, &s, None, "3d").unwrap();
     // A 2D surface has no 1D curve.
     assert!(write_figure(&stem, Figure::Curve, &s, None, "curve").is_err());

@@ -12,7 +12,11 @@ use ndarray::Array2;
 use serde_json::Value;
 
 fn reference() -> Value {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/hessian_mlp.json")).unwrap();
+    reference_file("hessian_mlp.json")
+}
+
+fn reference_file(name: &str) -> Value {
+    let text = std::fs::read_to_string(format!("{}/tests/reference/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
@@ -21,6 +25,10 @@ fn floats(v: &Value) -> Vec<f64> {
 }
 
 fn loss_function(r: &Value) -> LossFunction {
+    loss_function_with_step(r, 1e-3)
+}
+
+fn loss_function_with_step(r: &Value, h: f64) -> LossFunction {
     let model = Model::new(&Architecture::mlp(ImageShape::flat(4), &[5], 3), &mut stream(0, "init"), &Device::Cpu).unwrap();
     let theta: Vec<f32> = floats(&r["theta"]).iter().map(|&x| x as f32).collect();
     model.set_flat_weights(&theta).unwrap();
@@ -28,7 +36,7 @@ fn loss_function(r: &Value) -> LossFunction {
     let n = rows.len() / 4;
     let labels: Vec<u32> = r["y"].as_array().unwrap().iter().map(|y| y.as_u64().unwrap() as u32).collect();
     let ds = Dataset::new("ref", Array2::from_shape_vec((n, 4), rows).unwrap(), labels, ImageShape::flat(4), 3).unwrap();
-    LossFunction::new(&model, &ds, 1e-3).unwrap()
+    LossFunction::new(&model, &ds, h).unwrap()
 }
 
 fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
@@ -148,4 +156,25 @@ fn bad_settings_are_refused() {
         assert!(analyze(&f, &cfg, || {}).is_err(), "{cfg:?}");
     }
     assert!(f.hvp(&[1.0]).is_err());
+}
+
+#[test]
+fn a_kink_next_to_theta_does_not_change_the_hessian() {
+    // Row 0's first pre-activation is 2e-5: differences with h = 1e-2,
+    // 1e-3 and 1e-4 all cross the kink; JAX's Hessian leaves it out, and so
+    // does the frozen ReLU pattern.
+    let r = reference_file("hessian_mlp_kink.json");
+    let want = floats(&r["hv"]);
+    let scale = want.iter().map(|x| x * x).sum::<f64>().sqrt();
+    for h in [1e-2, 1e-3, 1e-4] {
+        let f = loss_function_with_step(&r, h);
+        assert!(f.frozen_relu());
+        let hv = f.hvp(&floats(&r["v"])).unwrap();
+        assert!(max_abs_diff(&hv, &want) < 2e-3 * scale, "h = {h}: H·v off by {} (‖Hv‖ = {scale})", max_abs_diff(&hv, &want));
+    }
+    let f = loss_function(&r);
+    let rep = analyze(&f, &HessianConfig { lanczos_steps: 43, hutchinson_probes: 2, slq_probes: 0, per_layer: false, ..HessianConfig::default() }, || {}).unwrap();
+    let eig = floats(&r["eigenvalues"]);
+    assert!((rep.blocks[0].top_eigenvalues[0] - eig[0]).abs() < 2e-3, "{} vs {}", rep.blocks[0].top_eigenvalues[0], eig[0]);
+    assert!((rep.blocks[0].min_eigenvalue - eig[42]).abs() < 2e-3);
 }

@@ -19,6 +19,8 @@
 //! | `correlations` | (feature, target, method) | `feature_set`, `feature`, `target`, `method`, `estimate`, CI |
 //! | `probes` | (net, sampler, point) | `run_id`, `method`, `sample` + losses at that point |
 //! | `surfaces` | (net, surface, grid point) | `run_id`, `surface`, `point`, `coords` + training loss |
+//! | `hessian` | (net, parameter block, statistic, index) | `run_id`, `block`, `statistic`, `index`, `value` + uncertainty |
+//! | `merge_trees` | (net, source, tree node) | `run_id`, `source`, `node`, `parent`, `vertex`, `value`, `kind` |
 //! | `paths` | (net, surface, path point) | `run_id`, `surface`, `point`, `coords`, `off_plane`, `true_loss`, `surface_loss` |
 
 use std::fmt;
@@ -340,5 +342,42 @@ pub const PATHS: SchemaSpec = SchemaSpec {
     ],
 };
 
+/// Curvature summaries of a net's training loss, long format.
+pub const HESSIAN: SchemaSpec = SchemaSpec {
+    name: "hessian",
+    major: 1,
+    minor: 0,
+    doc: "Long format: one row per (net, parameter block, statistic, index) of the Hessian of the training loss at the trained weights. `block` is `all` or a layer (parameters sharing a name prefix, e.g. `fc0`). Statistics: `eigenvalue` (index k = k-th largest, `residual` = Lanczos bound ‖Hy − λy‖), `eigenvalue_subsampled` (mean top eigenvalue over random data subsamples, 95 % interval, `weight` = number of subsamples), `min_eigenvalue`, `eig_ratio` (|λ_min/λ_max|, Li et al. 2018), `trace` (Hutchinson mean, `ci_low`/`ci_high` = 95 % interval over probes, `weight` = number of probes), `lanczos_step` (index = step, value = top Ritz value: the convergence trace), `slq_node` (value = node, `weight` = quadrature weight; weights sum to 1), `slq_trace`, `sharpness` (Keskar et al. 2017 along the top eigenvector, %), `loss`, `gradient_norm`, `n_parameters`. Columns that do not apply are NaN.",
+    columns: &[
+        col("run_id", Text, "the net"),
+        col("block", Text, "`all` or a layer name"),
+        col("statistic", Text, "what `value` is (see above)"),
+        col("index", Int64, "rank, step or node number; 0 for scalars"),
+        col("value", Float64, "the estimate"),
+        col("ci_low", Float64, "lower end of its 95 % confidence interval (NaN if none)"),
+        col("ci_high", Float64, "upper end of its 95 % confidence interval (NaN if none)"),
+        col("residual", Float64, "Lanczos residual bound (NaN if none)"),
+        col("weight", Float64, "quadrature weight or sample count (NaN if none)"),
+    ],
+};
+
+/// One row per node of the merge tree of a loss landscape's sublevel sets.
+pub const MERGE_TREES: SchemaSpec = SchemaSpec {
+    name: "merge_trees",
+    major: 1,
+    minor: 0,
+    doc: "One row per node of the merge tree of the loss sublevel sets over evaluated points (a `surfaces` grid or `probes` points) joined by a grid or kNN graph: minima (leaves) and saddles (where components merge, elder rule). The H0 persistence pairs go to a `diagrams` file beside it; the landscape profile is in the provenance extra `basin.profile` as [[x, loss], …].",
+    columns: &[
+        col("run_id", Text, "the net"),
+        col("source", Text, "what the tree is of, e.g. `grid:train_loss` or `random-2d:train_loss`"),
+        col("node", Int64, "0-based node index"),
+        col("parent", Int64, "the node it merges into; −1 for a root"),
+        col("vertex", Int64, "row of the input file at this node"),
+        col("value", Float64, "the loss at that row"),
+        col("kind", Text, "`minimum` or `saddle`"),
+        col("persistence", Float64, "for a minimum: death − birth of its component (+inf if it never dies); NaN for a saddle"),
+    ],
+};
+
 /// Every schema, for docs and `basin schema`.
-pub const ALL: &[SchemaSpec] = &[SPLITS, RUNS, TRAJECTORIES, EMBEDDINGS, POTENTIAL_DISTANCES, DIAGRAMS, COCYCLES, FEATURES, COMPARISONS, CORRELATIONS, PROBES, SURFACES, PATHS];
+pub const ALL: &[SchemaSpec] = &[SPLITS, RUNS, TRAJECTORIES, EMBEDDINGS, POTENTIAL_DISTANCES, DIAGRAMS, COCYCLES, FEATURES, COMPARISONS, CORRELATIONS, PROBES, SURFACES, PATHS, HESSIAN, MERGE_TREES];

@@ -103,7 +103,9 @@ pub struct BlockCurvature {
     pub n_parameters: usize,
     /// Top eigenvalues, largest first.
     pub top_eigenvalues: Vec<f64>,
-    /// Residual bounds ‖Hy − λy‖ of the top eigenvalues.
+    /// Residual bounds ‖Hy − λy‖ of the top eigenvalues, for the operator
+    /// as computed (the Hessian-vector products' own error, see
+    /// [`super::hvp`], comes on top).
     pub top_residuals: Vec<f64>,
     /// Smallest Ritz value of the same Lanczos run.
     pub min_eigenvalue: f64,
@@ -271,4 +273,55 @@ fn keskar_sharpness(f: &LossFunction, v: &[f64], loss: f64, eps: f64) -> Landsca
     }
     let worst = f.loss_along(v, t)?.max(f.loss_along(v, -t)?);
     Ok(100.0 * (worst - loss) / (1.0 + loss))
+}
+
+/// The top eigenvalue of the Hessian of the loss on `n_subsamples` random
+/// subsets of `data` (each `fraction` of the rows, drawn without
+/// replacement from stream `hessian-subsample-<b>` of `seed`), by
+/// `lanczos_steps` Lanczos steps: how much the curvature depends on the
+/// data the loss is measured on.
+///
+/// # Errors
+/// [`crate::LandscapeError::InvalidParameter`] for fewer than 2 subsamples
+/// or a fraction outside (0, 1]; errors of the Hessian-vector products.
+pub fn top_eigenvalue_over_subsamples(
+    model: &basin_train::Model,
+    data: &basin_data::Dataset,
+    fd_step: f64,
+    lanczos_steps: usize,
+    n_subsamples: usize,
+    fraction: f64,
+    seed: u64,
+    on_hvp: impl Fn(),
+) -> LandscapeResult<Estimate> {
+    if n_subsamples < 2 {
+        return Err(invalid("subsamples", "a confidence interval needs at least 2 subsamples"));
+    }
+    if !(fraction > 0.0 && fraction <= 1.0) {
+        return Err(invalid("subsample_fraction", format!("{fraction} is not in (0, 1]")));
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    let size = ((data.len() as f64 * fraction).round() as usize).max(1);
+    let mut tops = Vec::with_capacity(n_subsamples);
+    for b in 0..n_subsamples {
+        let mut rng = stream(seed, &format!("hessian-subsample-{b}"));
+        let mut rows = rand::seq::index::sample(&mut rng, data.len(), size).into_vec();
+        rows.sort_unstable();
+        let subset = data.select(&rows).map_err(|e| invalid("data", e.to_string()))?;
+        let f = LossFunction::new(model, &subset, fd_step)?;
+        let start = gaussian_vector(f.dim(), &mut rng);
+        let r = lanczos(
+            f.dim(),
+            |v| {
+                let out = f.hvp(v);
+                on_hvp();
+                out
+            },
+            &start,
+            lanczos_steps,
+            0,
+        )?;
+        tops.push(r.ritz_values[0]);
+    }
+    Ok(Estimate::of(&tops))
 }

@@ -8,7 +8,11 @@ are drawn until every pre-activation is at least 0.05 away from the ReLU
 kink, so central differences of gradients with h = 1e-3 never cross one.
 
     venv/bin/pip install jax numpy
-    venv/bin/python make_hessian.py      # writes hessian_mlp.json
+    venv/bin/python make_hessian.py      # writes hessian_mlp.json, hessian_mlp_kink.json
+
+hessian_mlp_kink.json is the same net with fc0.bias[0] moved so that row 0's
+first pre-activation is 2e-5: central differences with h = 1e-3 cross that
+kink, and JAX's Hessian (ReLU'' = 0) is what basin must still reproduce.
 
 Made with jax 0.10.2 and numpy 2.4.6 (also recorded in the JSON).
 """
@@ -56,28 +60,39 @@ for seed in range(1000):
 else:
     raise SystemExit("no seed keeps the pre-activations away from 0")
 
-H = np.asarray(jax.hessian(loss)(theta, x, y))
-g = np.asarray(jax.grad(loss)(theta, x, y))
-v = np.random.default_rng(7).normal(size=n_params)
-evals = np.linalg.eigvalsh(H)[::-1]
-blocks = {"fc0": list(range(0, 25)), "fc1": list(range(25, 43))}
-json.dump(
-    {
-        "tool": f"jax {jax.__version__}, numpy {np.__version__}",
-        "seed": seed,
-        "theta": theta.tolist(),
-        "x": x.tolist(),
-        "y": y.tolist(),
-        "loss": float(loss(theta, x, y)),
-        "gradient": g.tolist(),
-        "hessian": H.tolist(),
-        "v": v.tolist(),
-        "hv": (H @ v).tolist(),
-        "eigenvalues": evals.tolist(),
-        "trace": float(np.trace(H)),
-        "block_top_eigenvalue": {b: float(np.linalg.eigvalsh(H[np.ix_(i, i)])[-1]) for b, i in blocks.items()},
-        "block_trace": {b: float(np.trace(H[np.ix_(i, i)])) for b, i in blocks.items()},
-    },
-    open("hessian_mlp.json", "w"),
-)
-print("seed", seed, "top eigenvalues", evals[:3], "min", evals[-1], "trace", np.trace(H))
+
+
+def write(theta, path):
+    H = np.asarray(jax.hessian(loss)(theta, x, y))
+    g = np.asarray(jax.grad(loss)(theta, x, y))
+    v = np.random.default_rng(7).normal(size=n_params)
+    evals = np.linalg.eigvalsh(H)[::-1]
+    blocks = {"fc0": list(range(0, 25)), "fc1": list(range(25, 43))}
+    json.dump(
+        {
+            "tool": f"jax {jax.__version__}, numpy {np.__version__}",
+            "seed": seed,
+            "theta": theta.tolist(),
+            "x": x.tolist(),
+            "y": y.tolist(),
+            "loss": float(loss(theta, x, y)),
+            "gradient": g.tolist(),
+            "hessian": H.tolist(),
+            "v": v.tolist(),
+            "hv": (H @ v).tolist(),
+            "eigenvalues": evals.tolist(),
+            "trace": float(np.trace(H)),
+            "block_top_eigenvalue": {b: float(np.linalg.eigvalsh(H[np.ix_(i, i)])[-1]) for b, i in blocks.items()},
+            "block_trace": {b: float(np.trace(H[np.ix_(i, i)])) for b, i in blocks.items()},
+        },
+        open(path, "w"),
+    )
+    print("seed", seed, "top eigenvalues", evals[:3], "min", evals[-1], "trace", np.trace(H))
+
+
+write(theta, "hessian_mlp.json")
+kink = theta.copy()
+z00 = float(np.asarray(preact(theta, x))[0, 0])
+kink[0] = np.float32(theta[0] - z00 + 2e-5)  # fc0.bias[0]
+print("kink pre-activation", float(np.asarray(preact(kink, x))[0, 0]))
+write(kink, "hessian_mlp_kink.json")

@@ -38,6 +38,8 @@ subs = [
     (r'(\[jump\]\n)seeds = \[0, 1, 2, 3\]\nsteps = \[0.25, 0.5, 0.75, 1.0\]\nepochs = 40', r'\1seeds = [0, 1]\nsteps = [0.5, 1.0]\nepochs = 2'),
     (r'sublevel_k = 20', 'sublevel_k = 4'),
     (r'grid_resolution = 9', 'grid_resolution = 3'),
+    (r'hessian_top_k = 3\nlanczos_steps = 30\nhutchinson_probes = 30\nslq_probes = 4\nslq_steps = 30',
+     'hessian_top_k = 1\nlanczos_steps = 4\nhutchinson_probes = 2\nslq_probes = 1\nslq_steps = 4'),
     (r'folds = 10', 'folds = 2'),
     (r'repeats = 5', 'repeats = 1'),
 ]

@@ -36,6 +36,7 @@ fn nets() -> (Vec<Run>, Vec<FeatureRow>) {
             features.push(row("naive", &format!("f{k}"), rng.random_range(0.0..1.0)));
         }
         features.push(row("topology", "sublevel_total_persistence_d0", 2.0 * test_loss + rng.random_range(-1e-3..1e-3)));
+        features.push(row("landscape", "top_eigenvalue", 5.0 * test_loss));
     }
     (runs, features)
 }
@@ -123,6 +124,7 @@ fn report_states_the_numbers_and_embeds_everything() {
     assert!(md.contains("39.2 / naive 31.8 / grid 30.1 / scrambled 20.7"), "the paper's figures are quoted");
     assert!(md.contains("Spearman(sublevel_total_persistence_d0, test loss) = 1.00"));
     assert!(md.contains("as the paper found"));
+    assert!(md.contains("Hessian top_eigenvalue at the minimum: Spearman with test loss 1.00"), "the sharpness finding is stated");
     assert!(md.contains("only 3 of the paper's four feature sets"), "no grid baseline here, and the report says so");
     // Figures: PNG and SVG of each; the HTML inlines them and carries the explorer's data.
     assert!(files.figures.iter().any(|f| f.ends_with("embedding-epoch.png")));

@@ -170,6 +170,26 @@ impl Findings {
                 parts.join("; ")
             ));
         }
+        // Sharpness (Keskar et al.; Li et al.): the landscape stage's curvature at θo.
+        for feature in ["top_eigenvalue", "trace"] {
+            if let Some(c) = inputs
+                .correlations
+                .iter()
+                .find(|c| c.feature_set == "landscape" && c.feature == feature && c.target == "test_loss" && c.method == "spearman")
+            {
+                let reading = if c.ci_low > 0.0 {
+                    "sharper minima go with higher test loss"
+                } else if c.ci_high < 0.0 {
+                    "sharper minima go with LOWER test loss"
+                } else {
+                    "the interval includes 0"
+                };
+                s.push(format!(
+                    "Hessian {feature} at the minimum: Spearman with test loss {:.2} (CI [{:.2}, {:.2}], n = {}): {reading}.",
+                    c.estimate, c.ci_low, c.ci_high, c.n
+                ));
+            }
+        }
         if let Some(top) = self.strongest.first() {
             s.push(format!(
                 "Strongest rank correlation with test loss among all summary features: {}/{} (ρ = {:.2}, CI [{:.2}, {:.2}]).",

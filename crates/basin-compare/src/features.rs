@@ -51,7 +51,7 @@ fn finite_acc(v: f64) -> f64 {
 /// A jump's key, printable and sortable: seed, step (in thousandths), epoch.
 type JumpKey = (i64, i64, i64);
 
-fn step_millis(step: f64) -> i64 {
+pub(crate) fn step_millis(step: f64) -> i64 {
     // Steps are short decimals (0.25, 0.5 …); thousandths keep them exact as keys.
     (step * 1000.0).round() as i64
 }

@@ -21,6 +21,18 @@ pub fn headline_accuracy(classifiers: &[ClassifierRow], target: &str, feature_se
     Some((rows.iter().map(|c| c.mean).sum::<f64>() / n, rows.iter().map(|c| c.sd).sum::<f64>() / n))
 }
 
+/// Which of three readings a correlation's bootstrap interval supports:
+/// wholly above 0, wholly below 0, or straddling it.
+fn interval_reading<'a>(c: &CorrelationRow, positive: &'a str, negative: &'a str, neither: &'a str) -> &'a str {
+    if c.ci_low > 0.0 {
+        positive
+    } else if c.ci_high < 0.0 {
+        negative
+    } else {
+        neither
+    }
+}
+
 /// One target's J&R-vs-baselines line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Headline {
@@ -145,13 +157,12 @@ impl Findings {
             ));
         }
         for c in &self.persistence {
-            let direction = if c.ci_low > 0.0 {
-                "higher total persistence goes with higher test loss, as the paper found"
-            } else if c.ci_high < 0.0 {
-                "higher total persistence goes with LOWER test loss, the opposite of the paper"
-            } else {
-                "the bootstrap interval includes 0: no clear relation at this scale"
-            };
+            let direction = interval_reading(
+                c,
+                "higher total persistence goes with higher test loss, as the paper found",
+                "higher total persistence goes with LOWER test loss, the opposite of the paper",
+                "the bootstrap interval includes 0: no clear relation at this scale",
+            );
             s.push(format!(
                 "Spearman({}, test loss) = {:.2} (95 % bootstrap CI [{:.2}, {:.2}], p = {:.3}, n = {}): {direction}.",
                 c.feature, c.estimate, c.ci_low, c.ci_high, c.p_value, c.n
@@ -177,13 +188,7 @@ impl Findings {
                 .iter()
                 .find(|c| c.feature_set == "landscape" && c.feature == feature && c.target == "test_loss" && c.method == "spearman")
             {
-                let reading = if c.ci_low > 0.0 {
-                    "sharper minima go with higher test loss"
-                } else if c.ci_high < 0.0 {
-                    "sharper minima go with LOWER test loss"
-                } else {
-                    "the interval includes 0"
-                };
+                let reading = interval_reading(c, "sharper minima go with higher test loss", "sharper minima go with LOWER test loss", "the interval includes 0");
                 s.push(format!(
                     "Hessian {feature} at the minimum: Spearman with test loss {:.2} (CI [{:.2}, {:.2}], n = {}): {reading}.",
                     c.estimate, c.ci_low, c.ci_high, c.n

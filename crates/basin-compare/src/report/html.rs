@@ -11,8 +11,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::markdown::pct;
-use super::{good_and_poor, Findings, ReportFigure, ReportInputs, PAPER_SETS};
+use super::{Findings, ReportFigure, ReportInputs, PAPER_SETS};
 use crate::error::{CompareError, CompareResult};
+use crate::features::step_millis;
 
 static TEMPLATE: &str = include_str!("../../templates/report.html");
 
@@ -77,7 +78,6 @@ fn num(v: f64) -> serde_json::Value {
 }
 
 pub(crate) fn render(inputs: &ReportInputs, findings: &Findings, figures: &[ReportFigure]) -> CompareResult<String> {
-    let (good, poor) = good_and_poor(&inputs.runs, findings.good.len().max(1));
     let hyper_names: Vec<String> = inputs.runs.first().map(|r| r.hyper.keys().cloned().collect()).unwrap_or_default();
     let mut runs: Vec<_> = inputs.runs.iter().collect();
     runs.sort_by(|a, b| a.test_loss.total_cmp(&b.test_loss));
@@ -85,9 +85,9 @@ pub(crate) fn render(inputs: &ReportInputs, findings: &Findings, figures: &[Repo
         .iter()
         .map(|r| Net {
             run_id: r.run_id.clone(),
-            rank: if good.iter().any(|g| g.run_id == r.run_id) {
+            rank: if findings.good.contains(&r.run_id) {
                 "good"
-            } else if poor.iter().any(|p| p.run_id == r.run_id) {
+            } else if findings.poor.contains(&r.run_id) {
                 "poor"
             } else {
                 ""
@@ -121,13 +121,13 @@ pub(crate) fn render(inputs: &ReportInputs, findings: &Findings, figures: &[Repo
         let losses: BTreeMap<(i64, i64, i64), (f64, f64)> = inputs
             .curves
             .get(&r.run_id)
-            .map(|c| c.iter().map(|p| ((p.jump_seed, (p.step_size * 1000.0).round() as i64, p.epoch), (p.train_loss, p.test_loss))).collect())
+            .map(|c| c.iter().map(|p| ((p.jump_seed, step_millis(p.step_size), p.epoch), (p.train_loss, p.test_loss))).collect())
             .unwrap_or_default();
         if let Some(emb) = inputs.embeddings.get(&r.run_id) {
             let rows: Vec<serde_json::Value> = emb
                 .iter()
                 .map(|p| {
-                    let (tr, te) = losses.get(&(p.jump_seed, (p.step_size * 1000.0).round() as i64, p.epoch)).copied().unwrap_or((f64::NAN, f64::NAN));
+                    let (tr, te) = losses.get(&(p.jump_seed, step_millis(p.step_size), p.epoch)).copied().unwrap_or((f64::NAN, f64::NAN));
                     json!([num(p.x), num(p.y), p.jump_seed, p.step_size, p.epoch, num(tr), num(te)])
                 })
                 .collect();
@@ -136,7 +136,7 @@ pub(crate) fn render(inputs: &ReportInputs, findings: &Findings, figures: &[Repo
         if let Some(c) = inputs.curves.get(&r.run_id) {
             let mut jumps: BTreeMap<(i64, i64), (i64, f64, Vec<(i64, f64, f64)>)> = BTreeMap::new();
             for p in c {
-                jumps.entry((p.jump_seed, (p.step_size * 1000.0).round() as i64)).or_insert((p.jump_seed, p.step_size, Vec::new())).2.push((p.epoch, p.train_loss, p.test_loss));
+                jumps.entry((p.jump_seed, step_millis(p.step_size))).or_insert((p.jump_seed, p.step_size, Vec::new())).2.push((p.epoch, p.train_loss, p.test_loss));
             }
             let rows: Vec<serde_json::Value> = jumps
                 .into_values()

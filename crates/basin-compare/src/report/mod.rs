@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::analysis::{ClassifierRow, CorrelationRow};
 use crate::error::{CompareError, CompareResult};
-use crate::features::mean;
+use crate::features::{mean, step_millis};
 use crate::inputs::{CurvePoint, EmbeddedPoint, FeatureRow, Pair, Run};
 use crate::plots::{render, AccuracyBars, Barcodes, ColourBy, Diagrams, EmbeddingPanel, EmbeddingPanels, FeatureScatter, JumpCurves, Rendered};
 
@@ -179,7 +179,7 @@ fn embedding_points(inputs: &ReportInputs, run_id: &str, colour_by: ColourBy) ->
     let losses: BTreeMap<(i64, i64, i64), f64> = inputs
         .curves
         .get(run_id)
-        .map(|c| c.iter().map(|p| ((p.jump_seed, (p.step_size * 1000.0).round() as i64, p.epoch), p.train_loss)).collect())
+        .map(|c| c.iter().map(|p| ((p.jump_seed, step_millis(p.step_size), p.epoch), p.train_loss)).collect())
         .unwrap_or_default();
     points
         .iter()
@@ -187,7 +187,7 @@ fn embedding_points(inputs: &ReportInputs, run_id: &str, colour_by: ColourBy) ->
             let value = match colour_by {
                 ColourBy::Epoch => p.epoch as f64,
                 ColourBy::StepSize => p.step_size,
-                ColourBy::Loss => losses.get(&(p.jump_seed, (p.step_size * 1000.0).round() as i64, p.epoch)).map_or(f64::NAN, |l| l.max(1e-6).log10()),
+                ColourBy::Loss => losses.get(&(p.jump_seed, step_millis(p.step_size), p.epoch)).map_or(f64::NAN, |l| l.max(1e-6).log10()),
             };
             (p.x, p.y, value)
         })
@@ -198,7 +198,7 @@ fn embedding_points(inputs: &ReportInputs, run_id: &str, colour_by: ColourBy) ->
 fn curve_lines(points: &[CurvePoint]) -> Vec<(f64, Vec<(f64, f64)>)> {
     let mut jumps: BTreeMap<(i64, i64), (f64, Vec<(f64, f64)>)> = BTreeMap::new();
     for p in points {
-        let entry = jumps.entry((p.jump_seed, (p.step_size * 1000.0).round() as i64)).or_insert((p.step_size, Vec::new()));
+        let entry = jumps.entry((p.jump_seed, step_millis(p.step_size))).or_insert((p.step_size, Vec::new()));
         entry.1.push((p.epoch as f64, p.train_loss));
     }
     jumps

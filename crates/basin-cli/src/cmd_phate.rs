@@ -13,7 +13,7 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::params::Params;
-use crate::trajectories::{concat, read_points, Points};
+use crate::trajectories::{concat, read_points_every, Points};
 
 /// The `[phate]` section (defaults: phate 2.0's, except the cosine input
 /// distance used on weight trajectories by Horoi et al.).
@@ -40,6 +40,13 @@ pub(crate) struct PhateSection {
     pub n_landmark: usize,
     pub knn_max: Option<usize>,
     pub seed: u64,
+    /// The joint embedding keeps the points whose epoch is a multiple of
+    /// this stride (1 keeps every point). All nets' trajectories together
+    /// can outgrow memory (109 MNIST nets × 656 points × 25k weights is
+    /// 14 GB as f64), and the joint view is read for the shape of the
+    /// trajectories, which every few epochs already show. Per-net
+    /// embeddings always use every point.
+    pub joint_epoch_stride: usize,
 }
 
 impl Default for PhateSection {
@@ -58,6 +65,7 @@ impl Default for PhateSection {
             n_landmark: 2000,
             knn_max: None,
             seed: 0,
+            joint_epoch_stride: 1,
         }
     }
 }
@@ -156,6 +164,13 @@ pub(crate) fn run(args: &PhateArgs) -> Result<()> {
     if args.potential_out.is_some() && (args.scope != Scope::PerNet || args.inputs.len() != 1) {
         bail!("--potential-out needs exactly one input and --scope per-net");
     }
+    if section.joint_epoch_stride == 0 {
+        bail!("[phate] joint_epoch_stride = 0: expected a positive stride (1 keeps every epoch)");
+    }
+    let stride = match args.scope {
+        Scope::PerNet => 1,
+        Scope::Joint => section.joint_epoch_stride,
+    };
     let mut frames = Vec::new();
     let groups: Vec<Vec<&PathBuf>> = match args.scope {
         Scope::PerNet => args.inputs.iter().map(|p| vec![p]).collect(),
@@ -167,7 +182,7 @@ pub(crate) fn run(args: &PhateArgs) -> Result<()> {
     };
     let mut t_used = Vec::new();
     for group in groups {
-        let points = concat(group.iter().map(|p| read_points(p)).collect::<Result<Vec<_>>>()?);
+        let points = concat(group.iter().map(|p| read_points_every(p, stride)).collect::<Result<Vec<_>>>()?);
         let label = group.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
         let started = std::time::Instant::now();
         let fit = phate.fit(points.weights.view()).with_context(|| format!("PHATE of {label}"))?;

@@ -67,7 +67,16 @@ pub(crate) struct Points {
 }
 
 pub(crate) fn read_points(path: &Path) -> Result<Points> {
+    read_points_every(path, 1)
+}
+
+/// The points of a trajectories file whose epoch is a multiple of
+/// `epoch_stride` (1: every point), diverged points left out as in
+/// [`read_points`]. Filtering here, before the weights are widened to f64,
+/// keeps the memory of a large joint embedding to the points it uses.
+pub(crate) fn read_points_every(path: &Path, epoch_stride: usize) -> Result<Points> {
     let (df, _) = read_table(path, &TRAJECTORIES)?;
+    let epochs = columns::i64s(&df, "epoch", path)?;
     let lists = columns::f32_lists(&df, "weights", path)?;
     let dim = lists.first().map_or(0, Vec::len);
     if let Some(row) = lists.iter().position(|w| w.len() != dim) {
@@ -77,10 +86,12 @@ pub(crate) fn read_points(path: &Path) -> Result<Points> {
     // position: it is left out of embeddings and point clouds, and stays in
     // the trajectories file with its flag.
     let diverged = columns::bools(&df, "diverged", path)?;
+    let stride = i64::try_from(epoch_stride.max(1)).unwrap_or(i64::MAX);
+    let on_stride: Vec<usize> = (0..lists.len()).filter(|&i| epochs[i] % stride == 0).collect();
     let keep: Vec<usize> =
-        (0..lists.len()).filter(|&i| !diverged[i] && lists[i].iter().all(|v| v.is_finite())).collect();
-    if keep.len() < lists.len() {
-        tracing::warn!("{}: {} diverged rows left out", path.display(), lists.len() - keep.len());
+        on_stride.iter().copied().filter(|&i| !diverged[i] && lists[i].iter().all(|v| v.is_finite())).collect();
+    if keep.len() < on_stride.len() {
+        tracing::warn!("{}: {} diverged rows left out", path.display(), on_stride.len() - keep.len());
     }
     let mut weights = Array2::zeros((keep.len(), dim));
     for (i, &r) in keep.iter().enumerate() {
@@ -95,7 +106,7 @@ pub(crate) fn read_points(path: &Path) -> Result<Points> {
         run_id: pick_s(columns::strings(&df, "run_id", path)?),
         jump_seed: pick_i(columns::i64s(&df, "jump_seed", path)?),
         step_size: pick_f(columns::f64s(&df, "step_size", path)?),
-        epoch: pick_i(columns::i64s(&df, "epoch", path)?),
+        epoch: pick_i(epochs),
         train_loss: pick_f(columns::f64s(&df, "train_loss", path)?),
         test_loss: pick_f(columns::f64s(&df, "test_loss", path)?),
         weights,

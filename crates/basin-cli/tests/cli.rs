@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use basin_store::schema::{RUNS, SPLITS, TRAJECTORIES};
+use basin_store::schema::{EMBEDDINGS, RUNS, SPLITS, TRAJECTORIES};
 use basin_store::{columns, read_table};
 
 const PARAMS: &str = r#"
@@ -148,4 +148,40 @@ fn errors_name_their_cause() {
     std::fs::write(d.join("bad.parquet"), b"PAR1 not really").unwrap();
     let (success, err) = basin(d, &["inspect", "bad.parquet"]);
     assert!(!success && err.contains("bad.parquet") && err.contains("not a readable Parquet"), "{err}");
+}
+
+#[test]
+fn phate_per_net_keeps_every_point_and_joint_keeps_the_epoch_stride() {
+    let (dir, p) = study();
+    let d = dir.path();
+    let mut text = std::fs::read_to_string(&p).unwrap();
+    text.push_str("\n[phate]\nknn = 2\nt = 3\nn_pca = 0\nmds = \"classic\"\njoint_epoch_stride = 2\n");
+    std::fs::write(&p, text.replace("steps = [0.5, 50.0]", "steps = [0.5, 0.25]")).unwrap();
+    ok(d, &["data", "split", "--params", "params.toml", "--out", "split.parquet"]);
+    ok(d, &["train", "--params", "params.toml", "--split", "split.parquet", "--run", RUN, "--out", "net.safetensors", "--run-table", "run.parquet"]);
+    let mut shards = Vec::new();
+    for (seed, step) in [(0, "0.5"), (1, "0.25")] {
+        let out = format!("j{seed}.parquet");
+        let shard = format!("{RUN}__j{seed}_s{step}");
+        ok(d, &["jump", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--shard", &shard, "--out", &out]);
+        shards.push(out);
+    }
+    ok(d, &["merge", "--schema", "trajectories", "--out", "traj.parquet", &shards[0], &shards[1]]);
+
+    let epochs_of = |file: &str| {
+        let (df, _) = read_table(&d.join(file), &EMBEDDINGS).unwrap();
+        let mut e = columns::i64s(&df, "epoch", &d.join(file)).unwrap();
+        e.sort_unstable();
+        (columns::strings(&df, "scope", &d.join(file)).unwrap()[0].clone(), e)
+    };
+    ok(d, &["phate", "--params", "params.toml", "--scope", "per-net", "--out", "per-net.parquet", "traj.parquet"]);
+    assert_eq!(epochs_of("per-net.parquet"), ("per-net".to_owned(), vec![0, 0, 1, 1, 2, 2, 3, 3]), "per-net embeddings keep every epoch");
+    ok(d, &["phate", "--params", "params.toml", "--scope", "joint", "--out", "joint.parquet", &shards[0], &shards[1]]);
+    assert_eq!(epochs_of("joint.parquet"), ("joint".to_owned(), vec![0, 0, 2, 2]), "the joint embedding keeps epochs on the stride");
+
+    let text = std::fs::read_to_string(&p).unwrap().replace("joint_epoch_stride = 2", "joint_epoch_stride = 0");
+    std::fs::write(d.join("zero.toml"), text).unwrap();
+    let (success, err) = basin(d, &["phate", "--params", "zero.toml", "--scope", "joint", "--out", "z.parquet", "traj.parquet"]);
+    assert!(!success && err.contains("joint_epoch_stride"), "{err}");
+    assert!(!d.join("z.parquet").exists());
 }

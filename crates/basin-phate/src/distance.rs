@@ -4,7 +4,7 @@
 //! cancellation error of that identity never reaches the affinities.
 
 use crate::hyperparams::Distance;
-use crate::linalg::{gemm, gemm_seq};
+use crate::linalg::gemm;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use ndarray::parallel::prelude::*;
 
@@ -36,32 +36,6 @@ impl<'a> Metric<'a> {
     /// Distance between prepared rows `a` and `b`, computed directly.
     pub(crate) fn exact(&self, a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>) -> f64 {
         exact_distance(self.distance, a, b)
-    }
-
-    /// Approximate distances from prepared query rows `q` to every fitted row
-    /// (block x n), single-threaded: callers run blocks in parallel.
-    pub(crate) fn block_seq(&self, q: ArrayView2<'_, f64>) -> Array2<f64> {
-        match self.distance {
-            Distance::Euclidean => {
-                let mut g = gemm_seq(q, self.x.view(), true);
-                let qn = q.map_axis(Axis(1), |r| r.dot(&r));
-                for (i, mut row) in g.axis_iter_mut(Axis(0)).enumerate() {
-                    for (j, v) in row.iter_mut().enumerate() {
-                        *v = (qn[i] + self.sq_norms[j] - 2.0 * *v).max(0.0).sqrt();
-                    }
-                }
-                g
-            }
-            Distance::Cosine => {
-                let mut g = gemm_seq(q, self.x.view(), true);
-                g.mapv_inplace(|s| (1.0 - s).clamp(0.0, 2.0));
-                g
-            }
-            Distance::Minkowski(_) | Distance::Precomputed => {
-                let n = self.x.nrows();
-                Array2::from_shape_fn((q.nrows(), n), |(i, j)| self.exact(q.row(i), self.x.row(j)))
-            }
-        }
     }
 
     /// Approximate distances from prepared query rows `q` to every fitted row (block x n).

@@ -3,7 +3,8 @@
 
 use crate::distance::{pairwise, Metric};
 use crate::errors::PhateError;
-use crate::hyperparams::{Distance, Mds, MdsDistance, PhateParams, T};
+use crate::hyperparams::{Distance, KnnSearch, Mds, MdsDistance, PhateParams, T};
+use crate::knn::SearchMethod;
 use crate::kernel::{affinity_rows, check_precomputed, precomputed_rows, symmetrized, KernelSpec};
 use crate::landmarks::{spectral_landmarks, Landmarks};
 use crate::mds::{classic_mds, procrustes, sgd_mds, smacof};
@@ -33,6 +34,7 @@ pub struct PhateGraph {
     n_features: usize,
     distance: Distance,
     spec: KernelSpec,
+    search: SearchMethod,
     pca: Option<Pca>,
     data_nu: Option<Array2<f64>>,
     kernel: Csr,
@@ -157,6 +159,20 @@ fn check_finite(x: ArrayView2<'_, f64>) -> Result<(), PhateError> {
 }
 
 impl PhateParams {
+    /// The exact neighbour search for n x d data under these settings.
+    fn search_method(&self, (n, d): (usize, usize)) -> SearchMethod {
+        let auto = SearchMethod::auto(self.distance, n, d);
+        match self.knn_search {
+            KnnSearch::Auto => auto,
+            KnnSearch::BruteForce if auto == SearchMethod::KdTree => SearchMethod::auto(self.distance, 0, d),
+            KnnSearch::BruteForce => auto,
+            KnnSearch::KdTree if matches!(self.distance, Distance::Euclidean | Distance::Minkowski(_)) => {
+                SearchMethod::KdTree
+            }
+            KnnSearch::KdTree => auto,
+        }
+    }
+
     /// Runs PHATE on `x` (rows = points; for [`Distance::Precomputed`], the
     /// n x n distance matrix).
     ///
@@ -207,6 +223,7 @@ impl PhateParams {
         let spec = KernelSpec { knn: self.knn, decay: self.decay, thresh: self.thresh, knn_max: self.knn_max };
         run_in_pool(self.n_jobs, || {
             let clock = Stopwatch::new();
+            let mut search = SearchMethod::BruteDirect;
             let (rows, pca, data_nu) = if self.distance == Distance::Precomputed {
                 check_precomputed(x)?;
                 (precomputed_rows(x, &spec), None, None)
@@ -215,7 +232,8 @@ impl PhateParams {
                 let pca = self.n_pca.filter(|&k| k < n.min(d)).map(|k| Pca::fit(x, k, self.seed));
                 let data_nu = pca.as_ref().map_or_else(|| x.to_owned(), |p| p.transform(x));
                 let metric = Metric::new(&data_nu, self.distance);
-                let rows = affinity_rows(&metric, metric.x.view(), &spec, true);
+                search = self.search_method(data_nu.dim());
+                let rows = affinity_rows(&metric, metric.x.view(), &spec, true, search);
                 (rows, pca, Some(data_nu))
             };
             clock.lap("pca + knn kernel rows");
@@ -231,6 +249,7 @@ impl PhateParams {
                 n_features: d,
                 distance: self.distance,
                 spec,
+                search,
                 pca,
                 data_nu,
                 kernel,
@@ -393,7 +412,7 @@ impl PhateFit {
         let metric = Metric::new(data_nu, g.distance);
         let q = metric.prepare_query(y_nu.view());
         let spec = KernelSpec { knn_max: None, ..g.spec };
-        let rows = affinity_rows(&metric, q.view(), &spec, false);
+        let rows = affinity_rows(&metric, q.view(), &spec, false, g.search);
         let trans = match &g.landmarks {
             Some(l) => {
                 let agg = rows

@@ -33,6 +33,20 @@ pub enum MdsDistance {
     Cosine,
 }
 
+/// Neighbour search for the kernel; every choice is exact (the kernel is the same).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KnnSearch {
+    /// A k-d tree for euclidean or Minkowski data with at most 15 columns and at
+    /// least 2048 rows, brute force otherwise (scikit-learn's rule of thumb: trees
+    /// prune too little above ~15 dimensions).
+    #[default]
+    Auto,
+    /// Every pair (single-precision GEMM with a rounding bound, then f64 distances).
+    BruteForce,
+    /// The k-d tree (euclidean or Minkowski; other metrics fall back to brute force).
+    KdTree,
+}
+
 /// MDS variant (phate's `mds` and `mds_solver`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mds {
@@ -66,6 +80,7 @@ pub struct PhateParams {
     pub(crate) mds: Mds,
     pub(crate) mds_dist: MdsDistance,
     pub(crate) knn_max: Option<usize>,
+    pub(crate) knn_search: KnnSearch,
     pub(crate) seed: u64,
     pub(crate) n_jobs: Option<usize>,
 }
@@ -87,6 +102,7 @@ impl Default for PhateParams {
             mds: Mds::Metric,
             mds_dist: MdsDistance::Euclidean,
             knn_max: None,
+            knn_search: KnnSearch::Auto,
             seed: 0,
             n_jobs: None,
         }
@@ -133,6 +149,8 @@ impl PhateParams {
         mds_dist: MdsDistance);
     setter!(/// Cap on neighbours per point in the kernel (>= knn); `None` = exact radius search.
         knn_max: Option<usize>);
+    setter!(/// Neighbour search (all exact); [`KnnSearch::Auto`] picks by shape.
+        knn_search: KnnSearch);
     setter!(/// Seed for PCA, landmarks and MDS.
         seed: u64);
     setter!(/// Threads; `None` uses the current rayon pool.

@@ -47,6 +47,20 @@ fn gemm_par(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, bt: bool, par: Par) 
     out
 }
 
+/// `a * b^T` in single precision, single-threaded: `a` is m x k and `b` is
+/// nb x k, both row-major slices; the result is m x nb, row-major.
+pub(crate) fn gemm_f32_seq(a: &[f32], m: usize, b: &[f32], nb: usize, k: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; m * nb];
+    if m == 0 || nb == 0 || k == 0 {
+        return out;
+    }
+    let fa = MatRef::from_row_major_slice(a, m, k);
+    let fb = MatRef::from_row_major_slice(b, nb, k).transpose();
+    let fo = MatMut::from_row_major_slice_mut(&mut out, m, nb);
+    faer::linalg::matmul::matmul(fo, Accum::Replace, fa, fb, 1.0f32, Par::Seq);
+    out
+}
+
 /// All eigenvalues of a symmetric matrix, ascending.
 pub(crate) fn symmetric_eigenvalues(a: &Array2<f64>) -> Result<Vec<f64>, PhateError> {
     let n = a.nrows();

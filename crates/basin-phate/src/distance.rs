@@ -4,7 +4,7 @@
 //! cancellation error of that identity never reaches the affinities.
 
 use crate::hyperparams::Distance;
-use crate::linalg::gemm;
+use crate::linalg::{gemm, gemm_sym};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use ndarray::parallel::prelude::*;
 
@@ -41,20 +41,9 @@ impl<'a> Metric<'a> {
     /// Approximate distances from prepared query rows `q` to every fitted row (block x n).
     pub(crate) fn block(&self, q: ArrayView2<'_, f64>) -> Array2<f64> {
         match self.distance {
-            Distance::Euclidean => {
-                let mut g = gemm(q, self.x.view(), true);
+            Distance::Euclidean | Distance::Cosine => {
                 let qn = q.map_axis(Axis(1), |r| r.dot(&r));
-                g.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut row)| {
-                    for (j, v) in row.iter_mut().enumerate() {
-                        *v = (qn[i] + self.sq_norms[j] - 2.0 * *v).max(0.0).sqrt();
-                    }
-                });
-                g
-            }
-            Distance::Cosine => {
-                let mut g = gemm(q, self.x.view(), true);
-                g.par_mapv_inplace(|s| (1.0 - s).clamp(0.0, 2.0));
-                g
+                self.from_gram(gemm(q, self.x.view(), true), &qn)
             }
             Distance::Minkowski(_) | Distance::Precomputed => {
                 let n = self.x.nrows();
@@ -67,6 +56,31 @@ impl<'a> Metric<'a> {
                 out
             }
         }
+    }
+
+    /// Approximate distances between all fitted rows (n x n); the Gram matrix
+    /// of euclidean/cosine rows is symmetric, so only half is multiplied.
+    pub(crate) fn self_block(&self) -> Array2<f64> {
+        match self.distance {
+            Distance::Euclidean | Distance::Cosine => {
+                self.from_gram(gemm_sym(self.x.view(), self.x.view()), &self.sq_norms)
+            }
+            _ => self.block(self.x.view()),
+        }
+    }
+
+    /// Distances from dot products `g` (queries x fitted) and the queries' squared norms.
+    fn from_gram(&self, mut g: Array2<f64>, qn: &Array1<f64>) -> Array2<f64> {
+        if self.distance == Distance::Cosine {
+            g.par_mapv_inplace(|s| (1.0 - s).clamp(0.0, 2.0));
+            return g;
+        }
+        g.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut row)| {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = (qn[i] + self.sq_norms[j] - 2.0 * *v).max(0.0).sqrt();
+            }
+        });
+        g
     }
 }
 
@@ -106,7 +120,7 @@ pub(crate) fn exact_distance(d: Distance, a: ArrayView1<'_, f64>, b: ArrayView1<
 pub(crate) fn pairwise(x: ArrayView2<'_, f64>, d: Distance) -> Array2<f64> {
     let owned = x.to_owned();
     let m = Metric::new(&owned, d);
-    let mut out = m.block(m.x.view());
+    let mut out = m.self_block();
     let n = out.nrows();
     out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut row)| {
         for j in 0..n {

@@ -9,7 +9,8 @@ use crate::kernel::{affinity_rows, check_precomputed, precomputed_rows, symmetri
 use crate::landmarks::{spectral_landmarks, Landmarks};
 use crate::mds::{classic_mds, procrustes, sgd_mds, smacof};
 use crate::pca::Pca;
-use crate::potential::{matrix_power, potential, Operator};
+use crate::linalg::symmetric_eigen;
+use crate::potential::{potential, power_from_eigen, power_sparse, SymEigen};
 use crate::sparse::Csr;
 use crate::vne::{find_knee_point, singular_values_dense, singular_values_sparse, von_neumann_entropy};
 use ndarray::{Array2, ArrayView2};
@@ -41,6 +42,7 @@ pub struct PhateGraph {
     diff_op: Csr,
     landmarks: Option<Landmarks>,
     singular_values: OnceLock<Vec<f64>>,
+    sym_eigen: OnceLock<SymEigen>,
 }
 
 impl PhateGraph {
@@ -68,41 +70,59 @@ impl PhateGraph {
         self.kernel.nrows()
     }
 
-    /// `P^t` (or the landmark operator to the t): the symmetric eigensolve when
-    /// it is cheaper than t sparse x dense products.
+    /// `P^t` (or the landmark operator to the t), see [`crate::potential`]:
+    /// sparse powers of the symmetric form on the exact path, the cached
+    /// eigendecomposition of the symmetric form with landmarks.
     fn diffusion_power(&self, t: usize) -> Result<Array2<f64>, PhateError> {
-        if let Some(l) = &self.landmarks {
-            return matrix_power(&Operator::Symmetrizable { s: &l.sym, d: &l.deg }, t);
+        if self.landmarks.is_some() {
+            return Ok(power_from_eigen(self.sym_eigen()?, t));
         }
-        let n = self.n_points() as f64;
-        // sparse products run ~5x below GEMM speed; an eigensolve costs ~12 n^3
-        let chain = (t as f64 - 1.0) * 2.0 * self.diff_op.nnz() as f64 * n * 5.0;
-        let eig = 12.0 * n * n * n;
-        let force = std::env::var("BASIN_PHATE_POWER").ok();
-        let use_eig = match force.as_deref() {
-            Some("eig") => true,
-            Some("chain") => false,
-            _ => eig < chain,
-        };
-        if use_eig {
-            let d = self.kernel.row_sums();
-            let inv: Vec<f64> = d.iter().map(|x| if *x > 0.0 { 1.0 / x.sqrt() } else { 0.0 }).collect();
-            let a = self.kernel.scale_rows_cols(&inv, &inv).to_dense();
-            matrix_power(&Operator::Symmetrizable { s: &a, d: &d }, t)
-        } else {
-            matrix_power(&Operator::Sparse(&self.diff_op), t)
+        let d = self.kernel.row_sums();
+        let inv: Vec<f64> = d.iter().map(|x| if *x > 0.0 { 1.0 / x.sqrt() } else { 0.0 }).collect();
+        let a = self.kernel.scale_rows_cols(&inv, &inv);
+        Ok(power_sparse(&a, &d, t))
+    }
+
+    /// Singular values of the operator (for t = auto) and, with landmarks, the
+    /// eigendecomposition of the symmetric form (for its powers): two
+    /// independent single-threaded dense eigenproblems, so they run side by side.
+    fn prepare(&self, need_spectrum: bool) -> Result<(), PhateError> {
+        let want_sv = need_spectrum && self.singular_values.get().is_none();
+        let want_eig = self.landmarks.is_some() && self.sym_eigen.get().is_none();
+        let (sv, eig) = rayon::join(
+            || want_sv.then(|| self.compute_singular_values()),
+            || want_eig.then(|| self.compute_sym_eigen()),
+        );
+        if let Some(sv) = sv {
+            let _ = self.singular_values.set(sv?);
+        }
+        if let Some(eig) = eig {
+            let _ = self.sym_eigen.set(eig?);
+        }
+        Ok(())
+    }
+
+    fn compute_singular_values(&self) -> Result<Vec<f64>, PhateError> {
+        match &self.landmarks {
+            Some(l) => singular_values_dense(&l.landmark_op),
+            None => singular_values_sparse(&self.diff_op),
         }
     }
 
+    fn compute_sym_eigen(&self) -> Result<SymEigen, PhateError> {
+        let l = self.landmarks.as_ref().ok_or(PhateError::Unavailable("landmark eigendecomposition without landmarks"))?;
+        let (vals, vecs) = symmetric_eigen(&l.sym)?;
+        Ok(SymEigen { vals, vecs, deg: l.deg.clone() })
+    }
+
+    fn sym_eigen(&self) -> Result<&SymEigen, PhateError> {
+        self.prepare(false)?;
+        self.sym_eigen.get().ok_or(PhateError::Unavailable("eigendecomposition"))
+    }
+
     fn spectrum(&self) -> Result<&[f64], PhateError> {
-        if let Some(s) = self.singular_values.get() {
-            return Ok(s);
-        }
-        let s = match &self.landmarks {
-            Some(l) => singular_values_dense(&l.landmark_op)?,
-            None => singular_values_sparse(&self.diff_op)?,
-        };
-        Ok(self.singular_values.get_or_init(|| s))
+        self.prepare(true)?;
+        self.singular_values.get().map(Vec::as_slice).ok_or(PhateError::Unavailable("spectrum"))
     }
 }
 
@@ -134,19 +154,34 @@ fn run_in_pool<R: Send>(n_jobs: Option<usize>, f: impl FnOnce() -> R + Send) -> 
     }
 }
 
-/// Stage timings on stderr when `BASIN_PHATE_TIMING` is set (benchmarks only).
-struct Stopwatch(Option<std::cell::Cell<std::time::Instant>>);
+/// Stage timings on stderr when `BASIN_PHATE_TIMING` is set (benchmarks only):
+/// wall time and the process's CPU time (from /proc, so a loaded machine
+/// shows as CPU well below threads x wall).
+struct Stopwatch(Option<std::cell::Cell<(std::time::Instant, f64)>>);
+
+pub(crate) fn process_cpu_seconds() -> f64 {
+    // utime + stime, fields 14 and 15 of /proc/self/stat, in clock ticks (100 Hz)
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
 
 impl Stopwatch {
     fn new() -> Self {
-        Self(std::env::var_os("BASIN_PHATE_TIMING").map(|_| std::cell::Cell::new(std::time::Instant::now())))
+        Self(std::env::var_os("BASIN_PHATE_TIMING").map(|_| std::cell::Cell::new((std::time::Instant::now(), process_cpu_seconds()))))
     }
 
     fn lap(&self, stage: &str) {
         if let Some(c) = &self.0 {
-            let now = std::time::Instant::now();
-            eprintln!("basin-phate: {stage}: {:.3} s", (now - c.get()).as_secs_f64());
-            c.set(now);
+            let (now, cpu) = (std::time::Instant::now(), process_cpu_seconds());
+            let (t0, c0) = c.get();
+            eprintln!("basin-phate: {stage}: {:.3} s wall, {:.2} s cpu", (now - t0).as_secs_f64(), cpu - c0);
+            c.set((now, cpu));
         }
     }
 }
@@ -256,6 +291,7 @@ impl PhateParams {
                 diff_op,
                 landmarks,
                 singular_values: OnceLock::new(),
+                sym_eigen: OnceLock::new(),
             }))
         })?
     }

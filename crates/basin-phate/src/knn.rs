@@ -229,8 +229,8 @@ impl BruteF32 {
     /// column whose lower bound can still be within the radius.
     fn block_candidates(&self, qb: &[f32], qn: &[f32], qs: &[f32], rows: usize, need: &Need) -> Vec<Vec<usize>> {
         let mult = if self.cosine { need.factor } else { need.factor * need.factor };
-        // f32 rounding of the multiplier itself must not shrink the radius
-        let mult = (mult * (1.0 + 4.0 * U32)) as f32;
+        // f32 rounding of the multiplier, the product and the sum below must not shrink the radius
+        let mult = (mult * (1.0 + 16.0 * U32)) as f32;
         let keep = need.cap.map_or(need.k + 1, |c| c.max(need.k + 1));
         let mut tops: Vec<TopK> = (0..rows).map(|_| TopK::new(keep)).collect();
         let mut thr = vec![f32::INFINITY; rows];
@@ -251,17 +251,44 @@ impl BruteF32 {
             for r in 0..rows {
                 let grow = &g[r * (c1 - c0)..(r + 1) * (c1 - c0)];
                 let (top, t, cr) = (&mut tops[r], &mut thr[r], &mut cand[r]);
-                for (jj, (&gv, (&nj, &sj))) in grow.iter().zip(xn.iter().zip(xs)).enumerate() {
-                    let v = if self.cosine { 1.0 - gv } else { qn[r] + nj - 2.0 * gv };
-                    // lower bound v - s_j against the threshold (which holds s_i)
-                    if v - sj <= *t {
-                        let upper = v + sj + qs[r];
-                        top.push(upper);
-                        *t = threshold(top, qs[r]);
-                        if v - sj <= *t {
-                            cr.push((c0 + jj, v - sj));
+                let (qnr, qsr) = (qn[r], qs[r]);
+                // Lower bounds in chunks of 16 (vectorised); only a chunk whose
+                // minimum passes the threshold is looked at element by element.
+                let mut lo = [0.0f32; 16];
+                let width = c1 - c0;
+                let mut base = 0;
+                while base < width {
+                    let len = (width - base).min(16);
+                    let (gc, nc, sc) = (&grow[base..base + len], &xn[base..base + len], &xs[base..base + len]);
+                    let tt = *t;
+                    let any = match (
+                        <&[f32; 16]>::try_from(gc),
+                        <&[f32; 16]>::try_from(nc),
+                        <&[f32; 16]>::try_from(sc),
+                    ) {
+                        (Ok(g16), Ok(n16), Ok(s16)) => lower_bounds16(g16, n16, s16, qnr, tt, self.cosine, &mut lo),
+                        _ => {
+                            let mut any = false;
+                            for l in 0..len {
+                                let v = if self.cosine { 1.0 - gc[l] } else { qnr + nc[l] - 2.0 * gc[l] };
+                                lo[l] = v - sc[l];
+                                any |= lo[l] <= tt;
+                            }
+                            any
+                        }
+                    };
+                    if any {
+                        for l in 0..len {
+                            if lo[l] <= *t {
+                                top.push(lo[l] + 2.0 * sc[l] + qsr);
+                                *t = threshold(top, qsr);
+                                if lo[l] <= *t {
+                                    cr.push((c0 + base + l, lo[l]));
+                                }
+                            }
                         }
                     }
+                    base += len;
                 }
             }
             c0 = c1;
@@ -271,6 +298,20 @@ impl BruteF32 {
             .map(|(c, t)| c.into_iter().filter(|&(_, lo)| lo <= t).map(|(j, _)| j).collect())
             .collect()
     }
+}
+
+/// Lower bounds of 16 scores from their dot products; true when any is within
+/// `t`. Fixed-size arrays and an OR of comparisons (not a float min, which
+/// does not reassociate) let the compiler vectorise the loop.
+#[inline(always)]
+fn lower_bounds16(g: &[f32; 16], nrm: &[f32; 16], slack: &[f32; 16], qn: f32, t: f32, cosine: bool, lo: &mut [f32; 16]) -> bool {
+    let mut any = false;
+    for l in 0..16 {
+        let v = if cosine { 1.0 - g[l] } else { qn + nrm[l] - 2.0 * g[l] };
+        lo[l] = v - slack[l];
+        any |= lo[l] <= t;
+    }
+    any
 }
 
 /// Candidates from distances computed directly in f64 (any metric).

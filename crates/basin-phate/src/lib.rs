@@ -53,6 +53,7 @@ mod fit;
 mod hyperparams;
 mod kdtree;
 mod kernel;
+mod kmeans;
 mod knn;
 mod landmarks;
 mod linalg;

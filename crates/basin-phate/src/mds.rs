@@ -168,73 +168,74 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
     let lambda = (eta_max / eta_min).ln() / (n_iter.saturating_sub(1).max(1)) as f64;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut prev: Option<f64> = None;
-    let mut pairs_i = vec![0usize; pairs];
-    let mut pairs_j = vec![0usize; pairs];
-    let mut sorted_j = vec![0usize; pairs];
-    let mut starts = vec![0usize; n + 1];
+    // Targets in single precision, pre-divided by the scale: the loop is bound
+    // by random reads of this matrix, and half the bytes means fewer misses.
+    let dn: Vec<f32> = d.iter().map(|&v| (v / scale) as f32).collect();
+    let mut yv: Vec<f64> = y.iter().copied().collect();
+    let mut draws = vec![0u32; 2 * pairs];
+    // A fixed number of pair ranges, each with its own gradient buffer, summed
+    // in order: the result does not depend on the thread count.
+    let chunks = 8usize;
+    let mut grads: Vec<Vec<f64>> = vec![vec![0.0; n * k]; chunks];
+    let mut targets: Vec<Vec<f32>> = vec![Vec::new(); chunks];
     for it in 0..n_iter {
         let lr = eta_max * (-lambda * it as f64).exp();
-        for p in 0..pairs {
-            pairs_i[p] = rng.random_range(0..n);
-            pairs_j[p] = rng.random_range(0..n);
-        }
-        // Counting sort by i: the gradient is a batch sum with Y fixed, so order
-        // is free, and row-ordered reads of `d` avoid a cache miss per pair.
-        starts.fill(0);
-        for &i in &pairs_i {
-            starts[i + 1] += 1;
-        }
-        for i in 0..n {
-            starts[i + 1] += starts[i];
-        }
-        let mut fill = starts.clone();
-        for p in 0..pairs {
-            let i = pairs_i[p];
-            sorted_j[fill[i]] = pairs_j[p];
-            fill[i] += 1;
-        }
-        // ascending columns within a row: page-ordered reads of `d`
-        for i in 0..n {
-            sorted_j[starts[i]..starts[i + 1]].sort_unstable();
-        }
-        let chunk = n.div_ceil(rayon::current_num_threads().max(1) * 4).max(1);
-        let yv = &y;
-        let (grad, sum_err2, count) = (0..n.div_ceil(chunk))
-            .into_par_iter()
-            .map(|c| {
-                let mut g = Array2::<f64>::zeros((n, k));
+        // Two 32-bit draws per pair mapped to 0..n by a widening multiply
+        // (bias below n / 2^32, immaterial for a stochastic sampler; drawing in
+        // bulk is much faster than one bounded draw at a time).
+        rng.fill(&mut draws[..]);
+        let (yr, dr, dw) = (&yv, &dn, &draws);
+        let per = pairs.div_ceil(chunks);
+        let stats: Vec<(f64, usize)> = grads
+            .par_iter_mut()
+            .zip(targets.par_iter_mut())
+            .enumerate()
+            .map(|(c, (g, tg))| {
+                g.fill(0.0);
+                let (p0, p1) = ((c * per).min(pairs), ((c + 1) * per).min(pairs));
+                let idx = |p: usize| -> (usize, usize) {
+                    (((u64::from(dw[2 * p]) * n as u64) >> 32) as usize, ((u64::from(dw[2 * p + 1]) * n as u64) >> 32) as usize)
+                };
+                // Gather the targets first: a tight loop of independent loads
+                // keeps many cache misses in flight (the matrix is 4 n^2 bytes,
+                // the reads random).
+                tg.clear();
+                tg.extend((p0..p1).map(|p| {
+                    let (i, j) = idx(p);
+                    dr[i * n + j]
+                }));
                 let (mut se, mut cnt) = (0.0, 0usize);
-                let mut diff = vec![0.0; k];
-                for i in (c * chunk)..((c + 1) * chunk).min(n) {
-                    let drow = d.row(i);
-                    for &j in &sorted_j[starts[i]..starts[i + 1]] {
-                        if i == j {
-                            continue;
-                        }
-                        let target = drow[j] / scale;
-                        let mut dist2 = 0.0;
-                        for c2 in 0..k {
-                            diff[c2] = yv[[i, c2]] - yv[[j, c2]];
-                            dist2 += diff[c2] * diff[c2];
-                        }
-                        let dist = dist2.sqrt().max(1e-10);
-                        let err = target - dist;
-                        let w = -2.0 * err / dist;
-                        for c2 in 0..k {
-                            g[[i, c2]] += diff[c2] * w;
-                            g[[j, c2]] -= diff[c2] * w;
-                        }
-                        se += err * err;
-                        cnt += 1;
+                for (p, &target) in (p0..p1).zip(tg.iter()) {
+                    let (i, j) = idx(p);
+                    if i == j {
+                        continue;
                     }
+                    let target = f64::from(target);
+                    let (yi, yj) = (&yr[i * k..(i + 1) * k], &yr[j * k..(j + 1) * k]);
+                    let dist2: f64 = yi.iter().zip(yj).map(|(a, b)| (a - b) * (a - b)).sum();
+                    let dist = dist2.sqrt().max(1e-10);
+                    let err = target - dist;
+                    let w = -2.0 * err / dist;
+                    for c2 in 0..k {
+                        let dv = (yi[c2] - yj[c2]) * w;
+                        g[i * k + c2] += dv;
+                        g[j * k + c2] -= dv;
+                    }
+                    se += err * err;
+                    cnt += 1;
                 }
-                (g, se, cnt)
+                (se, cnt)
             })
-            .reduce(|| (Array2::zeros((n, k)), 0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+            .collect();
+        let (sum_err2, count) = stats.iter().fold((0.0, 0usize), |a, b| (a.0 + b.0, a.1 + b.1));
         if count == 0 {
             continue;
         }
-        y.scaled_add(-lr, &grad);
+        for g in &grads {
+            for (yv, gv) in yv.iter_mut().zip(g) {
+                *yv -= lr * gv;
+            }
+        }
         let stress = sum_err2 / count as f64;
         if let Some(p) = prev {
             if (stress - p).abs() / (p + 1e-10) < 1e-6 && it > 50 {
@@ -243,6 +244,7 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
         }
         prev = Some(stress);
     }
+    let y = Array2::from_shape_vec((n, k), yv).unwrap_or_else(|_| Array2::zeros((n, k)));
     y * scale
 }
 

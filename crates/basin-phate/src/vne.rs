@@ -2,7 +2,7 @@
 //! (`phate.vne.compute_von_neumann_entropy`, `phate.vne.find_knee_point`).
 
 use crate::errors::PhateError;
-use crate::linalg::{gemm, symmetric_eigenvalues};
+use crate::linalg::{gemm_sym, symmetric_eigenvalues};
 use crate::sparse::Csr;
 use ndarray::Array2;
 
@@ -14,7 +14,7 @@ pub(crate) fn singular_values_sparse(p: &Csr) -> Result<Vec<f64>, PhateError> {
 
 /// Singular values of a dense operator, descending.
 pub(crate) fn singular_values_dense(p: &Array2<f64>) -> Result<Vec<f64>, PhateError> {
-    let ppt = gemm(p.view(), p.view(), true);
+    let ppt = gemm_sym(p.view(), p.view());
     sv_from_gram(&ppt)
 }
 

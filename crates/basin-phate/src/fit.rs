@@ -7,7 +7,7 @@ use crate::hyperparams::{Distance, KnnSearch, Mds, MdsDistance, PhateParams, T};
 use crate::knn::SearchMethod;
 use crate::kernel::{affinity_rows, check_precomputed, precomputed_rows, symmetrized, KernelSpec};
 use crate::landmarks::{spectral_landmarks, Landmarks};
-use crate::mds::{classic_mds, procrustes, sgd_mds, smacof};
+use crate::mds::{classic_mds, procrustes, sgd_mds, smacof, smacof_nonmetric};
 use crate::pca::Pca;
 use crate::linalg::symmetric_eigen;
 use crate::potential::{potential, power_from_eigen, power_sparse, SymEigen};
@@ -341,6 +341,10 @@ impl PhateParams {
                 Mds::Classic => y_classic,
                 Mds::Metric => procrustes(y_classic.view(), sgd_mds(pd.view(), &y_classic, self.seed).view()).0,
                 Mds::Smacof => procrustes(y_classic.view(), smacof(pd.view(), &y_classic, 3000, 1e-6).view()).0,
+                Mds::NonMetric => {
+                    let metric = sgd_mds(pd.view(), &y_classic, self.seed);
+                    procrustes(y_classic.view(), smacof_nonmetric(pd.view(), &metric, 3000, 1e-6).view()).0
+                }
             };
             clock.lap("metric mds");
             if y.iter().any(|v| !v.is_finite()) {

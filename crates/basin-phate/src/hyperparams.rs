@@ -57,6 +57,9 @@ pub enum Mds {
     Metric,
     /// Metric MDS by SMACOF (Guttman transform), initialised by classic MDS.
     Smacof,
+    /// Non-metric MDS (phate's `mds='nonmetric'`): SGD metric MDS, then
+    /// scikit-learn's non-metric SMACOF from it (isotonic disparities).
+    NonMetric,
 }
 
 /// Settings for PHATE; create with [`crate::Phate::params`] and chain setters.

@@ -163,7 +163,7 @@ impl BruteF32 {
             .flat_map(|r| r.iter().zip(&center).map(|(v, c)| (v - c).abs()).collect::<Vec<_>>())
             .fold(0.0f64, f64::max);
         // cosine rows are unit (or zero) already; scale euclidean rows to [-2, 2]
-        let scale = if cosine || max_abs == 0.0 { 1.0 } else { (-(max_abs.log2().round())).exp2() };
+        let scale = if cosine || max_abs == 0.0 { 1.0 } else { (-(max_abs.log2().round().clamp(-1000.0, 1000.0))).exp2() };
         let mut x32 = Vec::with_capacity(n * d);
         for r in x.axis_iter(Axis(0)) {
             x32.extend(r.iter().zip(&center).map(|(v, c)| ((v - c) * scale) as f32));

@@ -94,22 +94,110 @@ fn layout_distances(y: &Array2<f64>) -> Array2<f64> {
 /// (max_iter 3000, eps 1e-6).
 #[must_use]
 pub fn smacof(d: ArrayView2<'_, f64>, init: &Array2<f64>, max_iter: usize, eps: f64) -> Array2<f64> {
+    smacof_single(d, init, max_iter, eps, false)
+}
+
+/// Non-metric SMACOF as scikit-learn 1.9's `_smacof_single(metric=False)`,
+/// which phate's `mds='nonmetric'` runs from the metric layout: each iteration
+/// replaces the distances by disparities, the isotonic (monotone) regression
+/// of the layout distances on the input dissimilarities over the non-zero
+/// upper-triangle pairs, rescaled to sum of squares n (n - 1) / 2; the first
+/// iteration uses the dissimilarities themselves.
+///
+/// # Example
+/// ```
+/// use ndarray::{array, Array2};
+/// // four points on a line, dissimilarities a monotone transform of distance
+/// let x = array![[0.0], [1.0], [2.0], [3.0]];
+/// let d = Array2::from_shape_fn((4, 4), |(i, j)| ((x[[i, 0]] - x[[j, 0]]) as f64).abs().powi(2));
+/// let init = array![[0.1, 0.0], [0.9, 0.1], [2.1, -0.1], [2.9, 0.0]];
+/// let y = basin_phate::smacof_nonmetric(d.view(), &init, 300, 1e-9);
+/// // the order along the line is kept
+/// assert!(y[[0, 0]] < y[[1, 0]] && y[[1, 0]] < y[[2, 0]] && y[[2, 0]] < y[[3, 0]]
+///     || y[[0, 0]] > y[[1, 0]] && y[[1, 0]] > y[[2, 0]] && y[[2, 0]] > y[[3, 0]]);
+/// ```
+#[must_use]
+pub fn smacof_nonmetric(d: ArrayView2<'_, f64>, init: &Array2<f64>, max_iter: usize, eps: f64) -> Array2<f64> {
+    smacof_single(d, init, max_iter, eps, true)
+}
+
+/// Pool-adjacent-violators: the non-decreasing least-squares fit to `y` (in
+/// place), with unit weights per entry; `groups` are runs of tied x values,
+/// which scikit-learn first averages into one point of summed weight.
+fn isotonic_in_place(y: &mut [f64], groups: &[(usize, usize)]) {
+    // one block per tie group: (sum, weight, first group, last group)
+    let mut blocks: Vec<(f64, f64, usize, usize)> = Vec::with_capacity(groups.len());
+    for (g, &(a, b)) in groups.iter().enumerate() {
+        let mut cur = (y[a..b].iter().sum::<f64>(), (b - a) as f64, g, g);
+        while let Some(&last) = blocks.last() {
+            if last.0 / last.1 >= cur.0 / cur.1 {
+                blocks.pop();
+                cur = (last.0 + cur.0, last.1 + cur.1, last.2, cur.3);
+            } else {
+                break;
+            }
+        }
+        blocks.push(cur);
+    }
+    for (sum, w, g0, g1) in blocks {
+        let v = sum / w;
+        let (a, b) = (groups[g0].0, groups[g1].1);
+        y[a..b].fill(v);
+    }
+}
+
+fn smacof_single(d: ArrayView2<'_, f64>, init: &Array2<f64>, max_iter: usize, eps: f64, nonmetric: bool) -> Array2<f64> {
     let n = d.nrows();
     let k = init.ncols();
     if d.iter().all(|&v| v == 0.0) {
         return Array2::zeros((n, k));
     }
+    // non-metric: the non-zero upper-triangle pairs sorted by dissimilarity
+    // (stable, so ties keep scikit-learn's row-major order), and their tie runs
+    let (pairs, groups) = if nonmetric {
+        let mut pairs: Vec<(usize, usize)> =
+            (0..n).flat_map(|i| ((i + 1)..n).map(move |j| (i, j))).filter(|&(i, j)| d[[i, j]] != 0.0).collect();
+        pairs.sort_by(|a, b| d[[a.0, a.1]].total_cmp(&d[[b.0, b.1]]));
+        let mut groups = Vec::new();
+        let mut start = 0;
+        for p in 1..=pairs.len() {
+            if p == pairs.len() || d[[pairs[p].0, pairs[p].1]] != d[[pairs[start].0, pairs[start].1]] {
+                groups.push((start, p));
+                start = p;
+            }
+        }
+        (pairs, groups)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut disp = if nonmetric { Array2::zeros((n, n)) } else { d.to_owned() };
     let mut x = init.clone();
     let mut dist = layout_distances(&x);
     let mut old_stress: Option<f64> = None;
-    for _ in 0..max_iter {
+    let mut fitted = vec![0.0; pairs.len()];
+    for it in 0..max_iter {
+        if nonmetric {
+            for (f, &(i, j)) in fitted.iter_mut().zip(&pairs) {
+                *f = if it < 1 { d[[i, j]] } else { dist[[i, j]] };
+            }
+            if it >= 1 {
+                isotonic_in_place(&mut fitted, &groups);
+            }
+            let ss: f64 = fitted.iter().map(|v| v * v).sum();
+            let scale = if ss > 0.0 { ((n * (n - 1)) as f64 / 2.0 / ss).sqrt() } else { 0.0 };
+            disp.fill(0.0);
+            for (&f, &(i, j)) in fitted.iter().zip(&pairs) {
+                disp[[i, j]] = f * scale;
+                disp[[j, i]] = f * scale;
+            }
+        }
         // Guttman transform X <- B(X) X / n, without forming B.
         let mut xn = Array2::zeros((n, k));
         xn.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut out)| {
             let mut rsum = 0.0;
             for j in 0..n {
                 let dij = if dist[[i, j]] == 0.0 { 1e-5 } else { dist[[i, j]] };
-                let ratio = d[[i, j]] / dij;
+                let ratio = disp[[i, j]] / dij;
                 rsum += ratio;
                 for c in 0..k {
                     out[c] -= ratio * x[[j, c]];
@@ -121,7 +209,7 @@ pub fn smacof(d: ArrayView2<'_, f64>, init: &Array2<f64>, max_iter: usize, eps: 
         });
         x = xn;
         dist = layout_distances(&x);
-        let stress: f64 = dist.iter().zip(d.iter()).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / 2.0;
+        let stress: f64 = dist.iter().zip(disp.iter()).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / 2.0;
         if let Some(old) = old_stress {
             let ssd: f64 = dist.iter().map(|v| v * v).sum::<f64>() / 2.0;
             if (old - stress) / ssd < eps {

@@ -263,3 +263,29 @@ fn transform_matches_phate() {
     eprintln!("transform: joint Procrustes disparity {disparity:.2e}");
     assert!(disparity <= 1e-8, "transform disparity {disparity}");
 }
+
+/// Non-metric MDS: scikit-learn's non-metric SMACOF (as phate's
+/// `mds='nonmetric'` calls it) from the same start on the same potential
+/// distances gives the same layout; the whole pipeline's DEMaP is within 0.01
+/// of phate's (`make_reference_nonmetric.py`).
+#[test]
+fn nonmetric_mds_matches_sklearn() {
+    let case = Case::load("dla_euclidean_auto");
+    let n = case.n();
+    let pd = matrix(case.file("pot_dist"), n);
+    let y0 = matrix(case.file("emb_sgd"), 2);
+    let ours = basin_phate::smacof_nonmetric(pd.view(), &y0, 3000, 1e-6);
+    let theirs = matrix(case.file("nonmetric_from_sgd"), 2);
+    let diff = max_abs_diff(ours.view(), theirs.view());
+    let scale = theirs.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(diff <= 1e-6 * scale, "non-metric SMACOF max |diff| {diff:e} (scale {scale})");
+
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir().join("dla_euclidean_auto/nonmetric.json")).unwrap()).unwrap();
+    let fit = case.params().mds(Mds::NonMetric).fit(case.x.view()).unwrap();
+    assert_eq!(fit.t, meta["t"].as_u64().unwrap() as usize);
+    let dm = demap(case.x.view(), fit.embedding.view(), 10);
+    let dm_ref = meta["demap_nonmetric"].as_f64().unwrap();
+    eprintln!("non-metric: SMACOF max |diff| {diff:.1e}, DEMaP {dm:.4} (phate {dm_ref:.4})");
+    assert!((dm - dm_ref).abs() <= 0.01, "non-metric DEMaP {dm} vs phate {dm_ref}");
+}

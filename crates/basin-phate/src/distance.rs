@@ -5,8 +5,8 @@
 
 use crate::hyperparams::Distance;
 use crate::linalg::{gemm, gemm_sym};
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use ndarray::parallel::prelude::*;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 /// Input rows prepared for one metric: cosine rows are L2-normalised once.
 pub(crate) struct Metric<'a> {
@@ -22,7 +22,11 @@ impl<'a> Metric<'a> {
             _ => std::borrow::Cow::Borrowed(x),
         };
         let sq_norms = x.map_axis(Axis(1), |r| r.dot(&r));
-        Self { distance, x, sq_norms }
+        Self {
+            distance,
+            x,
+            sq_norms,
+        }
     }
 
     /// Prepares query rows (not part of the fitted data) the same way.
@@ -43,16 +47,19 @@ impl<'a> Metric<'a> {
         match self.distance {
             Distance::Euclidean | Distance::Cosine => {
                 let qn = q.map_axis(Axis(1), |r| r.dot(&r));
-                self.from_gram(gemm(q, self.x.view(), true), &qn)
+                self.distances_from_gram(gemm(q, self.x.view(), true), &qn)
             }
             Distance::Minkowski(_) | Distance::Precomputed => {
                 let n = self.x.nrows();
                 let mut out = Array2::zeros((q.nrows(), n));
-                out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut row)| {
-                    for j in 0..n {
-                        row[j] = self.exact(q.row(i), self.x.row(j));
-                    }
-                });
+                out.axis_iter_mut(Axis(0))
+                    .into_par_iter()
+                    .enumerate()
+                    .for_each(|(i, mut row)| {
+                        for j in 0..n {
+                            row[j] = self.exact(q.row(i), self.x.row(j));
+                        }
+                    });
                 out
             }
         }
@@ -63,23 +70,26 @@ impl<'a> Metric<'a> {
     pub(crate) fn self_block(&self) -> Array2<f64> {
         match self.distance {
             Distance::Euclidean | Distance::Cosine => {
-                self.from_gram(gemm_sym(self.x.view(), self.x.view()), &self.sq_norms)
+                self.distances_from_gram(gemm_sym(self.x.view(), self.x.view()), &self.sq_norms)
             }
             _ => self.block(self.x.view()),
         }
     }
 
     /// Distances from dot products `g` (queries x fitted) and the queries' squared norms.
-    fn from_gram(&self, mut g: Array2<f64>, qn: &Array1<f64>) -> Array2<f64> {
+    fn distances_from_gram(&self, mut g: Array2<f64>, qn: &Array1<f64>) -> Array2<f64> {
         if self.distance == Distance::Cosine {
             g.par_mapv_inplace(|s| (1.0 - s).clamp(0.0, 2.0));
             return g;
         }
-        g.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut row)| {
-            for (j, v) in row.iter_mut().enumerate() {
-                *v = (qn[i] + self.sq_norms[j] - 2.0 * *v).max(0.0).sqrt();
-            }
-        });
+        g.axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(i, mut row)| {
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = (qn[i] + self.sq_norms[j] - 2.0 * *v).max(0.0).sqrt();
+                }
+            });
         g
     }
 }
@@ -99,17 +109,28 @@ pub(crate) fn l2_normalized(x: ArrayView2<'_, f64>) -> Array2<f64> {
 /// Direct distance between two (prepared) rows.
 pub(crate) fn exact_distance(d: Distance, a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>) -> f64 {
     match d {
-        Distance::Euclidean | Distance::Precomputed => {
-            a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
-        }
+        Distance::Euclidean | Distance::Precomputed => a
+            .iter()
+            .zip(b.iter())
+            .map(|(x, y)| (x - y) * (x - y))
+            .sum::<f64>()
+            .sqrt(),
         Distance::Cosine => (1.0 - a.dot(&b)).clamp(0.0, 2.0),
         Distance::Minkowski(p) => {
             if (p - 1.0).abs() < f64::EPSILON {
                 a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()).sum()
             } else if (p - 2.0).abs() < f64::EPSILON {
-                a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
+                a.iter()
+                    .zip(b.iter())
+                    .map(|(x, y)| (x - y) * (x - y))
+                    .sum::<f64>()
+                    .sqrt()
             } else {
-                a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs().powf(p)).sum::<f64>().powf(1.0 / p)
+                a.iter()
+                    .zip(b.iter())
+                    .map(|(x, y)| (x - y).abs().powf(p))
+                    .sum::<f64>()
+                    .powf(1.0 / p)
             }
         }
     }
@@ -122,26 +143,27 @@ pub(crate) fn pairwise(x: ArrayView2<'_, f64>, d: Distance) -> Array2<f64> {
     let m = Metric::new(&owned, d);
     let mut out = m.self_block();
     let n = out.nrows();
-    out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut row)| {
-        for j in 0..n {
-            if i == j {
-                row[j] = 0.0;
-                continue;
-            }
-            // Recompute where cancellation in the Gram identity is large
-            // relative to the result (near-duplicates).
-            let suspicious = match d {
-                Distance::Euclidean => {
-                    row[j] * row[j] < 1e-6 * (m.sq_norms[i] + m.sq_norms[j])
+    out.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(i, mut row)| {
+            for j in 0..n {
+                if i == j {
+                    row[j] = 0.0;
+                    continue;
                 }
-                Distance::Cosine => row[j] < 1e-6,
-                _ => false,
-            };
-            if suspicious {
-                row[j] = m.exact(m.x.row(i), m.x.row(j));
+                // Recompute where cancellation in the Gram identity is large
+                // relative to the result (near-duplicates).
+                let suspicious = match d {
+                    Distance::Euclidean => row[j] * row[j] < 1e-6 * (m.sq_norms[i] + m.sq_norms[j]),
+                    Distance::Cosine => row[j] < 1e-6,
+                    _ => false,
+                };
+                if suspicious {
+                    row[j] = m.exact(m.x.row(i), m.x.row(j));
+                }
             }
-        }
-    });
+        });
     // Exact symmetry, as scipy's squareform(pdist(.)) has.
     for i in 0..n {
         for j in (i + 1)..n {

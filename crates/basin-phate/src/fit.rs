@@ -4,15 +4,16 @@
 use crate::distance::{pairwise, Metric};
 use crate::errors::PhateError;
 use crate::hyperparams::{Distance, KnnSearch, Mds, MdsDistance, PhateParams, T};
-use crate::knn::SearchMethod;
 use crate::kernel::{affinity_rows, check_precomputed, precomputed_rows, symmetrized, KernelSpec};
+use crate::knn::SearchMethod;
 use crate::landmarks::{spectral_landmarks, Landmarks};
 use crate::mds::{classic_mds, procrustes, sgd_mds, smacof, smacof_nonmetric};
 use crate::pca::Pca;
-use crate::linalg::symmetric_eigen;
-use crate::potential::{potential, power_from_eigen, power_sparse, SymEigen};
+use crate::potential::{binary_powers, potential, power_from_binary, power_sparse};
 use crate::sparse::Csr;
-use crate::vne::{find_knee_point, singular_values_dense, singular_values_sparse, von_neumann_entropy};
+use crate::vne::{
+    find_knee_point, singular_values_dense, singular_values_sparse, von_neumann_entropy,
+};
 use ndarray::{Array2, ArrayView2};
 use std::sync::{Arc, OnceLock};
 
@@ -42,7 +43,6 @@ pub struct PhateGraph {
     diff_op: Csr,
     landmarks: Option<Landmarks>,
     singular_values: OnceLock<Vec<f64>>,
-    sym_eigen: OnceLock<SymEigen>,
 }
 
 impl PhateGraph {
@@ -71,35 +71,49 @@ impl PhateGraph {
     }
 
     /// `P^t` (or the landmark operator to the t), see [`crate::potential`]:
-    /// sparse powers of the symmetric form on the exact path, the cached
-    /// eigendecomposition of the symmetric form with landmarks.
-    fn diffusion_power(&self, t: usize) -> Result<Array2<f64>, PhateError> {
-        if self.landmarks.is_some() {
-            return Ok(power_from_eigen(self.sym_eigen()?, t));
+    /// sparse powers of the symmetric form on the exact path, binary powers of
+    /// the landmark operator's symmetric form (`pows`, when already computed).
+    fn diffusion_power(&self, t: usize, pows: Option<Vec<Array2<f64>>>) -> Array2<f64> {
+        if let Some(l) = &self.landmarks {
+            let pows = pows.unwrap_or_else(|| binary_powers(&l.sym, t));
+            return power_from_binary(&l.sym, pows, t, &l.deg);
         }
         let d = self.kernel.row_sums();
-        let inv: Vec<f64> = d.iter().map(|x| if *x > 0.0 { 1.0 / x.sqrt() } else { 0.0 }).collect();
+        let inv: Vec<f64> = d
+            .iter()
+            .map(|x| if *x > 0.0 { 1.0 / x.sqrt() } else { 0.0 })
+            .collect();
         let a = self.kernel.scale_rows_cols(&inv, &inv);
-        Ok(power_sparse(&a, &d, t))
+        power_sparse(&a, &d, t)
     }
 
-    /// Singular values of the operator (for t = auto) and, with landmarks, the
-    /// eigendecomposition of the symmetric form (for its powers): two
-    /// independent single-threaded dense eigenproblems, so they run side by side.
-    fn prepare(&self, need_spectrum: bool) -> Result<(), PhateError> {
-        let want_sv = need_spectrum && self.singular_values.get().is_none();
-        let want_eig = self.landmarks.is_some() && self.sym_eigen.get().is_none();
-        let (sv, eig) = rayon::join(
-            || want_sv.then(|| self.compute_singular_values()),
-            || want_eig.then(|| self.compute_sym_eigen()),
-        );
-        if let Some(sv) = sv {
-            let _ = self.singular_values.set(sv?);
-        }
-        if let Some(eig) = eig {
-            let _ = self.sym_eigen.set(eig?);
-        }
-        Ok(())
+    /// t from the entropy knee and `P^t`. With landmarks, the singular values
+    /// (one single-threaded dense eigenproblem) and the binary powers of the
+    /// operator up to `S^16` (half GEMMs; more if t needs them) are independent, so they run side by
+    /// side; the powers that t needs are then multiplied together.
+    fn choose_t_and_power(&self, t: T, t_max: usize) -> Result<TAndPower, PhateError> {
+        let t = match t {
+            T::Fixed(t) => return Ok((t, None, self.diffusion_power(t, None))),
+            T::Auto => t,
+        };
+        debug_assert_eq!(t, T::Auto);
+        let (sv, pows) = match (&self.landmarks, self.singular_values.get()) {
+            (Some(l), None) => {
+                let (sv, pows) = rayon::join(
+                    || self.compute_singular_values(),
+                    || binary_powers(&l.sym, 16),
+                );
+                let sv = sv?;
+                (
+                    self.singular_values.get_or_init(|| sv).as_slice(),
+                    Some(pows),
+                )
+            }
+            _ => (self.spectrum()?, None),
+        };
+        let h = von_neumann_entropy(sv, t_max);
+        let t = find_knee_point(&h)?;
+        Ok((t, Some(h), self.diffusion_power(t, pows)))
     }
 
     fn compute_singular_values(&self) -> Result<Vec<f64>, PhateError> {
@@ -109,22 +123,17 @@ impl PhateGraph {
         }
     }
 
-    fn compute_sym_eigen(&self) -> Result<SymEigen, PhateError> {
-        let l = self.landmarks.as_ref().ok_or(PhateError::Unavailable("landmark eigendecomposition without landmarks"))?;
-        let (vals, vecs) = symmetric_eigen(&l.sym)?;
-        Ok(SymEigen { vals, vecs, deg: l.deg.clone() })
-    }
-
-    fn sym_eigen(&self) -> Result<&SymEigen, PhateError> {
-        self.prepare(false)?;
-        self.sym_eigen.get().ok_or(PhateError::Unavailable("eigendecomposition"))
-    }
-
     fn spectrum(&self) -> Result<&[f64], PhateError> {
-        self.prepare(true)?;
-        self.singular_values.get().map(Vec::as_slice).ok_or(PhateError::Unavailable("spectrum"))
+        if let Some(s) = self.singular_values.get() {
+            return Ok(s);
+        }
+        let s = self.compute_singular_values()?;
+        Ok(self.singular_values.get_or_init(|| s))
     }
 }
+
+/// The chosen t, the entropy curve (t auto) and `P^t`.
+type TAndPower = (usize, Option<Vec<f64>>, Array2<f64>);
 
 /// A fitted PHATE embedding with its intermediate results.
 #[derive(Debug, Clone)]
@@ -142,13 +151,20 @@ pub struct PhateFit {
     mds_embedding: Array2<f64>,
 }
 
-fn run_in_pool<R: Send>(n_jobs: Option<usize>, f: impl FnOnce() -> R + Send) -> Result<R, PhateError> {
+fn run_in_pool<R: Send>(
+    n_jobs: Option<usize>,
+    f: impl FnOnce() -> R + Send,
+) -> Result<R, PhateError> {
     match n_jobs {
         None => Ok(f()),
         Some(j) => {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(j).build().map_err(|e| {
-                PhateError::Numerical { stage: "thread pool", reason: e.to_string() }
-            })?;
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(j)
+                .build()
+                .map_err(|e| PhateError::Numerical {
+                    stage: "thread pool",
+                    reason: e.to_string(),
+                })?;
             Ok(pool.install(f))
         }
     }
@@ -173,14 +189,21 @@ pub(crate) fn process_cpu_seconds() -> f64 {
 
 impl Stopwatch {
     fn new() -> Self {
-        Self(std::env::var_os("BASIN_PHATE_TIMING").map(|_| std::cell::Cell::new((std::time::Instant::now(), process_cpu_seconds()))))
+        Self(
+            std::env::var_os("BASIN_PHATE_TIMING")
+                .map(|_| std::cell::Cell::new((std::time::Instant::now(), process_cpu_seconds()))),
+        )
     }
 
     fn lap(&self, stage: &str) {
         if let Some(c) = &self.0 {
             let (now, cpu) = (std::time::Instant::now(), process_cpu_seconds());
             let (t0, c0) = c.get();
-            eprintln!("basin-phate: {stage}: {:.3} s wall, {:.2} s cpu", (now - t0).as_secs_f64(), cpu - c0);
+            eprintln!(
+                "basin-phate: {stage}: {:.3} s wall, {:.2} s cpu",
+                (now - t0).as_secs_f64(),
+                cpu - c0
+            );
             c.set((now, cpu));
         }
     }
@@ -199,9 +222,13 @@ impl PhateParams {
         let auto = SearchMethod::auto(self.distance, n, d);
         match self.knn_search {
             KnnSearch::Auto => auto,
-            KnnSearch::BruteForce if auto == SearchMethod::KdTree => SearchMethod::auto(self.distance, 0, d),
+            KnnSearch::BruteForce if auto == SearchMethod::KdTree => {
+                SearchMethod::auto(self.distance, 0, d)
+            }
             KnnSearch::BruteForce => auto,
-            KnnSearch::KdTree if matches!(self.distance, Distance::Euclidean | Distance::Minkowski(_)) => {
+            KnnSearch::KdTree
+                if matches!(self.distance, Distance::Euclidean | Distance::Minkowski(_)) =>
+            {
                 SearchMethod::KdTree
             }
             KnnSearch::KdTree => auto,
@@ -255,7 +282,12 @@ impl PhateParams {
                 reason: "must be smaller than the number of points",
             });
         }
-        let spec = KernelSpec { knn: self.knn, decay: self.decay, thresh: self.thresh, knn_max: self.knn_max };
+        let spec = KernelSpec {
+            knn: self.knn,
+            decay: self.decay,
+            thresh: self.thresh,
+            knn_max: self.knn_max,
+        };
         run_in_pool(self.n_jobs, || {
             let clock = Stopwatch::new();
             let mut search = SearchMethod::BruteDirect;
@@ -264,8 +296,13 @@ impl PhateParams {
                 (precomputed_rows(x, &spec), None, None)
             } else {
                 // phate: PCA only when n_pca < min(n, d)
-                let pca = self.n_pca.filter(|&k| k < n.min(d)).map(|k| Pca::fit(x, k, self.seed));
-                let data_nu = pca.as_ref().map_or_else(|| x.to_owned(), |p| p.transform(x));
+                let pca = self
+                    .n_pca
+                    .filter(|&k| k < n.min(d))
+                    .map(|k| Pca::fit(x, k, self.seed));
+                let data_nu = pca
+                    .as_ref()
+                    .map_or_else(|| x.to_owned(), |p| p.transform(x));
                 let metric = Metric::new(&data_nu, self.distance);
                 search = self.search_method(data_nu.dim());
                 let rows = affinity_rows(&metric, metric.x.view(), &spec, true, search);
@@ -276,7 +313,9 @@ impl PhateParams {
             let diff_op = kernel.l1_normalized();
             clock.lap("symmetrise + normalise");
             let landmarks = match self.n_landmark {
-                Some(m) if n > m => Some(spectral_landmarks(&kernel, &diff_op, m, self.n_svd, self.seed)),
+                Some(m) if n > m => Some(spectral_landmarks(
+                    &kernel, &diff_op, m, self.n_svd, self.seed,
+                )),
                 _ => None,
             };
             clock.lap("landmarks");
@@ -291,7 +330,6 @@ impl PhateParams {
                 diff_op,
                 landmarks,
                 singular_values: OnceLock::new(),
-                sym_eigen: OnceLock::new(),
             }))
         })?
     }
@@ -303,7 +341,10 @@ impl PhateParams {
     /// Invalid settings or a numerical failure.
     pub fn fit_graph(&self, graph: Arc<PhateGraph>) -> Result<PhateFit, PhateError> {
         self.check()?;
-        let m = graph.landmarks.as_ref().map_or(graph.n_points(), Landmarks::len);
+        let m = graph
+            .landmarks
+            .as_ref()
+            .map_or(graph.n_points(), Landmarks::len);
         if self.n_components >= m {
             return Err(PhateError::InvalidParameter {
                 name: "n_components",
@@ -313,15 +354,9 @@ impl PhateParams {
         }
         run_in_pool(self.n_jobs, || {
             let clock = Stopwatch::new();
-            let (t, entropy_curve) = match self.t {
-                T::Fixed(t) => (t, None),
-                T::Auto => {
-                    let h = von_neumann_entropy(graph.spectrum()?, self.t_max);
-                    (find_knee_point(&h)?, Some(h))
-                }
-            };
-            clock.lap("t selection");
-            let pot = potential(graph.diffusion_power(t)?, self.effective_gamma());
+            let (t, entropy_curve, pt) = graph.choose_t_and_power(self.t, self.t_max)?;
+            clock.lap("t selection + P^t");
+            let pot = potential(pt, self.effective_gamma());
             let dist = match self.mds_dist {
                 MdsDistance::Euclidean => Distance::Euclidean,
                 MdsDistance::Cosine => Distance::Cosine,
@@ -339,16 +374,35 @@ impl PhateParams {
             clock.lap("classic mds");
             let y = match self.mds {
                 Mds::Classic => y_classic,
-                Mds::Metric => procrustes(y_classic.view(), sgd_mds(pd.view(), &y_classic, self.seed).view()).0,
-                Mds::Smacof => procrustes(y_classic.view(), smacof(pd.view(), &y_classic, 3000, 1e-6).view()).0,
+                Mds::Metric => {
+                    procrustes(
+                        y_classic.view(),
+                        sgd_mds(pd.view(), &y_classic, self.seed).view(),
+                    )
+                    .0
+                }
+                Mds::Smacof => {
+                    procrustes(
+                        y_classic.view(),
+                        smacof(pd.view(), &y_classic, 3000, 1e-6).view(),
+                    )
+                    .0
+                }
                 Mds::NonMetric => {
                     let metric = sgd_mds(pd.view(), &y_classic, self.seed);
-                    procrustes(y_classic.view(), smacof_nonmetric(pd.view(), &metric, 3000, 1e-6).view()).0
+                    procrustes(
+                        y_classic.view(),
+                        smacof_nonmetric(pd.view(), &metric, 3000, 1e-6).view(),
+                    )
+                    .0
                 }
             };
             clock.lap("metric mds");
             if y.iter().any(|v| !v.is_finite()) {
-                return Err(PhateError::Numerical { stage: "mds", reason: "non-finite coordinates".into() });
+                return Err(PhateError::Numerical {
+                    stage: "mds",
+                    reason: "non-finite coordinates".into(),
+                });
             }
             let embedding = match &graph.landmarks {
                 Some(l) => l.transitions.mul_dense(y.view()),
@@ -409,13 +463,19 @@ impl PhateFit {
     /// `None` with landmarks (see [`PhateFit::landmark_potential_distances`]).
     #[must_use]
     pub fn potential_distances(&self) -> Option<&Array2<f64>> {
-        self.graph.landmarks.is_none().then_some(&self.potential_distances)
+        self.graph
+            .landmarks
+            .is_none()
+            .then_some(&self.potential_distances)
     }
 
     /// Potential distances between landmarks (m x m) when landmarks are on.
     #[must_use]
     pub fn landmark_potential_distances(&self) -> Option<&Array2<f64>> {
-        self.graph.landmarks.is_some().then_some(&self.potential_distances)
+        self.graph
+            .landmarks
+            .is_some()
+            .then_some(&self.potential_distances)
     }
 
     /// MDS layout before interpolation (landmarks x k, or = embedding).
@@ -442,16 +502,27 @@ impl PhateFit {
     pub fn transform(&self, y: ArrayView2<'_, f64>) -> Result<Array2<f64>, PhateError> {
         let g = &self.graph;
         let Some(data_nu) = &g.data_nu else {
-            return Err(PhateError::Unavailable("transform of a fit on a precomputed distance matrix"));
+            return Err(PhateError::Unavailable(
+                "transform of a fit on a precomputed distance matrix",
+            ));
         };
         if y.ncols() != g.n_features {
-            return Err(PhateError::ShapeMismatch { expected: g.n_features, got: y.ncols() });
+            return Err(PhateError::ShapeMismatch {
+                expected: g.n_features,
+                got: y.ncols(),
+            });
         }
         check_finite(y)?;
-        let y_nu = g.pca.as_ref().map_or_else(|| y.to_owned(), |p| p.transform(y));
+        let y_nu = g
+            .pca
+            .as_ref()
+            .map_or_else(|| y.to_owned(), |p| p.transform(y));
         let metric = Metric::new(data_nu, g.distance);
         let q = metric.prepare_query(y_nu.view());
-        let spec = KernelSpec { knn_max: None, ..g.spec };
+        let spec = KernelSpec {
+            knn_max: None,
+            ..g.spec
+        };
         let rows = affinity_rows(&metric, q.view(), &spec, false, g.search);
         let trans = match &g.landmarks {
             Some(l) => {

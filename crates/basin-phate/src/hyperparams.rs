@@ -165,7 +165,11 @@ impl PhateParams {
     /// [`PhateError::InvalidParameter`] naming the parameter and its value.
     pub fn check(&self) -> Result<(), PhateError> {
         let bad = |name: &'static str, value: String, reason: &'static str| {
-            Err(PhateError::InvalidParameter { name, value, reason })
+            Err(PhateError::InvalidParameter {
+                name,
+                value,
+                reason,
+            })
         };
         if self.n_components == 0 {
             return bad("n_components", "0".into(), "must be >= 1");
@@ -194,14 +198,22 @@ impl PhateParams {
             return bad("t", "0".into(), "must be >= 1");
         }
         if self.t_max < 3 {
-            return bad("t_max", self.t_max.to_string(), "must be >= 3 for the knee search");
+            return bad(
+                "t_max",
+                self.t_max.to_string(),
+                "must be >= 3 for the knee search",
+            );
         }
         if !(-1.0..=1.0).contains(&self.gamma) {
             return bad("gamma", self.gamma.to_string(), "must be in [-1, 1]");
         }
         if let Distance::Minkowski(p) = self.distance {
             if !(p.is_finite() && p >= 1.0) {
-                return bad("distance", format!("Minkowski({p})"), "p must be finite and >= 1");
+                return bad(
+                    "distance",
+                    format!("Minkowski({p})"),
+                    "p must be finite and >= 1",
+                );
             }
         }
         if let Some(k) = self.knn_max {

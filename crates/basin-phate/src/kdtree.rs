@@ -17,8 +17,16 @@ const LEAF: usize = 16;
 
 #[derive(Debug, Clone, Copy)]
 enum Node {
-    Leaf { start: usize, end: usize },
-    Split { dim: usize, value: f64, left: usize, right: usize },
+    Leaf {
+        start: usize,
+        end: usize,
+    },
+    Split {
+        dim: usize,
+        value: f64,
+        left: usize,
+        right: usize,
+    },
 }
 
 /// The tree over the rows of `x`; `order` holds row indices leaf by leaf.
@@ -56,7 +64,13 @@ impl<'a> KdTree<'a> {
             Distance::Minkowski(p) => p,
             _ => 2.0,
         };
-        let mut tree = Self { x, distance, p, order: (0..x.nrows()).collect(), nodes: Vec::new() };
+        let mut tree = Self {
+            x,
+            distance,
+            p,
+            order: (0..x.nrows()).collect(),
+            nodes: Vec::new(),
+        };
         let n = x.nrows();
         tree.split(0, n);
         tree
@@ -73,10 +87,12 @@ impl<'a> KdTree<'a> {
         let rows = &self.order[start..end];
         let (mut dim, mut spread) = (0, -1.0);
         for c in 0..d {
-            let (lo, hi) = rows.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &i| {
-                let v = self.x[[i, c]];
-                (lo.min(v), hi.max(v))
-            });
+            let (lo, hi) = rows
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &i| {
+                    let v = self.x[[i, c]];
+                    (lo.min(v), hi.max(v))
+                });
             if hi - lo > spread {
                 (dim, spread) = (c, hi - lo);
             }
@@ -86,11 +102,17 @@ impl<'a> KdTree<'a> {
         }
         let mid = (end - start) / 2;
         let x = self.x;
-        self.order[start..end].select_nth_unstable_by(mid, |&a, &b| x[[a, dim]].total_cmp(&x[[b, dim]]));
+        self.order[start..end]
+            .select_nth_unstable_by(mid, |&a, &b| x[[a, dim]].total_cmp(&x[[b, dim]]));
         let value = x[[self.order[start + mid], dim]];
         let left = self.split(start, start + mid);
         let right = self.split(start + mid, end);
-        self.nodes[id] = Node::Split { dim, value, left, right };
+        self.nodes[id] = Node::Split {
+            dim,
+            value,
+            left,
+            right,
+        };
         id
     }
 
@@ -101,7 +123,10 @@ impl<'a> KdTree<'a> {
         } else if self.p == 1.0 {
             q.iter().zip(r.iter()).map(|(a, b)| (a - b).abs()).sum()
         } else {
-            q.iter().zip(r.iter()).map(|(a, b)| (a - b).abs().powf(self.p)).sum()
+            q.iter()
+                .zip(r.iter())
+                .map(|(a, b)| (a - b).abs().powf(self.p))
+                .sum()
         }
     }
 
@@ -135,9 +160,18 @@ impl<'a> KdTree<'a> {
                     bound(Some((i, dp)));
                 }
             }
-            Node::Split { dim, value, left, right } => {
+            Node::Split {
+                dim,
+                value,
+                left,
+                right,
+            } => {
                 let diff = q[dim] - value;
-                let (near, far) = if diff < 0.0 { (left, right) } else { (right, left) };
+                let (near, far) = if diff < 0.0 {
+                    (left, right)
+                } else {
+                    (right, left)
+                };
                 self.walk(near, q, rd, offsets, bound);
                 let old = offsets[dim];
                 let rd_far = rd - self.pow(old) + self.pow(diff);
@@ -198,7 +232,9 @@ impl<'a> KdTree<'a> {
             };
             self.walk(0, q, 0.0, &mut offsets, &mut visit);
         }
-        out.into_iter().map(|i| (i, exact_distance(self.distance, q, self.x.row(i)))).collect()
+        out.into_iter()
+            .map(|i| (i, exact_distance(self.distance, q, self.x.row(i))))
+            .collect()
     }
 
     fn unpow(&self, v: f64) -> f64 {

@@ -9,8 +9,8 @@ use crate::distance::Metric;
 use crate::errors::PhateError;
 use crate::knn::{candidates, Need, SearchMethod};
 use crate::sparse::Csr;
-use ndarray::{ArrayView2, Axis};
 use ndarray::parallel::prelude::*;
+use ndarray::{ArrayView2, Axis};
 
 /// Settings the kernel needs.
 #[derive(Debug, Clone, Copy)]
@@ -29,9 +29,17 @@ impl KernelSpec {
     /// Affinities of one row from its distances to all candidate columns.
     /// `self_included`: the row is one of the fitted points (its zero distance
     /// to itself counts among the knn + 1 nearest, as in graphtools).
-    fn row_affinities(&self, mut cand: Vec<(usize, f64)>, self_included: bool) -> (f64, Vec<(usize, f64)>) {
+    fn row_affinities(
+        &self,
+        mut cand: Vec<(usize, f64)>,
+        self_included: bool,
+    ) -> (f64, Vec<(usize, f64)>) {
         cand.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-        let k = if self_included { self.knn } else { self.knn - 1 };
+        let k = if self_included {
+            self.knn
+        } else {
+            self.knn - 1
+        };
         let sigma = cand.get(k).map_or(f64::EPSILON, |c| c.1).max(f64::EPSILON);
         if let Some(m) = self.knn_max {
             cand.truncate(if self_included { m + 1 } else { m });
@@ -60,7 +68,11 @@ pub(crate) fn affinity_rows(
     method: SearchMethod,
 ) -> Vec<Vec<(usize, f64)>> {
     let need = Need {
-        k: if self_included { spec.knn } else { spec.knn - 1 },
+        k: if self_included {
+            spec.knn
+        } else {
+            spec.knn - 1
+        },
         cap: spec.knn_max.map(|m| if self_included { m + 1 } else { m }),
         factor: spec.radius_factor(),
     };
@@ -72,8 +84,14 @@ pub(crate) fn affinity_rows(
 
 /// Kernel rows from a precomputed distance matrix (graphtools' TraditionalGraph:
 /// every column is a candidate, so `knn_max` does not apply).
-pub(crate) fn precomputed_rows(d: ArrayView2<'_, f64>, spec: &KernelSpec) -> Vec<Vec<(usize, f64)>> {
-    let spec = KernelSpec { knn_max: None, ..*spec };
+pub(crate) fn precomputed_rows(
+    d: ArrayView2<'_, f64>,
+    spec: &KernelSpec,
+) -> Vec<Vec<(usize, f64)>> {
+    let spec = KernelSpec {
+        knn_max: None,
+        ..*spec
+    };
     d.axis_iter(Axis(0))
         .into_par_iter()
         .map(|row| {
@@ -86,17 +104,33 @@ pub(crate) fn precomputed_rows(d: ArrayView2<'_, f64>, spec: &KernelSpec) -> Vec
 /// Checks a precomputed distance matrix: square, finite, non-negative, zero diagonal.
 pub(crate) fn check_precomputed(d: ArrayView2<'_, f64>) -> Result<(), PhateError> {
     if d.nrows() != d.ncols() {
-        return Err(PhateError::BadPrecomputed { reason: "not square", row: d.nrows(), col: d.ncols() });
+        return Err(PhateError::BadPrecomputed {
+            reason: "not square",
+            row: d.nrows(),
+            col: d.ncols(),
+        });
     }
     for ((i, j), &v) in d.indexed_iter() {
         if !v.is_finite() {
-            return Err(PhateError::NonFinite { row: i, col: j, value: v });
+            return Err(PhateError::NonFinite {
+                row: i,
+                col: j,
+                value: v,
+            });
         }
         if v < 0.0 {
-            return Err(PhateError::BadPrecomputed { reason: "negative distance", row: i, col: j });
+            return Err(PhateError::BadPrecomputed {
+                reason: "negative distance",
+                row: i,
+                col: j,
+            });
         }
         if i == j && v != 0.0 {
-            return Err(PhateError::BadPrecomputed { reason: "non-zero diagonal", row: i, col: j });
+            return Err(PhateError::BadPrecomputed {
+                reason: "non-zero diagonal",
+                row: i,
+                col: j,
+            });
         }
     }
     Ok(())

@@ -36,7 +36,10 @@ struct Rows32 {
 
 impl Rows32 {
     fn from_f32(x: Vec<f32>, d: usize) -> Self {
-        let norms = x.chunks_exact(d.max(1)).map(|r| r.iter().map(|v| v * v).sum()).collect();
+        let norms = x
+            .chunks_exact(d.max(1))
+            .map(|r| r.iter().map(|v| v * v).sum())
+            .collect();
         Self { x, d, norms }
     }
 
@@ -53,7 +56,11 @@ impl Rows32 {
         for &i in idx {
             x.extend_from_slice(self.row(i));
         }
-        Self { x, d: self.d, norms: idx.iter().map(|&i| self.norms[i]).collect() }
+        Self {
+            x,
+            d: self.d,
+            norms: idx.iter().map(|&i| self.norms[i]).collect(),
+        }
     }
 }
 
@@ -101,24 +108,58 @@ fn kmeans_plusplus(x: &Rows32, k: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
     let d = x.d;
     let first = rng.random_range(0..n);
     let mut centres = vec![first];
+    // squared distances from candidates `c` to every row, candidate-major
+    // (c.len() x n), from column blocks of one f32 GEMM each
     let dist_to = |c: &[usize]| -> Vec<f32> {
-        // n x c.len() squared distances, row blocks in parallel
         let cand = x.gather(c);
-        let block = 1024usize;
+        let t = c.len();
+        let block = 2048usize;
         let parts: Vec<Vec<f32>> = (0..n.div_ceil(block))
             .into_par_iter()
             .map(|b| {
                 let (r0, r1) = (b * block, ((b + 1) * block).min(n));
-                let mut g = gemm_f32_seq(&x.x[r0 * d..r1 * d], r1 - r0, &cand.x, c.len(), d);
-                for r in 0..(r1 - r0) {
-                    for (t, v) in g[r * c.len()..(r + 1) * c.len()].iter_mut().enumerate() {
-                        *v = (x.norms[r0 + r] + cand.norms[t] - 2.0 * *v).max(0.0);
+                let mut g = gemm_f32_seq(&cand.x, t, &x.x[r0 * d..r1 * d], r1 - r0, d);
+                for (ti, row) in g.chunks_mut(r1 - r0).enumerate() {
+                    for (v, &xn) in row.iter_mut().zip(&x.norms[r0..r1]) {
+                        let d2 = xn + cand.norms[ti] - 2.0 * *v;
+                        *v = if d2 > 0.0 { d2 } else { 0.0 };
                     }
                 }
                 g
             })
             .collect();
-        parts.concat()
+        let mut out = vec![0.0f32; t * n];
+        for (b, g) in parts.iter().enumerate() {
+            let (r0, r1) = (b * block, ((b + 1) * block).min(n));
+            for ti in 0..t {
+                out[ti * n + r0..ti * n + r1]
+                    .copy_from_slice(&g[ti * (r1 - r0)..(ti + 1) * (r1 - r0)]);
+            }
+        }
+        out
+    };
+    // sum of min(closest, dist) (the potential if a candidate joined), in f32
+    // lanes of 16 with an f64 total; `if` rather than `f32::min` so it vectorises
+    let potential_with = |closest: &[f32], dist: &[f32]| -> f64 {
+        let mut total = 0.0f64;
+        for (cc, dc) in closest.chunks(1024).zip(dist.chunks(1024)) {
+            let mut lanes = [0.0f32; 16];
+            let mut ci = cc.chunks_exact(16);
+            let mut di = dc.chunks_exact(16);
+            for (c16, d16) in (&mut ci).zip(&mut di) {
+                for l in 0..16 {
+                    lanes[l] += if d16[l] < c16[l] { d16[l] } else { c16[l] };
+                }
+            }
+            let tail: f32 = ci
+                .remainder()
+                .iter()
+                .zip(di.remainder())
+                .map(|(&c, &dv)| if dv < c { dv } else { c })
+                .sum();
+            total += f64::from(lanes.iter().sum::<f32>() + tail);
+        }
+        total
     };
     let mut closest = dist_to(&[first]);
     let mut pot: f64 = closest.iter().map(|&v| f64::from(v)).sum();
@@ -136,15 +177,15 @@ fn kmeans_plusplus(x: &Rows32, k: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
             })
             .collect();
         let dist = dist_to(&cands);
-        let mut pots = vec![0.0f64; trials];
-        for (i, &c) in closest.iter().enumerate() {
-            for (p, &dv) in pots.iter_mut().zip(&dist[i * trials..(i + 1) * trials]) {
-                *p += f64::from(c.min(dv));
-            }
-        }
+        let pots: Vec<f64> = dist
+            .chunks(n)
+            .map(|dt| potential_with(&closest, dt))
+            .collect();
         let best = (0..trials).fold(0usize, |b, t| if pots[t] < pots[b] { t } else { b });
-        for (i, c) in closest.iter_mut().enumerate() {
-            *c = c.min(dist[i * trials + best]);
+        for (c, &dv) in closest.iter_mut().zip(&dist[best * n..(best + 1) * n]) {
+            if dv < *c {
+                *c = dv;
+            }
         }
         pot = pots[best];
         centres.push(cands[best]);
@@ -159,10 +200,17 @@ pub(crate) fn minibatch_kmeans(x: &[f64], n: usize, d: usize, k: usize, seed: u6
     let all = Rows32::from_f32(x.iter().map(|&v| v as f32).collect(), d);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let init_size = (3 * k).min(n);
-    let init_idx: Vec<usize> = if init_size < n { (0..init_size).map(|_| rng.random_range(0..n)).collect() } else { (0..n).collect() };
+    let init_idx: Vec<usize> = if init_size < n {
+        (0..init_size).map(|_| rng.random_range(0..n)).collect()
+    } else {
+        (0..n).collect()
+    };
     let sample = all.gather(&init_idx);
     let seeds = kmeans_plusplus(&sample, k, &mut rng);
-    let mut centres: Vec<f64> = seeds.iter().flat_map(|&i| sample.row(i).iter().map(|&v| f64::from(v))).collect();
+    let mut centres: Vec<f64> = seeds
+        .iter()
+        .flat_map(|&i| sample.row(i).iter().map(|&v| f64::from(v)))
+        .collect();
     let kk = seeds.len();
 
     let batch = 10_000usize.min(n);
@@ -194,7 +242,10 @@ pub(crate) fn minibatch_kmeans(x: &[f64], n: usize, d: usize, k: usize, seed: u6
         for c in 0..kk {
             if bc[c] > 0.0 {
                 let w = counts[c];
-                for (cv, s) in centres[c * d..(c + 1) * d].iter_mut().zip(&sums[c * d..(c + 1) * d]) {
+                for (cv, s) in centres[c * d..(c + 1) * d]
+                    .iter_mut()
+                    .zip(&sums[c * d..(c + 1) * d])
+                {
                     *cv = (*cv * w + s) / (w + bc[c]);
                 }
                 counts[c] += bc[c];
@@ -214,7 +265,10 @@ pub(crate) fn minibatch_kmeans(x: &[f64], n: usize, d: usize, k: usize, seed: u6
                     low.iter().for_each(|&c| v[c] = true);
                     v
                 };
-                let floor = (0..kk).filter(|&c| !is_low[c]).map(|c| counts[c]).fold(f64::INFINITY, f64::min);
+                let floor = (0..kk)
+                    .filter(|&c| !is_low[c])
+                    .map(|c| counts[c])
+                    .fold(f64::INFINITY, f64::min);
                 let picks = rand::seq::index::sample(&mut rng, batch, low.len()).into_vec();
                 for (&c, &p) in low.iter().zip(&picks) {
                     for (cv, &v) in centres[c * d..(c + 1) * d].iter_mut().zip(rows.row(p)) {

@@ -99,7 +99,10 @@ struct TopK {
 
 impl TopK {
     fn new(len: usize) -> Self {
-        Self { vals: Vec::with_capacity(len + 1), len }
+        Self {
+            vals: Vec::with_capacity(len + 1),
+            len,
+        }
     }
 
     fn worst(&self) -> f32 {
@@ -160,18 +163,38 @@ impl BruteF32 {
         };
         let max_abs = x
             .axis_iter(Axis(0))
-            .flat_map(|r| r.iter().zip(&center).map(|(v, c)| (v - c).abs()).collect::<Vec<_>>())
+            .flat_map(|r| {
+                r.iter()
+                    .zip(&center)
+                    .map(|(v, c)| (v - c).abs())
+                    .collect::<Vec<_>>()
+            })
             .fold(0.0f64, f64::max);
         // cosine rows are unit (or zero) already; scale euclidean rows to [-2, 2]
-        let scale = if cosine || max_abs == 0.0 { 1.0 } else { (-(max_abs.log2().round().clamp(-1000.0, 1000.0))).exp2() };
+        let scale = if cosine || max_abs == 0.0 {
+            1.0
+        } else {
+            (-(max_abs.log2().round().clamp(-1000.0, 1000.0))).exp2()
+        };
         let mut x32 = Vec::with_capacity(n * d);
         for r in x.axis_iter(Axis(0)) {
             x32.extend(r.iter().zip(&center).map(|(v, c)| ((v - c) * scale) as f32));
         }
-        let norms: Vec<f32> =
-            x32.chunks_exact(d.max(1)).map(|r| r.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() as f32).collect();
+        let norms: Vec<f32> = x32
+            .chunks_exact(d.max(1))
+            .map(|r| r.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() as f32)
+            .collect();
         let slack = Self::slack_of(&norms, d, cosine);
-        Some(Self { x: x32, n, d, norms, slack, center, scale, cosine })
+        Some(Self {
+            x: x32,
+            n,
+            d,
+            norms,
+            slack,
+            center,
+            scale,
+            cosine,
+        })
     }
 
     /// Rounding bound. Euclidean: rounding the centred rows to f32 moves a
@@ -191,17 +214,28 @@ impl BruteF32 {
             .collect()
     }
 
-    fn candidates(&self, metric: &Metric<'_>, queries: ArrayView2<'_, f64>, need: &Need) -> Vec<Vec<(usize, f64)>> {
+    fn candidates(
+        &self,
+        metric: &Metric<'_>,
+        queries: ArrayView2<'_, f64>,
+        need: &Need,
+    ) -> Vec<Vec<(usize, f64)>> {
         let nq = queries.nrows();
         let mut q32 = Vec::with_capacity(nq * self.d);
         for r in queries.axis_iter(Axis(0)) {
-            q32.extend(r.iter().zip(&self.center).map(|(v, c)| ((v - c) * self.scale) as f32));
+            q32.extend(
+                r.iter()
+                    .zip(&self.center)
+                    .map(|(v, c)| ((v - c) * self.scale) as f32),
+            );
         }
         if q32.iter().any(|v| !v.is_finite()) {
             return direct_candidates(metric, queries, need);
         }
-        let qnorms: Vec<f32> =
-            q32.chunks_exact(self.d.max(1)).map(|r| r.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() as f32).collect();
+        let qnorms: Vec<f32> = q32
+            .chunks_exact(self.d.max(1))
+            .map(|r| r.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() as f32)
+            .collect();
         let qslack = Self::slack_of(&qnorms, self.d, self.cosine);
         let block = 256usize;
         let starts: Vec<usize> = (0..nq).step_by(block).collect();
@@ -216,7 +250,9 @@ impl BruteF32 {
                     .enumerate()
                     .map(|(r, cand)| {
                         let q = queries.row(start + r);
-                        cand.into_iter().map(|j| (j, metric.exact(q, metric.x.row(j)))).collect()
+                        cand.into_iter()
+                            .map(|j| (j, metric.exact(q, metric.x.row(j))))
+                            .collect()
                     })
                     .collect()
             })
@@ -227,8 +263,19 @@ impl BruteF32 {
     /// Candidate columns of `rows` query rows: streams column tiles through a
     /// single-threaded f32 GEMM, keeps the smallest upper bounds and every
     /// column whose lower bound can still be within the radius.
-    fn block_candidates(&self, qb: &[f32], qn: &[f32], qs: &[f32], rows: usize, need: &Need) -> Vec<Vec<usize>> {
-        let mult = if self.cosine { need.factor } else { need.factor * need.factor };
+    fn block_candidates(
+        &self,
+        qb: &[f32],
+        qn: &[f32],
+        qs: &[f32],
+        rows: usize,
+        need: &Need,
+    ) -> Vec<Vec<usize>> {
+        let mult = if self.cosine {
+            need.factor
+        } else {
+            need.factor * need.factor
+        };
         // f32 rounding of the multiplier, the product and the sum below must not shrink the radius
         let mult = (mult * (1.0 + 16.0 * U32)) as f32;
         let keep = need.cap.map_or(need.k + 1, |c| c.max(need.k + 1));
@@ -259,18 +306,28 @@ impl BruteF32 {
                 let mut base = 0;
                 while base < width {
                     let len = (width - base).min(16);
-                    let (gc, nc, sc) = (&grow[base..base + len], &xn[base..base + len], &xs[base..base + len]);
+                    let (gc, nc, sc) = (
+                        &grow[base..base + len],
+                        &xn[base..base + len],
+                        &xs[base..base + len],
+                    );
                     let tt = *t;
                     let any = match (
                         <&[f32; 16]>::try_from(gc),
                         <&[f32; 16]>::try_from(nc),
                         <&[f32; 16]>::try_from(sc),
                     ) {
-                        (Ok(g16), Ok(n16), Ok(s16)) => lower_bounds16(g16, n16, s16, qnr, tt, self.cosine, &mut lo),
+                        (Ok(g16), Ok(n16), Ok(s16)) => {
+                            lower_bounds16(g16, n16, s16, qnr, tt, self.cosine, &mut lo)
+                        }
                         _ => {
                             let mut any = false;
                             for l in 0..len {
-                                let v = if self.cosine { 1.0 - gc[l] } else { qnr + nc[l] - 2.0 * gc[l] };
+                                let v = if self.cosine {
+                                    1.0 - gc[l]
+                                } else {
+                                    qnr + nc[l] - 2.0 * gc[l]
+                                };
                                 lo[l] = v - sc[l];
                                 any |= lo[l] <= tt;
                             }
@@ -295,7 +352,12 @@ impl BruteF32 {
         }
         cand.into_iter()
             .zip(thr)
-            .map(|(c, t)| c.into_iter().filter(|&(_, lo)| lo <= t).map(|(j, _)| j).collect())
+            .map(|(c, t)| {
+                c.into_iter()
+                    .filter(|&(_, lo)| lo <= t)
+                    .map(|(j, _)| j)
+                    .collect()
+            })
             .collect()
     }
 }
@@ -304,10 +366,22 @@ impl BruteF32 {
 /// `t`. Fixed-size arrays and an OR of comparisons (not a float min, which
 /// does not reassociate) let the compiler vectorise the loop.
 #[inline(always)]
-fn lower_bounds16(g: &[f32; 16], nrm: &[f32; 16], slack: &[f32; 16], qn: f32, t: f32, cosine: bool, lo: &mut [f32; 16]) -> bool {
+fn lower_bounds16(
+    g: &[f32; 16],
+    nrm: &[f32; 16],
+    slack: &[f32; 16],
+    qn: f32,
+    t: f32,
+    cosine: bool,
+    lo: &mut [f32; 16],
+) -> bool {
     let mut any = false;
     for l in 0..16 {
-        let v = if cosine { 1.0 - g[l] } else { qn + nrm[l] - 2.0 * g[l] };
+        let v = if cosine {
+            1.0 - g[l]
+        } else {
+            qn + nrm[l] - 2.0 * g[l]
+        };
         lo[l] = v - slack[l];
         any |= lo[l] <= t;
     }
@@ -315,7 +389,11 @@ fn lower_bounds16(g: &[f32; 16], nrm: &[f32; 16], slack: &[f32; 16], qn: f32, t:
 }
 
 /// Candidates from distances computed directly in f64 (any metric).
-fn direct_candidates(metric: &Metric<'_>, queries: ArrayView2<'_, f64>, need: &Need) -> Vec<Vec<(usize, f64)>> {
+fn direct_candidates(
+    metric: &Metric<'_>,
+    queries: ArrayView2<'_, f64>,
+    need: &Need,
+) -> Vec<Vec<(usize, f64)>> {
     let n = metric.x.nrows();
     let block = 128usize;
     let starts: Vec<usize> = (0..queries.nrows()).step_by(block).collect();
@@ -324,9 +402,12 @@ fn direct_candidates(metric: &Metric<'_>, queries: ArrayView2<'_, f64>, need: &N
         .map(|start| {
             let end = (start + block).min(queries.nrows());
             let q = queries.slice(s![start..end, ..]);
-            let dist: Array2<f64> =
-                Array2::from_shape_fn((q.nrows(), n), |(i, j)| metric.exact(q.row(i), metric.x.row(j)));
-            dist.axis_iter(Axis(0)).map(|row| select_exact(row, need)).collect()
+            let dist: Array2<f64> = Array2::from_shape_fn((q.nrows(), n), |(i, j)| {
+                metric.exact(q.row(i), metric.x.row(j))
+            });
+            dist.axis_iter(Axis(0))
+                .map(|row| select_exact(row, need))
+                .collect()
         })
         .collect();
     parts.into_iter().flatten().collect()
@@ -346,5 +427,9 @@ pub(crate) fn select_exact(row: ArrayView1<'_, f64>, need: &Need) -> Vec<(usize,
             r = r.min(kth(&mut tmp, c - 1));
         }
     }
-    row.iter().enumerate().filter(|(_, &d)| d <= r).map(|(j, &d)| (j, d)).collect()
+    row.iter()
+        .enumerate()
+        .filter(|(_, &d)| d <= r)
+        .map(|(j, &d)| (j, d))
+        .collect()
 }

@@ -51,10 +51,20 @@ impl Landmarks {
         let landmark_op = pmn.mul_sparse(&pnm).to_dense();
         let deg = pmn_raw.row_sums();
         let col = pmn_raw.transpose().row_sums();
-        let inv = |v: &[f64]| -> Vec<f64> { v.iter().map(|x| if *x > 0.0 { 1.0 / x.sqrt() } else { 0.0 }).collect() };
+        let inv = |v: &[f64]| -> Vec<f64> {
+            v.iter()
+                .map(|x| if *x > 0.0 { 1.0 / x.sqrt() } else { 0.0 })
+                .collect()
+        };
         let f = pmn_raw.scale_rows_cols(&inv(&deg), &inv(&col));
         let sym = f.mul_sparse(&f.transpose()).to_dense();
-        Self { clusters, transitions: pnm, landmark_op, sym, deg }
+        Self {
+            clusters,
+            transitions: pnm,
+            landmark_op,
+            sym,
+            deg,
+        }
     }
 
     /// Number of landmarks.
@@ -123,7 +133,10 @@ pub(crate) fn spectral_landmarks(
     seed: u64,
 ) -> Landmarks {
     let deg = kernel.row_sums();
-    let inv_sqrt: Vec<f64> = deg.iter().map(|d| if *d > 0.0 { 1.0 / d.sqrt() } else { 0.0 }).collect();
+    let inv_sqrt: Vec<f64> = deg
+        .iter()
+        .map(|d| if *d > 0.0 { 1.0 / d.sqrt() } else { 0.0 })
+        .collect();
     let diff_aff = kernel.scale_rows_cols(&inv_sqrt, &inv_sqrt);
     let timing = std::env::var_os("BASIN_PHATE_TIMING").is_some();
     let clock = std::time::Instant::now();
@@ -131,16 +144,34 @@ pub(crate) fn spectral_landmarks(
     let v = spectral_vectors(&diff_aff, n_svd, seed);
     let feats = diff_op.mul_dense(v.view());
     if timing {
-        eprintln!("basin-phate:   spectral vectors: {:.3} s wall, {:.2} s cpu", clock.elapsed().as_secs_f64(), crate::fit::process_cpu_seconds() - cpu0);
+        eprintln!(
+            "basin-phate:   spectral vectors: {:.3} s wall, {:.2} s cpu",
+            clock.elapsed().as_secs_f64(),
+            crate::fit::process_cpu_seconds() - cpu0
+        );
     }
     let feats = feats.as_standard_layout();
-    let labels = minibatch_kmeans(feats.as_slice().unwrap_or(&[]), feats.nrows(), feats.ncols(), n_landmark, seed.wrapping_add(1));
+    let labels = minibatch_kmeans(
+        feats.as_slice().unwrap_or(&[]),
+        feats.nrows(),
+        feats.ncols(),
+        n_landmark,
+        seed.wrapping_add(1),
+    );
     if timing {
-        eprintln!("basin-phate:   k-means: {:.3} s wall, {:.2} s cpu", clock.elapsed().as_secs_f64(), crate::fit::process_cpu_seconds() - cpu0);
+        eprintln!(
+            "basin-phate:   k-means: {:.3} s wall, {:.2} s cpu",
+            clock.elapsed().as_secs_f64(),
+            crate::fit::process_cpu_seconds() - cpu0
+        );
     }
     let l = Landmarks::from_clusters(kernel, &labels);
     if timing {
-        eprintln!("basin-phate:   landmark operator: {:.3} s wall, {:.2} s cpu", clock.elapsed().as_secs_f64(), crate::fit::process_cpu_seconds() - cpu0);
+        eprintln!(
+            "basin-phate:   landmark operator: {:.3} s wall, {:.2} s cpu",
+            clock.elapsed().as_secs_f64(),
+            crate::fit::process_cpu_seconds() - cpu0
+        );
     }
     l
 }

@@ -14,7 +14,11 @@ fn as_faer(a: &ArrayView2<'_, f64>) -> (Option<Array2<f64>>, usize, usize) {
     if a.is_standard_layout() {
         (None, a.nrows(), a.ncols())
     } else {
-        (Some(a.as_standard_layout().into_owned()), a.nrows(), a.ncols())
+        (
+            Some(a.as_standard_layout().into_owned()),
+            a.nrows(),
+            a.ncols(),
+        )
     }
 }
 
@@ -54,21 +58,41 @@ pub(crate) fn gemm_sym(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2
     let m = a.nrows();
     let mut out = Array2::<f64>::zeros((m, m));
     let block = 64usize;
-    out.axis_chunks_iter_mut(Axis(0), block).into_par_iter().enumerate().for_each(|(bi, mut o)| {
-        let (r0, r1) = (bi * block, (bi * block + o.nrows()).min(m));
-        let part = gemm_par(a.slice(s![r0..r1, ..]), b.slice(s![..r1, ..]), true, Par::Seq);
-        o.slice_mut(s![.., ..r1]).assign(&part);
-    });
+    out.axis_chunks_iter_mut(Axis(0), block)
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(bi, mut o)| {
+            let (r0, r1) = (bi * block, (bi * block + o.nrows()).min(m));
+            let part = gemm_par(
+                a.slice(s![r0..r1, ..]),
+                b.slice(s![..r1, ..]),
+                true,
+                Par::Seq,
+            );
+            o.slice_mut(s![.., ..r1]).assign(&part);
+        });
     // mirror the lower triangle, by tiles so both sides stay in cache
     let tile = 64usize;
-    let tiles: Vec<(usize, usize)> =
-        (0..m.div_ceil(tile)).flat_map(|i| (0..i).map(move |j| (i, j))).collect();
+    let tiles: Vec<(usize, usize)> = (0..m.div_ceil(tile))
+        .flat_map(|i| (0..i).map(move |j| (i, j)))
+        .collect();
     let vals: Vec<Array2<f64>> = tiles
         .par_iter()
-        .map(|&(i, j)| out.slice(s![i * tile..((i + 1) * tile).min(m), j * tile..((j + 1) * tile).min(m)]).t().to_owned())
+        .map(|&(i, j)| {
+            out.slice(s![
+                i * tile..((i + 1) * tile).min(m),
+                j * tile..((j + 1) * tile).min(m)
+            ])
+            .t()
+            .to_owned()
+        })
         .collect();
     for (&(i, j), v) in tiles.iter().zip(vals) {
-        out.slice_mut(s![j * tile..((j + 1) * tile).min(m), i * tile..((i + 1) * tile).min(m)]).assign(&v);
+        out.slice_mut(s![
+            j * tile..((j + 1) * tile).min(m),
+            i * tile..((i + 1) * tile).min(m)
+        ])
+        .assign(&v);
     }
     for t in 0..m.div_ceil(tile) {
         let (r0, r1) = (t * tile, ((t + 1) * tile).min(m));
@@ -81,11 +105,24 @@ pub(crate) fn gemm_sym(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2
     out
 }
 
-fn gemm_into(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, bt: bool, out: &mut [f64], m: usize, n: usize) {
+fn gemm_into(
+    a: ArrayView2<'_, f64>,
+    b: ArrayView2<'_, f64>,
+    bt: bool,
+    out: &mut [f64],
+    m: usize,
+    n: usize,
+) {
     let (ac, _, k) = as_faer(&a);
     let (bc, br, bcn) = as_faer(&b);
-    let asl = ac.as_ref().map_or_else(|| a.as_slice().unwrap_or(&[]), |x| x.as_slice().unwrap_or(&[]));
-    let bsl = bc.as_ref().map_or_else(|| b.as_slice().unwrap_or(&[]), |x| x.as_slice().unwrap_or(&[]));
+    let asl = ac.as_ref().map_or_else(
+        || a.as_slice().unwrap_or(&[]),
+        |x| x.as_slice().unwrap_or(&[]),
+    );
+    let bsl = bc.as_ref().map_or_else(
+        || b.as_slice().unwrap_or(&[]),
+        |x| x.as_slice().unwrap_or(&[]),
+    );
     if m == 0 || n == 0 || k == 0 {
         out.fill(0.0);
         return;
@@ -100,8 +137,14 @@ fn gemm_into(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, bt: bool, out: &mut
 fn gemm_par(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, bt: bool, par: Par) -> Array2<f64> {
     let (ac, m, k) = as_faer(&a);
     let (bc, br, bcn) = as_faer(&b);
-    let asl = ac.as_ref().map_or_else(|| a.as_slice().unwrap_or(&[]), |x| x.as_slice().unwrap_or(&[]));
-    let bsl = bc.as_ref().map_or_else(|| b.as_slice().unwrap_or(&[]), |x| x.as_slice().unwrap_or(&[]));
+    let asl = ac.as_ref().map_or_else(
+        || a.as_slice().unwrap_or(&[]),
+        |x| x.as_slice().unwrap_or(&[]),
+    );
+    let bsl = bc.as_ref().map_or_else(
+        || b.as_slice().unwrap_or(&[]),
+        |x| x.as_slice().unwrap_or(&[]),
+    );
     let n = if bt { br } else { bcn };
     let mut out = Array2::<f64>::zeros((m, n));
     if m == 0 || n == 0 || k == 0 {
@@ -132,7 +175,9 @@ pub(crate) fn at_b(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64
         .map(|(ab, bb)| {
             let mut g = Array2::<f64>::zeros((la, lb));
             let r = ab.nrows();
-            if let (Some(asl), Some(bsl), Some(gs)) = (ab.as_slice(), bb.as_slice(), g.as_slice_mut()) {
+            if let (Some(asl), Some(bsl), Some(gs)) =
+                (ab.as_slice(), bb.as_slice(), g.as_slice_mut())
+            {
                 let fa = MatRef::from_row_major_slice(asl, r, la);
                 let fb = MatRef::from_row_major_slice(bsl, r, lb);
                 let fo = MatMut::from_row_major_slice_mut(gs, la, lb);
@@ -179,35 +224,11 @@ pub(crate) fn symmetric_eigenvalues(a: &Array2<f64>) -> Result<Vec<f64>, PhateEr
         faer::dyn_stack::MemStack::new(&mut faer::dyn_stack::MemBuffer::new(scratch)),
         Default::default(),
     )
-    .map_err(|e| PhateError::Numerical { stage: "eigenvalues", reason: format!("{e:?}") })?;
+    .map_err(|e| PhateError::Numerical {
+        stage: "eigenvalues",
+        reason: format!("{e:?}"),
+    })?;
     Ok(s.column_vector().iter().copied().collect())
-}
-
-/// Eigen-decomposition of a symmetric matrix (single-threaded, see
-/// [`symmetric_eigenvalues`]): eigenvalues ascending, eigenvectors as columns.
-pub(crate) fn symmetric_eigen(a: &Array2<f64>) -> Result<(Vec<f64>, Array2<f64>), PhateError> {
-    let n = a.nrows();
-    let m = MatRef::from_row_major_slice(a.as_slice().unwrap_or(&[]), n, n);
-    let mut s = faer::diag::Diag::<f64>::zeros(n);
-    let mut u = faer::Mat::<f64>::zeros(n, n);
-    let scratch = faer::linalg::evd::self_adjoint_evd_scratch::<f64>(
-        n,
-        faer::linalg::evd::ComputeEigenvectors::Yes,
-        Par::Seq,
-        Default::default(),
-    );
-    faer::linalg::evd::self_adjoint_evd(
-        m,
-        s.as_mut(),
-        Some(u.as_mut()),
-        Par::Seq,
-        faer::dyn_stack::MemStack::new(&mut faer::dyn_stack::MemBuffer::new(scratch)),
-        Default::default(),
-    )
-    .map_err(|e| PhateError::Numerical { stage: "eigendecomposition", reason: format!("{e:?}") })?;
-    let vals: Vec<f64> = s.column_vector().iter().copied().collect();
-    let vecs = Array2::from_shape_fn((n, n), |(i, j)| u[(i, j)]);
-    Ok((vals, vecs))
 }
 
 /// Orthonormalises the columns of `q` in place: Cholesky QR twice (two
@@ -236,13 +257,17 @@ fn cholesky_qr_step(q: &mut Array2<f64>) -> bool {
     let l = q.ncols();
     let g = gram(q.view());
     let gm = nalgebra::DMatrix::from_fn(l, l, |i, j| g[[i, j]]);
-    let Some(ch) = gm.cholesky() else { return false };
+    let Some(ch) = gm.cholesky() else {
+        return false;
+    };
     let lower = ch.l();
     let diag_ok = (0..l).all(|i| lower[(i, i)] > 1e-7 * lower[(0, 0)].abs().max(1e-300));
     if !diag_ok {
         return false;
     }
-    let Some(linv) = lower.try_inverse() else { return false };
+    let Some(linv) = lower.try_inverse() else {
+        return false;
+    };
     // Q R^-1 = Q L^-T
     let rinv = Array2::from_shape_fn((l, l), |(i, j)| linv[(j, i)]);
     *q = gemm(q.view(), rinv.view(), false);
@@ -315,5 +340,8 @@ pub(crate) fn top_eigen_abs(
         orthonormalize(&mut q);
     }
     let kk = k.min(l);
-    (vals.slice(s![..kk]).to_owned(), q.slice(s![.., ..kk]).to_owned())
+    (
+        vals.slice(s![..kk]).to_owned(),
+        q.slice(s![.., ..kk]).to_owned(),
+    )
 }

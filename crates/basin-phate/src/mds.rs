@@ -4,10 +4,10 @@
 //! scipy's `procrustes`.
 
 use crate::linalg::{gemm, top_eigen_abs};
+use ndarray::parallel::prelude::*;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use ndarray::parallel::prelude::*;
 
 /// Classic MDS as phate computes it: square the distances, double-centre, and
 /// take the top `k` eigenpairs by |eigenvalue|; coordinates are eigenvector x
@@ -49,9 +49,14 @@ pub fn classic_mds(d: ArrayView2<'_, f64>, k: usize, seed: u64) -> Array2<f64> {
 /// assert!(disparity < 1e-12);
 /// ```
 #[must_use]
-pub fn procrustes(reference: ArrayView2<'_, f64>, moving: ArrayView2<'_, f64>) -> (Array2<f64>, f64) {
+pub fn procrustes(
+    reference: ArrayView2<'_, f64>,
+    moving: ArrayView2<'_, f64>,
+) -> (Array2<f64>, f64) {
     let standardize = |m: ArrayView2<'_, f64>| {
-        let mean = m.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(m.ncols()));
+        let mean = m
+            .mean_axis(Axis(0))
+            .unwrap_or_else(|| Array1::zeros(m.ncols()));
         let mut c = &m - &mean.view().insert_axis(Axis(0));
         let nrm = c.iter().map(|v| v * v).sum::<f64>().sqrt();
         if nrm > 0.0 {
@@ -81,19 +86,32 @@ pub fn procrustes(reference: ArrayView2<'_, f64>, moving: ArrayView2<'_, f64>) -
 fn layout_distances(y: &Array2<f64>) -> Array2<f64> {
     let n = y.nrows();
     let mut out = Array2::zeros((n, n));
-    out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut row)| {
-        let yi = y.row(i);
-        for j in 0..n {
-            row[j] = yi.iter().zip(y.row(j)).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
-        }
-    });
+    out.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(i, mut row)| {
+            let yi = y.row(i);
+            for j in 0..n {
+                row[j] = yi
+                    .iter()
+                    .zip(y.row(j))
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+                    .sqrt();
+            }
+        });
     out
 }
 
 /// Metric SMACOF exactly as scikit-learn 1.9's `_smacof_single` with `init`
 /// (max_iter 3000, eps 1e-6).
 #[must_use]
-pub fn smacof(d: ArrayView2<'_, f64>, init: &Array2<f64>, max_iter: usize, eps: f64) -> Array2<f64> {
+pub fn smacof(
+    d: ArrayView2<'_, f64>,
+    init: &Array2<f64>,
+    max_iter: usize,
+    eps: f64,
+) -> Array2<f64> {
     smacof_single(d, init, max_iter, eps, false)
 }
 
@@ -117,7 +135,12 @@ pub fn smacof(d: ArrayView2<'_, f64>, init: &Array2<f64>, max_iter: usize, eps: 
 ///     || y[[0, 0]] > y[[1, 0]] && y[[1, 0]] > y[[2, 0]] && y[[2, 0]] > y[[3, 0]]);
 /// ```
 #[must_use]
-pub fn smacof_nonmetric(d: ArrayView2<'_, f64>, init: &Array2<f64>, max_iter: usize, eps: f64) -> Array2<f64> {
+pub fn smacof_nonmetric(
+    d: ArrayView2<'_, f64>,
+    init: &Array2<f64>,
+    max_iter: usize,
+    eps: f64,
+) -> Array2<f64> {
     smacof_single(d, init, max_iter, eps, true)
 }
 
@@ -146,7 +169,13 @@ fn isotonic_in_place(y: &mut [f64], groups: &[(usize, usize)]) {
     }
 }
 
-fn smacof_single(d: ArrayView2<'_, f64>, init: &Array2<f64>, max_iter: usize, eps: f64, nonmetric: bool) -> Array2<f64> {
+fn smacof_single(
+    d: ArrayView2<'_, f64>,
+    init: &Array2<f64>,
+    max_iter: usize,
+    eps: f64,
+    nonmetric: bool,
+) -> Array2<f64> {
     let n = d.nrows();
     let k = init.ncols();
     if d.iter().all(|&v| v == 0.0) {
@@ -155,13 +184,17 @@ fn smacof_single(d: ArrayView2<'_, f64>, init: &Array2<f64>, max_iter: usize, ep
     // non-metric: the non-zero upper-triangle pairs sorted by dissimilarity
     // (stable, so ties keep scikit-learn's row-major order), and their tie runs
     let (pairs, groups) = if nonmetric {
-        let mut pairs: Vec<(usize, usize)> =
-            (0..n).flat_map(|i| ((i + 1)..n).map(move |j| (i, j))).filter(|&(i, j)| d[[i, j]] != 0.0).collect();
+        let mut pairs: Vec<(usize, usize)> = (0..n)
+            .flat_map(|i| ((i + 1)..n).map(move |j| (i, j)))
+            .filter(|&(i, j)| d[[i, j]] != 0.0)
+            .collect();
         pairs.sort_by(|a, b| d[[a.0, a.1]].total_cmp(&d[[b.0, b.1]]));
         let mut groups = Vec::new();
         let mut start = 0;
         for p in 1..=pairs.len() {
-            if p == pairs.len() || d[[pairs[p].0, pairs[p].1]] != d[[pairs[start].0, pairs[start].1]] {
+            if p == pairs.len()
+                || d[[pairs[p].0, pairs[p].1]] != d[[pairs[start].0, pairs[start].1]]
+            {
                 groups.push((start, p));
                 start = p;
             }
@@ -170,7 +203,11 @@ fn smacof_single(d: ArrayView2<'_, f64>, init: &Array2<f64>, max_iter: usize, ep
     } else {
         (Vec::new(), Vec::new())
     };
-    let mut disp = if nonmetric { Array2::zeros((n, n)) } else { d.to_owned() };
+    let mut disp = if nonmetric {
+        Array2::zeros((n, n))
+    } else {
+        d.to_owned()
+    };
     let mut x = init.clone();
     let mut dist = layout_distances(&x);
     let mut old_stress: Option<f64> = None;
@@ -184,7 +221,11 @@ fn smacof_single(d: ArrayView2<'_, f64>, init: &Array2<f64>, max_iter: usize, ep
                 isotonic_in_place(&mut fitted, &groups);
             }
             let ss: f64 = fitted.iter().map(|v| v * v).sum();
-            let scale = if ss > 0.0 { ((n * (n - 1)) as f64 / 2.0 / ss).sqrt() } else { 0.0 };
+            let scale = if ss > 0.0 {
+                ((n * (n - 1)) as f64 / 2.0 / ss).sqrt()
+            } else {
+                0.0
+            };
             disp.fill(0.0);
             for (&f, &(i, j)) in fitted.iter().zip(&pairs) {
                 disp[[i, j]] = f * scale;
@@ -193,23 +234,35 @@ fn smacof_single(d: ArrayView2<'_, f64>, init: &Array2<f64>, max_iter: usize, ep
         }
         // Guttman transform X <- B(X) X / n, without forming B.
         let mut xn = Array2::zeros((n, k));
-        xn.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut out)| {
-            let mut rsum = 0.0;
-            for j in 0..n {
-                let dij = if dist[[i, j]] == 0.0 { 1e-5 } else { dist[[i, j]] };
-                let ratio = disp[[i, j]] / dij;
-                rsum += ratio;
-                for c in 0..k {
-                    out[c] -= ratio * x[[j, c]];
+        xn.axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(i, mut out)| {
+                let mut rsum = 0.0;
+                for j in 0..n {
+                    let dij = if dist[[i, j]] == 0.0 {
+                        1e-5
+                    } else {
+                        dist[[i, j]]
+                    };
+                    let ratio = disp[[i, j]] / dij;
+                    rsum += ratio;
+                    for c in 0..k {
+                        out[c] -= ratio * x[[j, c]];
+                    }
                 }
-            }
-            for c in 0..k {
-                out[c] = (out[c] + rsum * x[[i, c]]) / n as f64;
-            }
-        });
+                for c in 0..k {
+                    out[c] = (out[c] + rsum * x[[i, c]]) / n as f64;
+                }
+            });
         x = xn;
         dist = layout_distances(&x);
-        let stress: f64 = dist.iter().zip(disp.iter()).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / 2.0;
+        let stress: f64 = dist
+            .iter()
+            .zip(disp.iter())
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f64>()
+            / 2.0;
         if let Some(old) = old_stress {
             let ssd: f64 = dist.iter().map(|v| v * v).sum::<f64>() / 2.0;
             if (old - stress) / ssd < eps {
@@ -245,7 +298,8 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
     let scale = dmax;
     let mut y = init.clone();
     let mean = y.mean().unwrap_or(0.0);
-    let std = (y.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / y.len().max(1) as f64).sqrt();
+    let std =
+        (y.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / y.len().max(1) as f64).sqrt();
     if std > 0.0 {
         y /= std;
     }
@@ -282,7 +336,10 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
                 g.fill(0.0);
                 let (p0, p1) = ((c * per).min(pairs), ((c + 1) * per).min(pairs));
                 let idx = |p: usize| -> (usize, usize) {
-                    (((u64::from(dw[2 * p]) * n as u64) >> 32) as usize, ((u64::from(dw[2 * p + 1]) * n as u64) >> 32) as usize)
+                    (
+                        ((u64::from(dw[2 * p]) * n as u64) >> 32) as usize,
+                        ((u64::from(dw[2 * p + 1]) * n as u64) >> 32) as usize,
+                    )
                 };
                 // Gather the targets first: a tight loop of independent loads
                 // keeps many cache misses in flight (the matrix is 4 n^2 bytes,
@@ -315,7 +372,9 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
                 (se, cnt)
             })
             .collect();
-        let (sum_err2, count) = stats.iter().fold((0.0, 0usize), |a, b| (a.0 + b.0, a.1 + b.1));
+        let (sum_err2, count) = stats
+            .iter()
+            .fold((0.0, 0usize), |a, b| (a.0 + b.0, a.1 + b.1));
         if count == 0 {
             continue;
         }
@@ -335,4 +394,3 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
     let y = Array2::from_shape_vec((n, k), yv).unwrap_or_else(|_| Array2::zeros((n, k)));
     y * scale
 }
-

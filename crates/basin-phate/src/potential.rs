@@ -8,67 +8,72 @@
 //! - sparse `A` (exact path): `A^s` by s sparse products on blocks of 16
 //!   columns (each block stays in cache), then `A^t = A^s (A^(t-s))^T` by one
 //!   half GEMM; phate instead multiplies dense n x n matrices log2(t) times;
-//! - dense `S` (landmarks): one symmetric eigendecomposition `S = V L V^T`,
-//!   then `S^t = W+ W+^T - W- W-^T` with `W = V |L|^(t/2)` split by the sign of
-//!   `l^t`, dropping eigenpairs with `|l|^t < 1e-18` (their entries are bounded
-//!   by `|l|^t`, far below the `1e-7` floor of the potential).
+//! - dense `S` (landmarks): binary powers `S^(2^k)` by half GEMMs (computed
+//!   beside the singular values for t, which do not depend on them), then the
+//!   product of those in t's binary expansion, as numpy's `matrix_power`.
 
 use crate::linalg::gemm_sym;
 use crate::sparse::Csr;
 use ndarray::parallel::prelude::*;
 use ndarray::{Array2, Axis};
 
-/// Eigen-decomposition of the symmetric form `S` of an operator `D^(-1/2) S D^(1/2)`.
-#[derive(Debug, Clone)]
-pub(crate) struct SymEigen {
-    pub(crate) vals: Vec<f64>,
-    pub(crate) vecs: Array2<f64>,
-    pub(crate) deg: Vec<f64>,
-}
-
 /// `diag(d)^(-1/2) M diag(d)^(1/2)` in place.
 fn unsymmetrize(m: &mut Array2<f64>, d: &[f64]) {
     let sq: Vec<f64> = d.iter().map(|v| v.sqrt()).collect();
-    m.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut row)| {
-        let inv = if sq[i] > 0.0 { 1.0 / sq[i] } else { 0.0 };
-        for (v, s) in row.iter_mut().zip(&sq) {
-            *v *= inv * s;
-        }
-    });
+    m.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(i, mut row)| {
+            let inv = if sq[i] > 0.0 { 1.0 / sq[i] } else { 0.0 };
+            for (v, s) in row.iter_mut().zip(&sq) {
+                *v *= inv * s;
+            }
+        });
 }
 
-/// `P^t` from the eigendecomposition of its symmetric form.
-pub(crate) fn power_from_eigen(e: &SymEigen, t: usize) -> Array2<f64> {
-    let n = e.vecs.nrows();
-    let half = t as f64 / 2.0;
-    let (mut pos, mut neg) = (Vec::new(), Vec::new());
-    for (c, &l) in e.vals.iter().enumerate() {
-        let lt = l.abs().powi(t as i32);
-        if lt < 1e-18 {
-            continue;
-        }
-        if l < 0.0 && t % 2 == 1 {
-            neg.push(c);
-        } else {
-            pos.push(c);
+/// `S^2, S^4, ...` up to the largest power of two <= `up_to`, by half GEMMs
+/// (squares of a symmetric matrix are symmetric); `S` itself is not copied.
+pub(crate) fn binary_powers(s: &Array2<f64>, up_to: usize) -> Vec<Array2<f64>> {
+    let mut pows: Vec<Array2<f64>> = Vec::new();
+    while 4usize << pows.len() <= up_to.max(1) * 2 {
+        let next = {
+            let last = pows.last().unwrap_or(s);
+            gemm_sym(last.view(), last.view())
+        };
+        pows.push(next);
+    }
+    pows
+}
+
+/// `D^(-1/2) S^t D^(1/2)` from `S` and its binary powers `S^2, S^4, ...`
+/// (squared further if t needs more): the product of the powers in t's binary
+/// expansion, as numpy's `matrix_power` forms it. Powers of one matrix
+/// commute, so every product is symmetric and a half GEMM.
+pub(crate) fn power_from_binary(
+    s: &Array2<f64>,
+    mut pows: Vec<Array2<f64>>,
+    t: usize,
+    d: &[f64],
+) -> Array2<f64> {
+    while (2usize << pows.len()) <= t {
+        let next = {
+            let last = pows.last().unwrap_or(s);
+            gemm_sym(last.view(), last.view())
+        };
+        pows.push(next);
+    }
+    let mut acc: Option<Array2<f64>> = None;
+    for k in 0..=pows.len() {
+        if t >> k & 1 == 1 {
+            let p = if k == 0 { s } else { &pows[k - 1] };
+            acc = Some(match acc {
+                None => p.clone(),
+                Some(a) => gemm_sym(a.view(), p.view()),
+            });
         }
     }
-    let scaled = |cols: &[usize]| -> Array2<f64> {
-        let mut w = e.vecs.select(Axis(1), cols);
-        for (k, &c) in cols.iter().enumerate() {
-            let f = e.vals[c].abs().powf(half);
-            w.column_mut(k).mapv_inplace(|x| x * f);
-        }
-        w
-    };
-    let mut st = if pos.is_empty() { Array2::zeros((n, n)) } else { let w = scaled(&pos); gemm_sym(w.view(), w.view()) };
-    if !neg.is_empty() {
-        let w = scaled(&neg);
-        st -= &gemm_sym(w.view(), w.view());
-    }
-    unsymmetrize(&mut st, &e.deg);
-    // P^t >= 0; clamp the rounding noise of the spectral sum (powers with c < 1 need it)
-    st.par_mapv_inplace(|v| v.max(0.0));
+    let mut st = acc.unwrap_or_else(|| Array2::eye(d.len()));
+    unsymmetrize(&mut st, d);
     st
 }
 
@@ -106,13 +111,16 @@ pub(crate) fn power_sparse(a: &Csr, d: &[f64], t: usize) -> Array2<f64> {
     // column blocks of A^s, in parallel (each block is independent)
     let parts: Vec<Vec<[f64; 16]>> = blocks.par_iter().map(|&c0| power_block(a, s, c0)).collect();
     let mut lo = Array2::<f64>::zeros((n, n));
-    lo.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut row)| {
-        for (b, part) in blocks.iter().zip(&parts) {
-            for l in 0..16.min(n - b) {
-                row[b + l] = part[i][l];
+    lo.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(i, mut row)| {
+            for (b, part) in blocks.iter().zip(&parts) {
+                for l in 0..16.min(n - b) {
+                    row[b + l] = part[i][l];
+                }
             }
-        }
-    });
+        });
     drop(parts);
     let mut pt = if t - s > s {
         let hi = a.mul_dense(lo.view());

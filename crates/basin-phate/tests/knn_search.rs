@@ -9,9 +9,13 @@ use proptest::prelude::*;
 
 /// Clustered data with a large offset, duplicated rows and one far outlier.
 fn awkward(n: usize, d: usize, seed: u64, offset: f64) -> Array2<f64> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut next = move || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((state >> 11) as f64 / (1u64 << 53) as f64) - 0.5
     };
     let mut x = Array2::from_shape_fn((n, d), |(i, _)| {
@@ -28,11 +32,21 @@ fn awkward(n: usize, d: usize, seed: u64, offset: f64) -> Array2<f64> {
 }
 
 fn kernel(p: &PhateParams, x: &Array2<f64>) -> Array2<f64> {
-    p.clone().t(T::Fixed(3)).mds(Mds::Classic).n_landmark(None).build_graph(x.view()).unwrap().kernel().to_dense()
+    p.clone()
+        .t(T::Fixed(3))
+        .mds(Mds::Classic)
+        .n_landmark(None)
+        .build_graph(x.view())
+        .unwrap()
+        .kernel()
+        .to_dense()
 }
 
 fn max_abs_diff(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
-    a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b.iter())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
 }
 
 proptest! {
@@ -69,7 +83,9 @@ proptest! {
 fn cosine_brute_matches_precomputed() {
     // well-spread directions at norms from 1e-3 to 1e3 (cosine ignores the norm)
     let base = awkward(150, 5, 3, 0.0);
-    let x = Array2::from_shape_fn((150, 5), |(i, j)| base[[(i * 37) % 150, j]] * 10f64.powi((i % 7) as i32 - 3));
+    let x = Array2::from_shape_fn((150, 5), |(i, j)| {
+        base[[(i * 37) % 150, j]] * 10f64.powi((i % 7) as i32 - 3)
+    });
     let p = Phate::params().knn(5).distance(Distance::Cosine);
     let brute = kernel(&p, &x);
     let n = x.nrows();
@@ -85,7 +101,12 @@ fn cosine_brute_matches_precomputed() {
         if i == j {
             0.0
         } else {
-            (1.0 - unit[i].iter().zip(&unit[j]).map(|(a, b)| a * b).sum::<f64>()).clamp(0.0, 2.0)
+            (1.0 - unit[i]
+                .iter()
+                .zip(&unit[j])
+                .map(|(a, b)| a * b)
+                .sum::<f64>())
+            .clamp(0.0, 2.0)
         }
     });
     let pre = kernel(&Phate::params().knn(5).distance(Distance::Precomputed), &dm);

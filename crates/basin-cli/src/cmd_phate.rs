@@ -30,7 +30,7 @@ pub(crate) struct PhateSection {
     pub distance: String,
     /// Order of the Minkowski distance.
     pub p: f64,
-    /// `classic`, `metric` (SGD) or `smacof`.
+    /// `classic`, `metric` (SGD), `smacof` or `nonmetric`.
     pub mds: String,
     /// `euclidean` or `cosine`.
     pub mds_dist: String,
@@ -87,7 +87,8 @@ impl PhateSection {
             "classic" => Mds::Classic,
             "metric" => Mds::Metric,
             "smacof" => Mds::Smacof,
-            other => bail!("[phate] mds = {other:?}: expected classic, metric or smacof"),
+            "nonmetric" => Mds::NonMetric,
+            other => bail!("[phate] mds = {other:?}: expected classic, metric, smacof or nonmetric"),
         };
         let mds_dist = match self.mds_dist.as_str() {
             "euclidean" => MdsDistance::Euclidean,

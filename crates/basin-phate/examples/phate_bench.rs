@@ -13,9 +13,11 @@ fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
         })
         .map_or(f64::NAN, |kib| kib / 1024.0)
 }
@@ -25,12 +27,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if args.len() != 6 {
         return Err("usage: phate_bench <x.bin> <n> <d> <threads> <out.bin>".into());
     }
-    let (n, d, threads): (usize, usize, usize) = (args[2].parse()?, args[3].parse()?, args[4].parse()?);
+    let (n, d, threads): (usize, usize, usize) =
+        (args[2].parse()?, args[3].parse()?, args[4].parse()?);
     let bytes = std::fs::read(&args[1])?;
-    let v: Vec<f64> = bytes.chunks_exact(8).map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])).collect();
+    let v: Vec<f64> = bytes
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+        .collect();
     let x = Array2::from_shape_vec((n, d), v)?;
     // BASIN_PHATE_SEED overrides the seed (to measure seed-to-seed spread)
-    let seed = std::env::var("BASIN_PHATE_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(42);
+    let seed = std::env::var("BASIN_PHATE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(42);
     let params = Phate::params().seed(seed).n_jobs(Some(threads));
     let start = Instant::now();
     let graph = params.build_graph(x.view())?;

@@ -4,9 +4,9 @@
 //! cancellation error of that identity never reaches the affinities.
 
 use crate::hyperparams::Distance;
-use crate::linalg::{gemm, gemm_seq};
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use crate::linalg::{gemm, gemm_sym};
 use ndarray::parallel::prelude::*;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 /// Input rows prepared for one metric: cosine rows are L2-normalised once.
 pub(crate) struct Metric<'a> {
@@ -22,7 +22,11 @@ impl<'a> Metric<'a> {
             _ => std::borrow::Cow::Borrowed(x),
         };
         let sq_norms = x.map_axis(Axis(1), |r| r.dot(&r));
-        Self { distance, x, sq_norms }
+        Self {
+            distance,
+            x,
+            sq_norms,
+        }
     }
 
     /// Prepares query rows (not part of the fitted data) the same way.
@@ -38,61 +42,55 @@ impl<'a> Metric<'a> {
         exact_distance(self.distance, a, b)
     }
 
-    /// Approximate distances from prepared query rows `q` to every fitted row
-    /// (block x n), single-threaded: callers run blocks in parallel.
-    pub(crate) fn block_seq(&self, q: ArrayView2<'_, f64>) -> Array2<f64> {
-        match self.distance {
-            Distance::Euclidean => {
-                let mut g = gemm_seq(q, self.x.view(), true);
-                let qn = q.map_axis(Axis(1), |r| r.dot(&r));
-                for (i, mut row) in g.axis_iter_mut(Axis(0)).enumerate() {
-                    for (j, v) in row.iter_mut().enumerate() {
-                        *v = (qn[i] + self.sq_norms[j] - 2.0 * *v).max(0.0).sqrt();
-                    }
-                }
-                g
-            }
-            Distance::Cosine => {
-                let mut g = gemm_seq(q, self.x.view(), true);
-                g.mapv_inplace(|s| (1.0 - s).clamp(0.0, 2.0));
-                g
-            }
-            Distance::Minkowski(_) | Distance::Precomputed => {
-                let n = self.x.nrows();
-                Array2::from_shape_fn((q.nrows(), n), |(i, j)| self.exact(q.row(i), self.x.row(j)))
-            }
-        }
-    }
-
     /// Approximate distances from prepared query rows `q` to every fitted row (block x n).
     pub(crate) fn block(&self, q: ArrayView2<'_, f64>) -> Array2<f64> {
         match self.distance {
-            Distance::Euclidean => {
-                let mut g = gemm(q, self.x.view(), true);
+            Distance::Euclidean | Distance::Cosine => {
                 let qn = q.map_axis(Axis(1), |r| r.dot(&r));
-                g.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut row)| {
-                    for (j, v) in row.iter_mut().enumerate() {
-                        *v = (qn[i] + self.sq_norms[j] - 2.0 * *v).max(0.0).sqrt();
-                    }
-                });
-                g
-            }
-            Distance::Cosine => {
-                let mut g = gemm(q, self.x.view(), true);
-                g.par_mapv_inplace(|s| (1.0 - s).clamp(0.0, 2.0));
-                g
+                self.distances_from_gram(gemm(q, self.x.view(), true), &qn)
             }
             Distance::Minkowski(_) | Distance::Precomputed => {
                 let n = self.x.nrows();
                 let mut out = Array2::zeros((q.nrows(), n));
-                out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut row)| {
-                    for j in 0..n {
-                        row[j] = self.exact(q.row(i), self.x.row(j));
-                    }
-                });
+                out.axis_iter_mut(Axis(0))
+                    .into_par_iter()
+                    .enumerate()
+                    .for_each(|(i, mut row)| {
+                        for j in 0..n {
+                            row[j] = self.exact(q.row(i), self.x.row(j));
+                        }
+                    });
                 out
             }
         }
+    }
+
+    /// Approximate distances between all fitted rows (n x n); the Gram matrix
+    /// of euclidean/cosine rows is symmetric, so only half is multiplied.
+    pub(crate) fn self_block(&self) -> Array2<f64> {
+        match self.distance {
+            Distance::Euclidean | Distance::Cosine => {
+                self.distances_from_gram(gemm_sym(self.x.view(), self.x.view()), &self.sq_norms)
+            }
+            _ => self.block(self.x.view()),
+        }
+    }
+
+    /// Distances from dot products `g` (queries x fitted) and the queries' squared norms.
+    fn distances_from_gram(&self, mut g: Array2<f64>, qn: &Array1<f64>) -> Array2<f64> {
+        if self.distance == Distance::Cosine {
+            g.par_mapv_inplace(|s| (1.0 - s).clamp(0.0, 2.0));
+            return g;
+        }
+        g.axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(i, mut row)| {
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = (qn[i] + self.sq_norms[j] - 2.0 * *v).max(0.0).sqrt();
+                }
+            });
+        g
     }
 }
 
@@ -111,17 +109,28 @@ pub(crate) fn l2_normalized(x: ArrayView2<'_, f64>) -> Array2<f64> {
 /// Direct distance between two (prepared) rows.
 pub(crate) fn exact_distance(d: Distance, a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>) -> f64 {
     match d {
-        Distance::Euclidean | Distance::Precomputed => {
-            a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
-        }
+        Distance::Euclidean | Distance::Precomputed => a
+            .iter()
+            .zip(b.iter())
+            .map(|(x, y)| (x - y) * (x - y))
+            .sum::<f64>()
+            .sqrt(),
         Distance::Cosine => (1.0 - a.dot(&b)).clamp(0.0, 2.0),
         Distance::Minkowski(p) => {
             if (p - 1.0).abs() < f64::EPSILON {
                 a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()).sum()
             } else if (p - 2.0).abs() < f64::EPSILON {
-                a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
+                a.iter()
+                    .zip(b.iter())
+                    .map(|(x, y)| (x - y) * (x - y))
+                    .sum::<f64>()
+                    .sqrt()
             } else {
-                a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs().powf(p)).sum::<f64>().powf(1.0 / p)
+                a.iter()
+                    .zip(b.iter())
+                    .map(|(x, y)| (x - y).abs().powf(p))
+                    .sum::<f64>()
+                    .powf(1.0 / p)
             }
         }
     }
@@ -132,28 +141,29 @@ pub(crate) fn exact_distance(d: Distance, a: ArrayView1<'_, f64>, b: ArrayView1<
 pub(crate) fn pairwise(x: ArrayView2<'_, f64>, d: Distance) -> Array2<f64> {
     let owned = x.to_owned();
     let m = Metric::new(&owned, d);
-    let mut out = m.block(m.x.view());
+    let mut out = m.self_block();
     let n = out.nrows();
-    out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut row)| {
-        for j in 0..n {
-            if i == j {
-                row[j] = 0.0;
-                continue;
-            }
-            // Recompute where cancellation in the Gram identity is large
-            // relative to the result (near-duplicates).
-            let suspicious = match d {
-                Distance::Euclidean => {
-                    row[j] * row[j] < 1e-6 * (m.sq_norms[i] + m.sq_norms[j])
+    out.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(i, mut row)| {
+            for j in 0..n {
+                if i == j {
+                    row[j] = 0.0;
+                    continue;
                 }
-                Distance::Cosine => row[j] < 1e-6,
-                _ => false,
-            };
-            if suspicious {
-                row[j] = m.exact(m.x.row(i), m.x.row(j));
+                // Recompute where cancellation in the Gram identity is large
+                // relative to the result (near-duplicates).
+                let suspicious = match d {
+                    Distance::Euclidean => row[j] * row[j] < 1e-6 * (m.sq_norms[i] + m.sq_norms[j]),
+                    Distance::Cosine => row[j] < 1e-6,
+                    _ => false,
+                };
+                if suspicious {
+                    row[j] = m.exact(m.x.row(i), m.x.row(j));
+                }
             }
-        }
-    });
+        });
     // Exact symmetry, as scipy's squareform(pdist(.)) has.
     for i in 0..n {
         for j in (i + 1)..n {

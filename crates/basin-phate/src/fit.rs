@@ -3,14 +3,17 @@
 
 use crate::distance::{pairwise, Metric};
 use crate::errors::PhateError;
-use crate::hyperparams::{Distance, Mds, MdsDistance, PhateParams, T};
+use crate::hyperparams::{Distance, KnnSearch, Mds, MdsDistance, PhateParams, T};
 use crate::kernel::{affinity_rows, check_precomputed, precomputed_rows, symmetrized, KernelSpec};
+use crate::knn::SearchMethod;
 use crate::landmarks::{spectral_landmarks, Landmarks};
-use crate::mds::{classic_mds, procrustes, sgd_mds, smacof};
+use crate::mds::{classic_mds, procrustes, sgd_mds, smacof, smacof_nonmetric};
 use crate::pca::Pca;
-use crate::potential::{matrix_power, potential, Operator};
+use crate::potential::{binary_powers, potential, power_from_binary, power_sparse};
 use crate::sparse::Csr;
-use crate::vne::{find_knee_point, singular_values_dense, singular_values_sparse, von_neumann_entropy};
+use crate::vne::{
+    find_knee_point, singular_values_dense, singular_values_sparse, von_neumann_entropy,
+};
 use ndarray::{Array2, ArrayView2};
 use std::sync::{Arc, OnceLock};
 
@@ -33,6 +36,7 @@ pub struct PhateGraph {
     n_features: usize,
     distance: Distance,
     spec: KernelSpec,
+    search: SearchMethod,
     pca: Option<Pca>,
     data_nu: Option<Array2<f64>>,
     kernel: Csr,
@@ -66,29 +70,56 @@ impl PhateGraph {
         self.kernel.nrows()
     }
 
-    /// `P^t` (or the landmark operator to the t): the symmetric eigensolve when
-    /// it is cheaper than t sparse x dense products.
-    fn diffusion_power(&self, t: usize) -> Result<Array2<f64>, PhateError> {
+    /// `P^t` (or the landmark operator to the t), see [`crate::potential`]:
+    /// sparse powers of the symmetric form on the exact path, binary powers of
+    /// the landmark operator's symmetric form (`pows`, when already computed).
+    fn diffusion_power(&self, t: usize, pows: Option<Vec<Array2<f64>>>) -> Array2<f64> {
         if let Some(l) = &self.landmarks {
-            return matrix_power(&Operator::Symmetrizable { s: &l.sym, d: &l.deg }, t);
+            let pows = pows.unwrap_or_else(|| binary_powers(&l.sym, t));
+            return power_from_binary(&l.sym, pows, t, &l.deg);
         }
-        let n = self.n_points() as f64;
-        // sparse products run ~5x below GEMM speed; an eigensolve costs ~12 n^3
-        let chain = (t as f64 - 1.0) * 2.0 * self.diff_op.nnz() as f64 * n * 5.0;
-        let eig = 12.0 * n * n * n;
-        let force = std::env::var("BASIN_PHATE_POWER").ok();
-        let use_eig = match force.as_deref() {
-            Some("eig") => true,
-            Some("chain") => false,
-            _ => eig < chain,
+        let d = self.kernel.row_sums();
+        let inv: Vec<f64> = d
+            .iter()
+            .map(|x| if *x > 0.0 { 1.0 / x.sqrt() } else { 0.0 })
+            .collect();
+        let a = self.kernel.scale_rows_cols(&inv, &inv);
+        power_sparse(&a, &d, t)
+    }
+
+    /// t from the entropy knee and `P^t`. With landmarks, the singular values
+    /// (one single-threaded dense eigenproblem) and the binary powers of the
+    /// operator up to `S^16` (half GEMMs; more if t needs them) are independent, so they run side by
+    /// side; the powers that t needs are then multiplied together.
+    fn choose_t_and_power(&self, t: T, t_max: usize) -> Result<TAndPower, PhateError> {
+        let t = match t {
+            T::Fixed(t) => return Ok((t, None, self.diffusion_power(t, None))),
+            T::Auto => t,
         };
-        if use_eig {
-            let d = self.kernel.row_sums();
-            let inv: Vec<f64> = d.iter().map(|x| if *x > 0.0 { 1.0 / x.sqrt() } else { 0.0 }).collect();
-            let a = self.kernel.scale_rows_cols(&inv, &inv).to_dense();
-            matrix_power(&Operator::Symmetrizable { s: &a, d: &d }, t)
-        } else {
-            matrix_power(&Operator::Sparse(&self.diff_op), t)
+        debug_assert_eq!(t, T::Auto);
+        let (sv, pows) = match (&self.landmarks, self.singular_values.get()) {
+            (Some(l), None) => {
+                let (sv, pows) = rayon::join(
+                    || self.compute_singular_values(),
+                    || binary_powers(&l.sym, 16),
+                );
+                let sv = sv?;
+                (
+                    self.singular_values.get_or_init(|| sv).as_slice(),
+                    Some(pows),
+                )
+            }
+            _ => (self.spectrum()?, None),
+        };
+        let h = von_neumann_entropy(sv, t_max);
+        let t = find_knee_point(&h)?;
+        Ok((t, Some(h), self.diffusion_power(t, pows)))
+    }
+
+    fn compute_singular_values(&self) -> Result<Vec<f64>, PhateError> {
+        match &self.landmarks {
+            Some(l) => singular_values_dense(&l.landmark_op),
+            None => singular_values_sparse(&self.diff_op),
         }
     }
 
@@ -96,13 +127,13 @@ impl PhateGraph {
         if let Some(s) = self.singular_values.get() {
             return Ok(s);
         }
-        let s = match &self.landmarks {
-            Some(l) => singular_values_dense(&l.landmark_op)?,
-            None => singular_values_sparse(&self.diff_op)?,
-        };
+        let s = self.compute_singular_values()?;
         Ok(self.singular_values.get_or_init(|| s))
     }
 }
+
+/// The chosen t, the entropy curve (t auto) and `P^t`.
+type TAndPower = (usize, Option<Vec<f64>>, Array2<f64>);
 
 /// A fitted PHATE embedding with its intermediate results.
 #[derive(Debug, Clone)]
@@ -120,31 +151,60 @@ pub struct PhateFit {
     mds_embedding: Array2<f64>,
 }
 
-fn run_in_pool<R: Send>(n_jobs: Option<usize>, f: impl FnOnce() -> R + Send) -> Result<R, PhateError> {
+fn run_in_pool<R: Send>(
+    n_jobs: Option<usize>,
+    f: impl FnOnce() -> R + Send,
+) -> Result<R, PhateError> {
     match n_jobs {
         None => Ok(f()),
         Some(j) => {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(j).build().map_err(|e| {
-                PhateError::Numerical { stage: "thread pool", reason: e.to_string() }
-            })?;
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(j)
+                .build()
+                .map_err(|e| PhateError::Numerical {
+                    stage: "thread pool",
+                    reason: e.to_string(),
+                })?;
             Ok(pool.install(f))
         }
     }
 }
 
-/// Stage timings on stderr when `BASIN_PHATE_TIMING` is set (benchmarks only).
-struct Stopwatch(Option<std::cell::Cell<std::time::Instant>>);
+/// Stage timings on stderr when `BASIN_PHATE_TIMING` is set (benchmarks only):
+/// wall time and the process's CPU time (from /proc, so a loaded machine
+/// shows as CPU well below threads x wall).
+struct Stopwatch(Option<std::cell::Cell<(std::time::Instant, f64)>>);
+
+pub(crate) fn process_cpu_seconds() -> f64 {
+    // utime + stime, fields 14 and 15 of /proc/self/stat, in clock ticks (100 Hz)
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
 
 impl Stopwatch {
     fn new() -> Self {
-        Self(std::env::var_os("BASIN_PHATE_TIMING").map(|_| std::cell::Cell::new(std::time::Instant::now())))
+        Self(
+            std::env::var_os("BASIN_PHATE_TIMING")
+                .map(|_| std::cell::Cell::new((std::time::Instant::now(), process_cpu_seconds()))),
+        )
     }
 
     fn lap(&self, stage: &str) {
         if let Some(c) = &self.0 {
-            let now = std::time::Instant::now();
-            eprintln!("basin-phate: {stage}: {:.3} s", (now - c.get()).as_secs_f64());
-            c.set(now);
+            let (now, cpu) = (std::time::Instant::now(), process_cpu_seconds());
+            let (t0, c0) = c.get();
+            eprintln!(
+                "basin-phate: {stage}: {:.3} s wall, {:.2} s cpu",
+                (now - t0).as_secs_f64(),
+                cpu - c0
+            );
+            c.set((now, cpu));
         }
     }
 }
@@ -157,6 +217,24 @@ fn check_finite(x: ArrayView2<'_, f64>) -> Result<(), PhateError> {
 }
 
 impl PhateParams {
+    /// The exact neighbour search for n x d data under these settings.
+    fn search_method(&self, (n, d): (usize, usize)) -> SearchMethod {
+        let auto = SearchMethod::auto(self.distance, n, d);
+        match self.knn_search {
+            KnnSearch::Auto => auto,
+            KnnSearch::BruteForce if auto == SearchMethod::KdTree => {
+                SearchMethod::auto(self.distance, 0, d)
+            }
+            KnnSearch::BruteForce => auto,
+            KnnSearch::KdTree
+                if matches!(self.distance, Distance::Euclidean | Distance::Minkowski(_)) =>
+            {
+                SearchMethod::KdTree
+            }
+            KnnSearch::KdTree => auto,
+        }
+    }
+
     /// Runs PHATE on `x` (rows = points; for [`Distance::Precomputed`], the
     /// n x n distance matrix).
     ///
@@ -204,18 +282,30 @@ impl PhateParams {
                 reason: "must be smaller than the number of points",
             });
         }
-        let spec = KernelSpec { knn: self.knn, decay: self.decay, thresh: self.thresh, knn_max: self.knn_max };
+        let spec = KernelSpec {
+            knn: self.knn,
+            decay: self.decay,
+            thresh: self.thresh,
+            knn_max: self.knn_max,
+        };
         run_in_pool(self.n_jobs, || {
             let clock = Stopwatch::new();
+            let mut search = SearchMethod::BruteDirect;
             let (rows, pca, data_nu) = if self.distance == Distance::Precomputed {
                 check_precomputed(x)?;
                 (precomputed_rows(x, &spec), None, None)
             } else {
                 // phate: PCA only when n_pca < min(n, d)
-                let pca = self.n_pca.filter(|&k| k < n.min(d)).map(|k| Pca::fit(x, k, self.seed));
-                let data_nu = pca.as_ref().map_or_else(|| x.to_owned(), |p| p.transform(x));
+                let pca = self
+                    .n_pca
+                    .filter(|&k| k < n.min(d))
+                    .map(|k| Pca::fit(x, k, self.seed));
+                let data_nu = pca
+                    .as_ref()
+                    .map_or_else(|| x.to_owned(), |p| p.transform(x));
                 let metric = Metric::new(&data_nu, self.distance);
-                let rows = affinity_rows(&metric, metric.x.view(), &spec, true);
+                search = self.search_method(data_nu.dim());
+                let rows = affinity_rows(&metric, metric.x.view(), &spec, true, search);
                 (rows, pca, Some(data_nu))
             };
             clock.lap("pca + knn kernel rows");
@@ -223,7 +313,9 @@ impl PhateParams {
             let diff_op = kernel.l1_normalized();
             clock.lap("symmetrise + normalise");
             let landmarks = match self.n_landmark {
-                Some(m) if n > m => Some(spectral_landmarks(&kernel, &diff_op, m, self.n_svd, self.seed)),
+                Some(m) if n > m => Some(spectral_landmarks(
+                    &kernel, &diff_op, m, self.n_svd, self.seed,
+                )),
                 _ => None,
             };
             clock.lap("landmarks");
@@ -231,6 +323,7 @@ impl PhateParams {
                 n_features: d,
                 distance: self.distance,
                 spec,
+                search,
                 pca,
                 data_nu,
                 kernel,
@@ -248,7 +341,10 @@ impl PhateParams {
     /// Invalid settings or a numerical failure.
     pub fn fit_graph(&self, graph: Arc<PhateGraph>) -> Result<PhateFit, PhateError> {
         self.check()?;
-        let m = graph.landmarks.as_ref().map_or(graph.n_points(), Landmarks::len);
+        let m = graph
+            .landmarks
+            .as_ref()
+            .map_or(graph.n_points(), Landmarks::len);
         if self.n_components >= m {
             return Err(PhateError::InvalidParameter {
                 name: "n_components",
@@ -258,15 +354,9 @@ impl PhateParams {
         }
         run_in_pool(self.n_jobs, || {
             let clock = Stopwatch::new();
-            let (t, entropy_curve) = match self.t {
-                T::Fixed(t) => (t, None),
-                T::Auto => {
-                    let h = von_neumann_entropy(graph.spectrum()?, self.t_max);
-                    (find_knee_point(&h)?, Some(h))
-                }
-            };
-            clock.lap("t selection");
-            let pot = potential(graph.diffusion_power(t)?, self.effective_gamma());
+            let (t, entropy_curve, pt) = graph.choose_t_and_power(self.t, self.t_max)?;
+            clock.lap("t selection + P^t");
+            let pot = potential(pt, self.effective_gamma());
             let dist = match self.mds_dist {
                 MdsDistance::Euclidean => Distance::Euclidean,
                 MdsDistance::Cosine => Distance::Cosine,
@@ -284,12 +374,35 @@ impl PhateParams {
             clock.lap("classic mds");
             let y = match self.mds {
                 Mds::Classic => y_classic,
-                Mds::Metric => procrustes(y_classic.view(), sgd_mds(pd.view(), &y_classic, self.seed).view()).0,
-                Mds::Smacof => procrustes(y_classic.view(), smacof(pd.view(), &y_classic, 3000, 1e-6).view()).0,
+                Mds::Metric => {
+                    procrustes(
+                        y_classic.view(),
+                        sgd_mds(pd.view(), &y_classic, self.seed).view(),
+                    )
+                    .0
+                }
+                Mds::Smacof => {
+                    procrustes(
+                        y_classic.view(),
+                        smacof(pd.view(), &y_classic, 3000, 1e-6).view(),
+                    )
+                    .0
+                }
+                Mds::NonMetric => {
+                    let metric = sgd_mds(pd.view(), &y_classic, self.seed);
+                    procrustes(
+                        y_classic.view(),
+                        smacof_nonmetric(pd.view(), &metric, 3000, 1e-6).view(),
+                    )
+                    .0
+                }
             };
             clock.lap("metric mds");
             if y.iter().any(|v| !v.is_finite()) {
-                return Err(PhateError::Numerical { stage: "mds", reason: "non-finite coordinates".into() });
+                return Err(PhateError::Numerical {
+                    stage: "mds",
+                    reason: "non-finite coordinates".into(),
+                });
             }
             let embedding = match &graph.landmarks {
                 Some(l) => l.transitions.mul_dense(y.view()),
@@ -350,13 +463,19 @@ impl PhateFit {
     /// `None` with landmarks (see [`PhateFit::landmark_potential_distances`]).
     #[must_use]
     pub fn potential_distances(&self) -> Option<&Array2<f64>> {
-        self.graph.landmarks.is_none().then_some(&self.potential_distances)
+        self.graph
+            .landmarks
+            .is_none()
+            .then_some(&self.potential_distances)
     }
 
     /// Potential distances between landmarks (m x m) when landmarks are on.
     #[must_use]
     pub fn landmark_potential_distances(&self) -> Option<&Array2<f64>> {
-        self.graph.landmarks.is_some().then_some(&self.potential_distances)
+        self.graph
+            .landmarks
+            .is_some()
+            .then_some(&self.potential_distances)
     }
 
     /// MDS layout before interpolation (landmarks x k, or = embedding).
@@ -383,17 +502,28 @@ impl PhateFit {
     pub fn transform(&self, y: ArrayView2<'_, f64>) -> Result<Array2<f64>, PhateError> {
         let g = &self.graph;
         let Some(data_nu) = &g.data_nu else {
-            return Err(PhateError::Unavailable("transform of a fit on a precomputed distance matrix"));
+            return Err(PhateError::Unavailable(
+                "transform of a fit on a precomputed distance matrix",
+            ));
         };
         if y.ncols() != g.n_features {
-            return Err(PhateError::ShapeMismatch { expected: g.n_features, got: y.ncols() });
+            return Err(PhateError::ShapeMismatch {
+                expected: g.n_features,
+                got: y.ncols(),
+            });
         }
         check_finite(y)?;
-        let y_nu = g.pca.as_ref().map_or_else(|| y.to_owned(), |p| p.transform(y));
+        let y_nu = g
+            .pca
+            .as_ref()
+            .map_or_else(|| y.to_owned(), |p| p.transform(y));
         let metric = Metric::new(data_nu, g.distance);
         let q = metric.prepare_query(y_nu.view());
-        let spec = KernelSpec { knn_max: None, ..g.spec };
-        let rows = affinity_rows(&metric, q.view(), &spec, false);
+        let spec = KernelSpec {
+            knn_max: None,
+            ..g.spec
+        };
+        let rows = affinity_rows(&metric, q.view(), &spec, false, g.search);
         let trans = match &g.landmarks {
             Some(l) => {
                 let agg = rows

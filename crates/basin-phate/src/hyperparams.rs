@@ -33,6 +33,20 @@ pub enum MdsDistance {
     Cosine,
 }
 
+/// Neighbour search for the kernel; every choice is exact (the kernel is the same).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KnnSearch {
+    /// A k-d tree for euclidean or Minkowski data with at most 15 columns and at
+    /// least 2048 rows, brute force otherwise (scikit-learn's rule of thumb: trees
+    /// prune too little above ~15 dimensions).
+    #[default]
+    Auto,
+    /// Every pair (single-precision GEMM with a rounding bound, then f64 distances).
+    BruteForce,
+    /// The k-d tree (euclidean or Minkowski; other metrics fall back to brute force).
+    KdTree,
+}
+
 /// MDS variant (phate's `mds` and `mds_solver`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mds {
@@ -43,6 +57,9 @@ pub enum Mds {
     Metric,
     /// Metric MDS by SMACOF (Guttman transform), initialised by classic MDS.
     Smacof,
+    /// Non-metric MDS (phate's `mds='nonmetric'`): SGD metric MDS, then
+    /// scikit-learn's non-metric SMACOF from it (isotonic disparities).
+    NonMetric,
 }
 
 /// Settings for PHATE; create with [`crate::Phate::params`] and chain setters.
@@ -66,6 +83,7 @@ pub struct PhateParams {
     pub(crate) mds: Mds,
     pub(crate) mds_dist: MdsDistance,
     pub(crate) knn_max: Option<usize>,
+    pub(crate) knn_search: KnnSearch,
     pub(crate) seed: u64,
     pub(crate) n_jobs: Option<usize>,
 }
@@ -87,6 +105,7 @@ impl Default for PhateParams {
             mds: Mds::Metric,
             mds_dist: MdsDistance::Euclidean,
             knn_max: None,
+            knn_search: KnnSearch::Auto,
             seed: 0,
             n_jobs: None,
         }
@@ -133,6 +152,8 @@ impl PhateParams {
         mds_dist: MdsDistance);
     setter!(/// Cap on neighbours per point in the kernel (>= knn); `None` = exact radius search.
         knn_max: Option<usize>);
+    setter!(/// Neighbour search (all exact); [`KnnSearch::Auto`] picks by shape.
+        knn_search: KnnSearch);
     setter!(/// Seed for PCA, landmarks and MDS.
         seed: u64);
     setter!(/// Threads; `None` uses the current rayon pool.
@@ -144,7 +165,11 @@ impl PhateParams {
     /// [`PhateError::InvalidParameter`] naming the parameter and its value.
     pub fn check(&self) -> Result<(), PhateError> {
         let bad = |name: &'static str, value: String, reason: &'static str| {
-            Err(PhateError::InvalidParameter { name, value, reason })
+            Err(PhateError::InvalidParameter {
+                name,
+                value,
+                reason,
+            })
         };
         if self.n_components == 0 {
             return bad("n_components", "0".into(), "must be >= 1");
@@ -173,14 +198,22 @@ impl PhateParams {
             return bad("t", "0".into(), "must be >= 1");
         }
         if self.t_max < 3 {
-            return bad("t_max", self.t_max.to_string(), "must be >= 3 for the knee search");
+            return bad(
+                "t_max",
+                self.t_max.to_string(),
+                "must be >= 3 for the knee search",
+            );
         }
         if !(-1.0..=1.0).contains(&self.gamma) {
             return bad("gamma", self.gamma.to_string(), "must be in [-1, 1]");
         }
         if let Distance::Minkowski(p) = self.distance {
             if !(p.is_finite() && p >= 1.0) {
-                return bad("distance", format!("Minkowski({p})"), "p must be finite and >= 1");
+                return bad(
+                    "distance",
+                    format!("Minkowski({p})"),
+                    "p must be finite and >= 1",
+                );
             }
         }
         if let Some(k) = self.knn_max {

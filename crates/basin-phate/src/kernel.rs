@@ -7,9 +7,10 @@
 
 use crate::distance::Metric;
 use crate::errors::PhateError;
+use crate::knn::{candidates, Need, SearchMethod};
 use crate::sparse::Csr;
-use ndarray::{s, ArrayView1, ArrayView2, Axis};
 use ndarray::parallel::prelude::*;
+use ndarray::{ArrayView2, Axis};
 
 /// Settings the kernel needs.
 #[derive(Debug, Clone, Copy)]
@@ -28,9 +29,17 @@ impl KernelSpec {
     /// Affinities of one row from its distances to all candidate columns.
     /// `self_included`: the row is one of the fitted points (its zero distance
     /// to itself counts among the knn + 1 nearest, as in graphtools).
-    fn row_affinities(&self, mut cand: Vec<(usize, f64)>, self_included: bool) -> (f64, Vec<(usize, f64)>) {
+    fn row_affinities(
+        &self,
+        mut cand: Vec<(usize, f64)>,
+        self_included: bool,
+    ) -> (f64, Vec<(usize, f64)>) {
         cand.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-        let k = if self_included { self.knn } else { self.knn - 1 };
+        let k = if self_included {
+            self.knn
+        } else {
+            self.knn - 1
+        };
         let sigma = cand.get(k).map_or(f64::EPSILON, |c| c.1).max(f64::EPSILON);
         if let Some(m) = self.knn_max {
             cand.truncate(if self_included { m + 1 } else { m });
@@ -49,78 +58,40 @@ impl KernelSpec {
     }
 }
 
-/// Row-wise affinities of `queries` (prepared rows) to the fitted rows of `metric`.
+/// Row-wise affinities of `queries` (prepared rows) to the fitted rows of `metric`,
+/// from the exact neighbour search `method` (see [`crate::knn`]).
 pub(crate) fn affinity_rows(
     metric: &Metric<'_>,
     queries: ArrayView2<'_, f64>,
     spec: &KernelSpec,
     self_included: bool,
+    method: SearchMethod,
 ) -> Vec<Vec<(usize, f64)>> {
-    let n = metric.x.nrows();
-    let factor = spec.radius_factor();
-    let block = 128usize;
-    let starts: Vec<usize> = (0..queries.nrows()).step_by(block).collect();
-    // Blocks in parallel, each with a single-threaded GEMM: no nested
-    // parallelism, and only threads x block x n distances alive at once.
-    let parts: Vec<Vec<Vec<(usize, f64)>>> = starts
+    let need = Need {
+        k: if self_included {
+            spec.knn
+        } else {
+            spec.knn - 1
+        },
+        cap: spec.knn_max.map(|m| if self_included { m + 1 } else { m }),
+        factor: spec.radius_factor(),
+    };
+    candidates(metric, queries, &need, method)
         .into_par_iter()
-        .map(|start| {
-            let end = (start + block).min(queries.nrows());
-            let q = queries.slice(s![start..end, ..]);
-            let dist = metric.block_seq(q);
-            let mut scratch = Vec::with_capacity(n);
-            dist.axis_iter(Axis(0))
-                .enumerate()
-                .map(|(r, drow)| {
-                    candidates_for_row(metric, q.row(r), drow, spec, factor, self_included, &mut scratch)
-                })
-                .collect()
-        })
-        .collect();
-    parts.into_iter().flatten().collect()
-}
-
-fn kth_smallest(v: &mut [f64], k: usize) -> f64 {
-    let k = k.min(v.len() - 1);
-    let (_, x, _) = v.select_nth_unstable_by(k, f64::total_cmp);
-    *x
-}
-
-fn candidates_for_row(
-    metric: &Metric<'_>,
-    qrow: ArrayView1<'_, f64>,
-    drow: ArrayView1<'_, f64>,
-    spec: &KernelSpec,
-    factor: f64,
-    self_included: bool,
-    tmp: &mut Vec<f64>,
-) -> Vec<(usize, f64)> {
-    let n = drow.len();
-    let k = if self_included { spec.knn } else { spec.knn - 1 };
-    tmp.clear();
-    tmp.extend(drow.iter().copied());
-    let sigma_approx = kth_smallest(tmp, k);
-    // Generous radius: the approximate distances are only used to pick candidates.
-    let mut r = sigma_approx * factor * (1.0 + 1e-6) + 1e-9;
-    if let Some(m) = spec.knn_max {
-        let cap = if self_included { m + 1 } else { m };
-        if cap < n {
-            r = r.min(kth_smallest(tmp, cap - 1) * (1.0 + 1e-6) + 1e-9);
-        }
-    }
-    let cand: Vec<(usize, f64)> = drow
-        .iter()
-        .enumerate()
-        .filter(|(_, &d)| d <= r)
-        .map(|(j, _)| (j, metric.exact(qrow, metric.x.row(j))))
-        .collect();
-    spec.row_affinities(cand, self_included).1
+        .map(|cand| spec.row_affinities(cand, self_included).1)
+        .collect()
 }
 
 /// Kernel rows from a precomputed distance matrix (graphtools' TraditionalGraph:
 /// every column is a candidate, so `knn_max` does not apply).
-pub(crate) fn precomputed_rows(d: ArrayView2<'_, f64>, spec: &KernelSpec) -> Vec<Vec<(usize, f64)>> {
-    let spec = KernelSpec { knn_max: None, ..*spec };
+pub(crate) fn precomputed_rows(
+    d: ArrayView2<'_, f64>,
+    spec: &KernelSpec,
+) -> Vec<Vec<(usize, f64)>> {
+    let spec = KernelSpec {
+        knn_max: None,
+        ..*spec
+    };
     d.axis_iter(Axis(0))
         .into_par_iter()
         .map(|row| {
@@ -133,17 +104,33 @@ pub(crate) fn precomputed_rows(d: ArrayView2<'_, f64>, spec: &KernelSpec) -> Vec
 /// Checks a precomputed distance matrix: square, finite, non-negative, zero diagonal.
 pub(crate) fn check_precomputed(d: ArrayView2<'_, f64>) -> Result<(), PhateError> {
     if d.nrows() != d.ncols() {
-        return Err(PhateError::BadPrecomputed { reason: "not square", row: d.nrows(), col: d.ncols() });
+        return Err(PhateError::BadPrecomputed {
+            reason: "not square",
+            row: d.nrows(),
+            col: d.ncols(),
+        });
     }
     for ((i, j), &v) in d.indexed_iter() {
         if !v.is_finite() {
-            return Err(PhateError::NonFinite { row: i, col: j, value: v });
+            return Err(PhateError::NonFinite {
+                row: i,
+                col: j,
+                value: v,
+            });
         }
         if v < 0.0 {
-            return Err(PhateError::BadPrecomputed { reason: "negative distance", row: i, col: j });
+            return Err(PhateError::BadPrecomputed {
+                reason: "negative distance",
+                row: i,
+                col: j,
+            });
         }
         if i == j && v != 0.0 {
-            return Err(PhateError::BadPrecomputed { reason: "non-zero diagonal", row: i, col: j });
+            return Err(PhateError::BadPrecomputed {
+                reason: "non-zero diagonal",
+                row: i,
+                col: j,
+            });
         }
     }
     Ok(())

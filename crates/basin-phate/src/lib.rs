@@ -1,35 +1,47 @@
 //! Native PHATE (Moon et al. 2019) with the semantics of the Python packages
 //! `phate` 2.0.0 and `graphtools` 2.1.0.
 //!
-//! Pipeline: optional randomized PCA to `n_pca` columns, exact brute-force kNN
-//! alpha-decay kernel (GEMM distances, exact radius search), `(K + K^T)/2`,
-//! row-normalised diffusion operator `P`, optional landmarks (spectral
-//! clustering), `t` from the von Neumann entropy knee, potential
-//! `-log(P^t + 1e-7)` (or the gamma family), potential distances, classic MDS,
-//! metric MDS (SGD or SMACOF).
+//! Pipeline: optional randomized PCA to `n_pca` columns, exact kNN search and
+//! alpha-decay kernel (exact radius search), `(K + K^T)/2`, row-normalised
+//! diffusion operator `P`, optional landmarks (spectral clustering), `t` from
+//! the von Neumann entropy knee, potential `-log(P^t + 1e-7)` (or the gamma
+//! family), potential distances, classic MDS, metric MDS (SGD or SMACOF).
 //!
 //! # Choices and differences from phate 2.0
-//! - **kNN search**: always exact brute force, parallel over row blocks, with
-//!   the block distances from one GEMM (faer) and the distances that enter the
-//!   kernel recomputed directly. graphtools/scikit-learn also use brute force for
-//!   more than 15 dimensions, which PHATE inputs (100 PCA components) have; no
-//!   tree or graph index is implemented yet, so very large low-dimensional
-//!   inputs pay O(n^2 d).
-//! - **Kernel radius**: brute force sees every distance, so the kernel holds
-//!   every pair with affinity >= `thresh` (graphtools widens its search until
-//!   it gets there). With `knn_max = m`, only the m nearest others count.
-//! - **`P^t`**: t sparse x dense products, or one symmetric eigensolve of
-//!   `D^(-1/2) K D^(-1/2)` (landmarks: `F F^T`), whichever is cheaper; phate
-//!   multiplies dense matrices.
-//! - **t auto**: singular values of `P` from the eigenvalues of `P P^T`.
+//! - **kNN search** ([`KnnSearch`], all exact): brute force for inputs with more
+//!   than 15 columns or fewer than 2048 rows, as graphtools/scikit-learn do for
+//!   PHATE's 100 PCA columns, but with single-precision GEMM tiles and a
+//!   rigorous per-pair rounding bound to pick candidates, whose distances are
+//!   then recomputed in f64 (the kernel is bit-for-bit that of an f64 scan); a
+//!   k-d tree (exact k-nearest then radius search) for euclidean or Minkowski
+//!   data with at most 15 columns and at least 2048 rows. On noise-dominated
+//!   100-dimensional data such as gen_dla no tree prunes (scikit-learn's ball
+//!   tree is slower than its brute force there), hence brute force.
+//! - **Kernel radius**: every pair with affinity >= `thresh` (graphtools widens
+//!   its search until it gets there). With `knn_max = m`, only the m nearest
+//!   others count.
+//! - **`P^t`**: `P = D^(-1/2) A D^(1/2)` with `A` symmetric, so `P^t` comes
+//!   from `A^(t/2)` (sparse products on column blocks) and one half GEMM; with
+//!   landmarks from one symmetric eigendecomposition of the landmark operator's
+//!   symmetric form, computed beside the singular values for t (phate
+//!   multiplies dense matrices).
+//! - **t auto**: singular values of `P` (or of the landmark operator) from the
+//!   eigenvalues of `P P^T`, as phate's `svd`, so t is the same.
 //! - **Classic MDS**: as phate (PCA scores of the double-centred squared
 //!   distances, i.e. eigenvector x |eigenvalue|), by subspace iteration to
 //!   convergence instead of a 7-step randomized SVD.
 //! - **Metric MDS**: phate's SGD schedule with a ChaCha8 pair sampler (so not
-//!   bit-identical to numpy's), or scikit-learn's SMACOF exactly.
+//!   bit-identical to numpy's; targets held in f32), or scikit-learn's SMACOF exactly.
+//! - **Non-metric MDS**: scikit-learn's non-metric SMACOF (isotonic
+//!   disparities) started from the SGD layout, as phate's `mds='nonmetric'`.
 //! - **Landmarks**: graphtools' construction exactly given the clusters; the
-//!   clusters come from a seeded randomized SVD + k-means++/Lloyd, not
-//!   scikit-learn's MiniBatchKMeans, so they differ (and t may differ).
+//!   clusters come from scikit-learn's recipe (randomized SVD with 7 power
+//!   iterations, then MiniBatchKMeans with greedy k-means++ seeding), seeded
+//!   with ChaCha8 and stopped after 3 passes over the data instead of up to
+//!   100 (same t and DEMaP within phate's own seed spread on gen_dla; plain
+//!   Lloyd k-means gives lumpier clusters, a smaller t and a lower DEMaP).
+//! - **Threads**: coarse rayon tasks around single-threaded kernels (no
+//!   barrier-synchronised BLAS), so a loaded machine slows basin in proportion.
 //! - **Bad input**: NaN/inf, empty input, fewer than knn + 2 points and bad
 //!   precomputed matrices are errors; duplicates follow graphtools (bandwidth
 //!   floored at machine epsilon); identical points embed at the origin.
@@ -51,7 +63,10 @@ mod distance;
 mod errors;
 mod fit;
 mod hyperparams;
+mod kdtree;
 mod kernel;
+mod kmeans;
+mod knn;
 mod landmarks;
 mod linalg;
 mod mds;
@@ -63,9 +78,9 @@ mod vne;
 pub use demap::{demap, spearman};
 pub use errors::PhateError;
 pub use fit::{Phate, PhateFit, PhateGraph};
-pub use hyperparams::{Distance, Mds, MdsDistance, PhateParams, T};
+pub use hyperparams::{Distance, KnnSearch, Mds, MdsDistance, PhateParams, T};
 pub use landmarks::Landmarks;
-pub use mds::{classic_mds, procrustes, sgd_mds, smacof};
+pub use mds::{classic_mds, procrustes, sgd_mds, smacof, smacof_nonmetric};
 pub use pca::Pca;
 pub use sparse::Csr;
 pub use vne::{find_knee_point, von_neumann_entropy};

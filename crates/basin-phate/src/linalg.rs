@@ -3,7 +3,8 @@
 
 use crate::errors::PhateError;
 use faer::{Accum, MatMut, MatRef, Par};
-use ndarray::{s, Array1, Array2, ArrayView2};
+use ndarray::parallel::prelude::*;
+use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -13,26 +14,137 @@ fn as_faer(a: &ArrayView2<'_, f64>) -> (Option<Array2<f64>>, usize, usize) {
     if a.is_standard_layout() {
         (None, a.nrows(), a.ncols())
     } else {
-        (Some(a.as_standard_layout().into_owned()), a.nrows(), a.ncols())
+        (
+            Some(a.as_standard_layout().into_owned()),
+            a.nrows(),
+            a.ncols(),
+        )
     }
 }
 
-/// `a * b^T` when `bt` is true, else `a * b`, multi-threaded.
+/// `a * b^T` when `bt` is true, else `a * b`, multi-threaded by output row
+/// blocks, each a single-threaded faer GEMM: coarse tasks that need no
+/// barrier, so a loaded machine slows them in proportion instead of stalling
+/// them (faer's own parallel kernels spin at barriers).
 pub(crate) fn gemm(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, bt: bool) -> Array2<f64> {
-    gemm_par(a, b, bt, Par::rayon(0))
+    let b = b.as_standard_layout();
+    let (m, k) = a.dim();
+    let n = if bt { b.nrows() } else { b.ncols() };
+    let threads = rayon::current_num_threads();
+    if threads == 1 || m < 64 || (m as f64) * (n as f64) * (k as f64) < 4e6 {
+        return gemm_par(a, b.view(), bt, Par::Seq);
+    }
+    let a = a.as_standard_layout();
+    let rows = m.div_ceil(threads * 4).max(16);
+    let mut out = Array2::<f64>::zeros((m, n));
+    out.axis_chunks_iter_mut(Axis(0), rows)
+        .into_par_iter()
+        .zip(a.axis_chunks_iter(Axis(0), rows).into_par_iter())
+        .for_each(|(mut o, ab)| {
+            let r = o.nrows();
+            if let Some(osl) = o.as_slice_mut() {
+                gemm_into(ab, b.view(), bt, osl, r, n);
+            }
+        });
+    out
 }
 
-/// Single-threaded GEMM, for use inside loops that rayon already splits
-/// (nested faer parallelism spin-waits on busy machines).
-pub(crate) fn gemm_seq(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, bt: bool) -> Array2<f64> {
-    gemm_par(a, b, bt, Par::Seq)
+/// `a * b^T` for a product known to be symmetric (`a b^T = b a^T`, e.g. `V V^T`
+/// or commuting powers): only the lower triangle is multiplied (half the
+/// flops), then mirrored.
+pub(crate) fn gemm_sym(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
+    let a = a.as_standard_layout();
+    let b = b.as_standard_layout();
+    let m = a.nrows();
+    let mut out = Array2::<f64>::zeros((m, m));
+    let block = 64usize;
+    out.axis_chunks_iter_mut(Axis(0), block)
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(bi, mut o)| {
+            let (r0, r1) = (bi * block, (bi * block + o.nrows()).min(m));
+            let part = gemm_par(
+                a.slice(s![r0..r1, ..]),
+                b.slice(s![..r1, ..]),
+                true,
+                Par::Seq,
+            );
+            o.slice_mut(s![.., ..r1]).assign(&part);
+        });
+    // mirror the lower triangle, by tiles so both sides stay in cache
+    let tile = 64usize;
+    let tiles: Vec<(usize, usize)> = (0..m.div_ceil(tile))
+        .flat_map(|i| (0..i).map(move |j| (i, j)))
+        .collect();
+    let vals: Vec<Array2<f64>> = tiles
+        .par_iter()
+        .map(|&(i, j)| {
+            out.slice(s![
+                i * tile..((i + 1) * tile).min(m),
+                j * tile..((j + 1) * tile).min(m)
+            ])
+            .t()
+            .to_owned()
+        })
+        .collect();
+    for (&(i, j), v) in tiles.iter().zip(vals) {
+        out.slice_mut(s![
+            j * tile..((j + 1) * tile).min(m),
+            i * tile..((i + 1) * tile).min(m)
+        ])
+        .assign(&v);
+    }
+    for t in 0..m.div_ceil(tile) {
+        let (r0, r1) = (t * tile, ((t + 1) * tile).min(m));
+        for i in r0..r1 {
+            for j in (i + 1)..r1 {
+                out[[i, j]] = out[[j, i]];
+            }
+        }
+    }
+    out
+}
+
+fn gemm_into(
+    a: ArrayView2<'_, f64>,
+    b: ArrayView2<'_, f64>,
+    bt: bool,
+    out: &mut [f64],
+    m: usize,
+    n: usize,
+) {
+    let (ac, _, k) = as_faer(&a);
+    let (bc, br, bcn) = as_faer(&b);
+    let asl = ac.as_ref().map_or_else(
+        || a.as_slice().unwrap_or(&[]),
+        |x| x.as_slice().unwrap_or(&[]),
+    );
+    let bsl = bc.as_ref().map_or_else(
+        || b.as_slice().unwrap_or(&[]),
+        |x| x.as_slice().unwrap_or(&[]),
+    );
+    if m == 0 || n == 0 || k == 0 {
+        out.fill(0.0);
+        return;
+    }
+    let fa = MatRef::from_row_major_slice(asl, m, k);
+    let fb0 = MatRef::from_row_major_slice(bsl, br, bcn);
+    let fb = if bt { fb0.transpose() } else { fb0 };
+    let fo = MatMut::from_row_major_slice_mut(out, m, n);
+    faer::linalg::matmul::matmul(fo, Accum::Replace, fa, fb, 1.0, Par::Seq);
 }
 
 fn gemm_par(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, bt: bool, par: Par) -> Array2<f64> {
     let (ac, m, k) = as_faer(&a);
     let (bc, br, bcn) = as_faer(&b);
-    let asl = ac.as_ref().map_or_else(|| a.as_slice().unwrap_or(&[]), |x| x.as_slice().unwrap_or(&[]));
-    let bsl = bc.as_ref().map_or_else(|| b.as_slice().unwrap_or(&[]), |x| x.as_slice().unwrap_or(&[]));
+    let asl = ac.as_ref().map_or_else(
+        || a.as_slice().unwrap_or(&[]),
+        |x| x.as_slice().unwrap_or(&[]),
+    );
+    let bsl = bc.as_ref().map_or_else(
+        || b.as_slice().unwrap_or(&[]),
+        |x| x.as_slice().unwrap_or(&[]),
+    );
     let n = if bt { br } else { bcn };
     let mut out = Array2::<f64>::zeros((m, n));
     if m == 0 || n == 0 || k == 0 {
@@ -47,34 +159,122 @@ fn gemm_par(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, bt: bool, par: Par) 
     out
 }
 
-/// All eigenvalues of a symmetric matrix, ascending.
+/// `a^T a` (columns' Gram matrix) for a tall `a`.
+pub(crate) fn gram(a: ArrayView2<'_, f64>) -> Array2<f64> {
+    at_b(a, a)
+}
+
+/// `a^T b` for tall `a` and `b` with the same rows, summed over row blocks in parallel.
+pub(crate) fn at_b(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
+    let (la, lb) = (a.ncols(), b.ncols());
+    let a = a.as_standard_layout();
+    let b = b.as_standard_layout();
+    a.axis_chunks_iter(Axis(0), 2048)
+        .into_par_iter()
+        .zip(b.axis_chunks_iter(Axis(0), 2048).into_par_iter())
+        .map(|(ab, bb)| {
+            let mut g = Array2::<f64>::zeros((la, lb));
+            let r = ab.nrows();
+            if let (Some(asl), Some(bsl), Some(gs)) =
+                (ab.as_slice(), bb.as_slice(), g.as_slice_mut())
+            {
+                let fa = MatRef::from_row_major_slice(asl, r, la);
+                let fb = MatRef::from_row_major_slice(bsl, r, lb);
+                let fo = MatMut::from_row_major_slice_mut(gs, la, lb);
+                faer::linalg::matmul::matmul(fo, Accum::Replace, fa.transpose(), fb, 1.0, Par::Seq);
+            }
+            g
+        })
+        .reduce(|| Array2::zeros((la, lb)), |x, y| x + y)
+}
+
+/// `a * b^T` in single precision, single-threaded: `a` is m x k and `b` is
+/// nb x k, both row-major slices; the result is m x nb, row-major.
+pub(crate) fn gemm_f32_seq(a: &[f32], m: usize, b: &[f32], nb: usize, k: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; m * nb];
+    if m == 0 || nb == 0 || k == 0 {
+        return out;
+    }
+    let fa = MatRef::from_row_major_slice(a, m, k);
+    let fb = MatRef::from_row_major_slice(b, nb, k).transpose();
+    let fo = MatMut::from_row_major_slice_mut(&mut out, m, nb);
+    faer::linalg::matmul::matmul(fo, Accum::Replace, fa, fb, 1.0f32, Par::Seq);
+    out
+}
+
+/// All eigenvalues of a symmetric matrix, ascending. Single-threaded on
+/// purpose: the callers run it beside other work (`rayon::join`), and faer's
+/// parallel tridiagonalisation gains little at these sizes while spinning at
+/// barriers on a loaded machine.
 pub(crate) fn symmetric_eigenvalues(a: &Array2<f64>) -> Result<Vec<f64>, PhateError> {
     let n = a.nrows();
-    let sl = a.as_slice().unwrap_or(&[]);
-    let m = MatRef::from_row_major_slice(sl, n, n);
-    m.self_adjoint_eigenvalues(faer::Side::Lower).map_err(|e| PhateError::Numerical {
+    let m = MatRef::from_row_major_slice(a.as_slice().unwrap_or(&[]), n, n);
+    let mut s = faer::diag::Diag::<f64>::zeros(n);
+    let scratch = faer::linalg::evd::self_adjoint_evd_scratch::<f64>(
+        n,
+        faer::linalg::evd::ComputeEigenvectors::No,
+        Par::Seq,
+        Default::default(),
+    );
+    faer::linalg::evd::self_adjoint_evd(
+        m,
+        s.as_mut(),
+        None,
+        Par::Seq,
+        faer::dyn_stack::MemStack::new(&mut faer::dyn_stack::MemBuffer::new(scratch)),
+        Default::default(),
+    )
+    .map_err(|e| PhateError::Numerical {
         stage: "eigenvalues",
         reason: format!("{e:?}"),
-    })
-}
-
-/// Eigen-decomposition of a symmetric matrix: eigenvalues ascending, eigenvectors as columns.
-pub(crate) fn symmetric_eigen(a: &Array2<f64>) -> Result<(Vec<f64>, Array2<f64>), PhateError> {
-    let n = a.nrows();
-    let sl = a.as_slice().unwrap_or(&[]);
-    let m = MatRef::from_row_major_slice(sl, n, n);
-    let e = m.self_adjoint_eigen(faer::Side::Lower).map_err(|e| PhateError::Numerical {
-        stage: "eigendecomposition",
-        reason: format!("{e:?}"),
     })?;
-    let vals: Vec<f64> = (0..n).map(|i| e.S()[i]).collect();
-    let u = e.U();
-    let vecs = Array2::from_shape_fn((n, n), |(i, j)| u[(i, j)]);
-    Ok((vals, vecs))
+    Ok(s.column_vector().iter().copied().collect())
 }
 
-/// Orthonormalises the columns of `q` in place (Householder QR, thin Q).
+/// Orthonormalises the columns of `q` in place: Cholesky QR twice (two
+/// parallel GEMMs each; the second pass restores orthogonality to rounding
+/// level), or Householder QR when the columns are too ill-conditioned for it.
 pub(crate) fn orthonormalize(q: &mut Array2<f64>) {
+    for _ in 0..2 {
+        if !cholesky_qr_step(q) {
+            householder_orthonormalize(q);
+            return;
+        }
+    }
+}
+
+/// One Cholesky QR pass (Householder if it fails): enough to keep the columns
+/// of a power iteration well-conditioned between products.
+pub(crate) fn reorthogonalize(q: &mut Array2<f64>) {
+    if !cholesky_qr_step(q) {
+        householder_orthonormalize(q);
+    }
+}
+
+/// One `Q <- Q R^-1` with `R^T R = Q^T Q`; false when the Gram matrix is not
+/// numerically positive definite (cond(Q) beyond ~1e7).
+fn cholesky_qr_step(q: &mut Array2<f64>) -> bool {
+    let l = q.ncols();
+    let g = gram(q.view());
+    let gm = nalgebra::DMatrix::from_fn(l, l, |i, j| g[[i, j]]);
+    let Some(ch) = gm.cholesky() else {
+        return false;
+    };
+    let lower = ch.l();
+    let diag_ok = (0..l).all(|i| lower[(i, i)] > 1e-7 * lower[(0, 0)].abs().max(1e-300));
+    if !diag_ok {
+        return false;
+    }
+    let Some(linv) = lower.try_inverse() else {
+        return false;
+    };
+    // Q R^-1 = Q L^-T
+    let rinv = Array2::from_shape_fn((l, l), |(i, j)| linv[(j, i)]);
+    *q = gemm(q.view(), rinv.view(), false);
+    q.iter().all(|v| v.is_finite())
+}
+
+fn householder_orthonormalize(q: &mut Array2<f64>) {
     let (n, l) = q.dim();
     let m = faer::Mat::<f64>::from_fn(n, l, |i, j| q[[i, j]]);
     let thin = m.qr().compute_thin_Q();
@@ -140,5 +340,8 @@ pub(crate) fn top_eigen_abs(
         orthonormalize(&mut q);
     }
     let kk = k.min(l);
-    (vals.slice(s![..kk]).to_owned(), q.slice(s![.., ..kk]).to_owned())
+    (
+        vals.slice(s![..kk]).to_owned(),
+        q.slice(s![.., ..kk]).to_owned(),
+    )
 }

@@ -4,10 +4,10 @@
 //! scipy's `procrustes`.
 
 use crate::linalg::{gemm, top_eigen_abs};
+use ndarray::parallel::prelude::*;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use ndarray::parallel::prelude::*;
 
 /// Classic MDS as phate computes it: square the distances, double-centre, and
 /// take the top `k` eigenpairs by |eigenvalue|; coordinates are eigenvector x
@@ -49,9 +49,14 @@ pub fn classic_mds(d: ArrayView2<'_, f64>, k: usize, seed: u64) -> Array2<f64> {
 /// assert!(disparity < 1e-12);
 /// ```
 #[must_use]
-pub fn procrustes(reference: ArrayView2<'_, f64>, moving: ArrayView2<'_, f64>) -> (Array2<f64>, f64) {
+pub fn procrustes(
+    reference: ArrayView2<'_, f64>,
+    moving: ArrayView2<'_, f64>,
+) -> (Array2<f64>, f64) {
     let standardize = |m: ArrayView2<'_, f64>| {
-        let mean = m.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(m.ncols()));
+        let mean = m
+            .mean_axis(Axis(0))
+            .unwrap_or_else(|| Array1::zeros(m.ncols()));
         let mut c = &m - &mean.view().insert_axis(Axis(0));
         let nrm = c.iter().map(|v| v * v).sum::<f64>().sqrt();
         if nrm > 0.0 {
@@ -81,47 +86,183 @@ pub fn procrustes(reference: ArrayView2<'_, f64>, moving: ArrayView2<'_, f64>) -
 fn layout_distances(y: &Array2<f64>) -> Array2<f64> {
     let n = y.nrows();
     let mut out = Array2::zeros((n, n));
-    out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut row)| {
-        let yi = y.row(i);
-        for j in 0..n {
-            row[j] = yi.iter().zip(y.row(j)).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
-        }
-    });
+    out.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(i, mut row)| {
+            let yi = y.row(i);
+            for j in 0..n {
+                row[j] = yi
+                    .iter()
+                    .zip(y.row(j))
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+                    .sqrt();
+            }
+        });
     out
 }
 
 /// Metric SMACOF exactly as scikit-learn 1.9's `_smacof_single` with `init`
 /// (max_iter 3000, eps 1e-6).
 #[must_use]
-pub fn smacof(d: ArrayView2<'_, f64>, init: &Array2<f64>, max_iter: usize, eps: f64) -> Array2<f64> {
+pub fn smacof(
+    d: ArrayView2<'_, f64>,
+    init: &Array2<f64>,
+    max_iter: usize,
+    eps: f64,
+) -> Array2<f64> {
+    smacof_single(d, init, max_iter, eps, false)
+}
+
+/// Non-metric SMACOF as scikit-learn 1.9's `_smacof_single(metric=False)`,
+/// which phate's `mds='nonmetric'` runs from the metric layout: each iteration
+/// replaces the distances by disparities, the isotonic (monotone) regression
+/// of the layout distances on the input dissimilarities over the non-zero
+/// upper-triangle pairs, rescaled to sum of squares n (n - 1) / 2; the first
+/// iteration uses the dissimilarities themselves.
+///
+/// # Example
+/// ```
+/// use ndarray::{array, Array2};
+/// // four points on a line, dissimilarities a monotone transform of distance
+/// let x = array![[0.0], [1.0], [2.0], [3.0]];
+/// let d = Array2::from_shape_fn((4, 4), |(i, j)| ((x[[i, 0]] - x[[j, 0]]) as f64).abs().powi(2));
+/// let init = array![[0.1, 0.0], [0.9, 0.1], [2.1, -0.1], [2.9, 0.0]];
+/// let y = basin_phate::smacof_nonmetric(d.view(), &init, 300, 1e-9);
+/// // the order along the line is kept
+/// assert!(y[[0, 0]] < y[[1, 0]] && y[[1, 0]] < y[[2, 0]] && y[[2, 0]] < y[[3, 0]]
+///     || y[[0, 0]] > y[[1, 0]] && y[[1, 0]] > y[[2, 0]] && y[[2, 0]] > y[[3, 0]]);
+/// ```
+#[must_use]
+pub fn smacof_nonmetric(
+    d: ArrayView2<'_, f64>,
+    init: &Array2<f64>,
+    max_iter: usize,
+    eps: f64,
+) -> Array2<f64> {
+    smacof_single(d, init, max_iter, eps, true)
+}
+
+/// Pool-adjacent-violators: the non-decreasing least-squares fit to `y` (in
+/// place), with unit weights per entry; `groups` are runs of tied x values,
+/// which scikit-learn first averages into one point of summed weight.
+fn isotonic_in_place(y: &mut [f64], groups: &[(usize, usize)]) {
+    // one block per tie group: (sum, weight, first group, last group)
+    let mut blocks: Vec<(f64, f64, usize, usize)> = Vec::with_capacity(groups.len());
+    for (g, &(a, b)) in groups.iter().enumerate() {
+        let mut cur = (y[a..b].iter().sum::<f64>(), (b - a) as f64, g, g);
+        while let Some(&last) = blocks.last() {
+            if last.0 / last.1 >= cur.0 / cur.1 {
+                blocks.pop();
+                cur = (last.0 + cur.0, last.1 + cur.1, last.2, cur.3);
+            } else {
+                break;
+            }
+        }
+        blocks.push(cur);
+    }
+    for (sum, w, g0, g1) in blocks {
+        let v = sum / w;
+        let (a, b) = (groups[g0].0, groups[g1].1);
+        y[a..b].fill(v);
+    }
+}
+
+fn smacof_single(
+    d: ArrayView2<'_, f64>,
+    init: &Array2<f64>,
+    max_iter: usize,
+    eps: f64,
+    nonmetric: bool,
+) -> Array2<f64> {
     let n = d.nrows();
     let k = init.ncols();
     if d.iter().all(|&v| v == 0.0) {
         return Array2::zeros((n, k));
     }
+    // non-metric: the non-zero upper-triangle pairs sorted by dissimilarity
+    // (stable, so ties keep scikit-learn's row-major order), and their tie runs
+    let (pairs, groups) = if nonmetric {
+        let mut pairs: Vec<(usize, usize)> = (0..n)
+            .flat_map(|i| ((i + 1)..n).map(move |j| (i, j)))
+            .filter(|&(i, j)| d[[i, j]] != 0.0)
+            .collect();
+        pairs.sort_by(|a, b| d[[a.0, a.1]].total_cmp(&d[[b.0, b.1]]));
+        let mut groups = Vec::new();
+        let mut start = 0;
+        for p in 1..=pairs.len() {
+            if p == pairs.len()
+                || d[[pairs[p].0, pairs[p].1]] != d[[pairs[start].0, pairs[start].1]]
+            {
+                groups.push((start, p));
+                start = p;
+            }
+        }
+        (pairs, groups)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut disp = if nonmetric {
+        Array2::zeros((n, n))
+    } else {
+        d.to_owned()
+    };
     let mut x = init.clone();
     let mut dist = layout_distances(&x);
     let mut old_stress: Option<f64> = None;
-    for _ in 0..max_iter {
+    let mut fitted = vec![0.0; pairs.len()];
+    for it in 0..max_iter {
+        if nonmetric {
+            for (f, &(i, j)) in fitted.iter_mut().zip(&pairs) {
+                *f = if it < 1 { d[[i, j]] } else { dist[[i, j]] };
+            }
+            if it >= 1 {
+                isotonic_in_place(&mut fitted, &groups);
+            }
+            let ss: f64 = fitted.iter().map(|v| v * v).sum();
+            let scale = if ss > 0.0 {
+                ((n * (n - 1)) as f64 / 2.0 / ss).sqrt()
+            } else {
+                0.0
+            };
+            disp.fill(0.0);
+            for (&f, &(i, j)) in fitted.iter().zip(&pairs) {
+                disp[[i, j]] = f * scale;
+                disp[[j, i]] = f * scale;
+            }
+        }
         // Guttman transform X <- B(X) X / n, without forming B.
         let mut xn = Array2::zeros((n, k));
-        xn.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut out)| {
-            let mut rsum = 0.0;
-            for j in 0..n {
-                let dij = if dist[[i, j]] == 0.0 { 1e-5 } else { dist[[i, j]] };
-                let ratio = d[[i, j]] / dij;
-                rsum += ratio;
-                for c in 0..k {
-                    out[c] -= ratio * x[[j, c]];
+        xn.axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(i, mut out)| {
+                let mut rsum = 0.0;
+                for j in 0..n {
+                    let dij = if dist[[i, j]] == 0.0 {
+                        1e-5
+                    } else {
+                        dist[[i, j]]
+                    };
+                    let ratio = disp[[i, j]] / dij;
+                    rsum += ratio;
+                    for c in 0..k {
+                        out[c] -= ratio * x[[j, c]];
+                    }
                 }
-            }
-            for c in 0..k {
-                out[c] = (out[c] + rsum * x[[i, c]]) / n as f64;
-            }
-        });
+                for c in 0..k {
+                    out[c] = (out[c] + rsum * x[[i, c]]) / n as f64;
+                }
+            });
         x = xn;
         dist = layout_distances(&x);
-        let stress: f64 = dist.iter().zip(d.iter()).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / 2.0;
+        let stress: f64 = dist
+            .iter()
+            .zip(disp.iter())
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f64>()
+            / 2.0;
         if let Some(old) = old_stress {
             let ssd: f64 = dist.iter().map(|v| v * v).sum::<f64>() / 2.0;
             if (old - stress) / ssd < eps {
@@ -157,7 +298,8 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
     let scale = dmax;
     let mut y = init.clone();
     let mean = y.mean().unwrap_or(0.0);
-    let std = (y.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / y.len().max(1) as f64).sqrt();
+    let std =
+        (y.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / y.len().max(1) as f64).sqrt();
     if std > 0.0 {
         y /= std;
     }
@@ -168,73 +310,79 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
     let lambda = (eta_max / eta_min).ln() / (n_iter.saturating_sub(1).max(1)) as f64;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut prev: Option<f64> = None;
-    let mut pairs_i = vec![0usize; pairs];
-    let mut pairs_j = vec![0usize; pairs];
-    let mut sorted_j = vec![0usize; pairs];
-    let mut starts = vec![0usize; n + 1];
+    // Targets in single precision, pre-divided by the scale: the loop is bound
+    // by random reads of this matrix, and half the bytes means fewer misses.
+    let dn: Vec<f32> = d.iter().map(|&v| (v / scale) as f32).collect();
+    let mut yv: Vec<f64> = y.iter().copied().collect();
+    let mut draws = vec![0u32; 2 * pairs];
+    // A fixed number of pair ranges, each with its own gradient buffer, summed
+    // in order: the result does not depend on the thread count.
+    let chunks = 8usize;
+    let mut grads: Vec<Vec<f64>> = vec![vec![0.0; n * k]; chunks];
+    let mut targets: Vec<Vec<f32>> = vec![Vec::new(); chunks];
     for it in 0..n_iter {
         let lr = eta_max * (-lambda * it as f64).exp();
-        for p in 0..pairs {
-            pairs_i[p] = rng.random_range(0..n);
-            pairs_j[p] = rng.random_range(0..n);
-        }
-        // Counting sort by i: the gradient is a batch sum with Y fixed, so order
-        // is free, and row-ordered reads of `d` avoid a cache miss per pair.
-        starts.fill(0);
-        for &i in &pairs_i {
-            starts[i + 1] += 1;
-        }
-        for i in 0..n {
-            starts[i + 1] += starts[i];
-        }
-        let mut fill = starts.clone();
-        for p in 0..pairs {
-            let i = pairs_i[p];
-            sorted_j[fill[i]] = pairs_j[p];
-            fill[i] += 1;
-        }
-        // ascending columns within a row: page-ordered reads of `d`
-        for i in 0..n {
-            sorted_j[starts[i]..starts[i + 1]].sort_unstable();
-        }
-        let chunk = n.div_ceil(rayon::current_num_threads().max(1) * 4).max(1);
-        let yv = &y;
-        let (grad, sum_err2, count) = (0..n.div_ceil(chunk))
-            .into_par_iter()
-            .map(|c| {
-                let mut g = Array2::<f64>::zeros((n, k));
+        // Two 32-bit draws per pair mapped to 0..n by a widening multiply
+        // (bias below n / 2^32, immaterial for a stochastic sampler; drawing in
+        // bulk is much faster than one bounded draw at a time).
+        rng.fill(&mut draws[..]);
+        let (yr, dr, dw) = (&yv, &dn, &draws);
+        let per = pairs.div_ceil(chunks);
+        let stats: Vec<(f64, usize)> = grads
+            .par_iter_mut()
+            .zip(targets.par_iter_mut())
+            .enumerate()
+            .map(|(c, (g, tg))| {
+                g.fill(0.0);
+                let (p0, p1) = ((c * per).min(pairs), ((c + 1) * per).min(pairs));
+                let idx = |p: usize| -> (usize, usize) {
+                    (
+                        ((u64::from(dw[2 * p]) * n as u64) >> 32) as usize,
+                        ((u64::from(dw[2 * p + 1]) * n as u64) >> 32) as usize,
+                    )
+                };
+                // Gather the targets first: a tight loop of independent loads
+                // keeps many cache misses in flight (the matrix is 4 n^2 bytes,
+                // the reads random).
+                tg.clear();
+                tg.extend((p0..p1).map(|p| {
+                    let (i, j) = idx(p);
+                    dr[i * n + j]
+                }));
                 let (mut se, mut cnt) = (0.0, 0usize);
-                let mut diff = vec![0.0; k];
-                for i in (c * chunk)..((c + 1) * chunk).min(n) {
-                    let drow = d.row(i);
-                    for &j in &sorted_j[starts[i]..starts[i + 1]] {
-                        if i == j {
-                            continue;
-                        }
-                        let target = drow[j] / scale;
-                        let mut dist2 = 0.0;
-                        for c2 in 0..k {
-                            diff[c2] = yv[[i, c2]] - yv[[j, c2]];
-                            dist2 += diff[c2] * diff[c2];
-                        }
-                        let dist = dist2.sqrt().max(1e-10);
-                        let err = target - dist;
-                        let w = -2.0 * err / dist;
-                        for c2 in 0..k {
-                            g[[i, c2]] += diff[c2] * w;
-                            g[[j, c2]] -= diff[c2] * w;
-                        }
-                        se += err * err;
-                        cnt += 1;
+                for (p, &target) in (p0..p1).zip(tg.iter()) {
+                    let (i, j) = idx(p);
+                    if i == j {
+                        continue;
                     }
+                    let target = f64::from(target);
+                    let (yi, yj) = (&yr[i * k..(i + 1) * k], &yr[j * k..(j + 1) * k]);
+                    let dist2: f64 = yi.iter().zip(yj).map(|(a, b)| (a - b) * (a - b)).sum();
+                    let dist = dist2.sqrt().max(1e-10);
+                    let err = target - dist;
+                    let w = -2.0 * err / dist;
+                    for c2 in 0..k {
+                        let dv = (yi[c2] - yj[c2]) * w;
+                        g[i * k + c2] += dv;
+                        g[j * k + c2] -= dv;
+                    }
+                    se += err * err;
+                    cnt += 1;
                 }
-                (g, se, cnt)
+                (se, cnt)
             })
-            .reduce(|| (Array2::zeros((n, k)), 0.0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+            .collect();
+        let (sum_err2, count) = stats
+            .iter()
+            .fold((0.0, 0usize), |a, b| (a.0 + b.0, a.1 + b.1));
         if count == 0 {
             continue;
         }
-        y.scaled_add(-lr, &grad);
+        for g in &grads {
+            for (yv, gv) in yv.iter_mut().zip(g) {
+                *yv -= lr * gv;
+            }
+        }
         let stress = sum_err2 / count as f64;
         if let Some(p) = prev {
             if (stress - p).abs() / (p + 1e-10) < 1e-6 && it > 50 {
@@ -243,6 +391,6 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
         }
         prev = Some(stress);
     }
+    let y = Array2::from_shape_vec((n, k), yv).unwrap_or_else(|_| Array2::zeros((n, k)));
     y * scale
 }
-

@@ -18,7 +18,11 @@ impl Pca {
         let mean = x.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(d));
         let xc = &x - &mean.view().insert_axis(Axis(0));
         let l = (k + 10).min(n.min(d));
-        let n_iter = if (k as f64) < 0.1 * n.min(d) as f64 { 7 } else { 4 };
+        let n_iter = if (k as f64) < 0.1 * n.min(d) as f64 {
+            7
+        } else {
+            4
+        };
         let mut q = gemm(xc.view(), gaussian(d, l, seed).view(), false);
         orthonormalize(&mut q);
         for _ in 0..n_iter {
@@ -58,5 +62,4 @@ impl Pca {
     pub fn n_features(&self) -> usize {
         self.components.nrows()
     }
-
 }

@@ -1,8 +1,8 @@
 //! A minimal compressed-sparse-row matrix: just what the kernel, the diffusion
 //! operator and the landmark transitions need.
 
-use ndarray::{Array2, ArrayView2, Axis};
 use ndarray::parallel::prelude::*;
+use ndarray::{Array2, ArrayView2, Axis};
 
 /// Sparse matrix in CSR form; column indices sorted within each row.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +36,13 @@ impl Csr {
             }
             indptr.push(indices.len());
         }
-        Self { nrows, ncols, indptr, indices, data }
+        Self {
+            nrows,
+            ncols,
+            indptr,
+            indices,
+            data,
+        }
     }
 
     /// Rows.
@@ -116,7 +122,9 @@ impl Csr {
     /// Row sums.
     #[must_use]
     pub fn row_sums(&self) -> Vec<f64> {
-        (0..self.nrows).map(|i| self.row(i).1.iter().sum()).collect()
+        (0..self.nrows)
+            .map(|i| self.row(i).1.iter().sum())
+            .collect()
     }
 
     /// Each row divided by its L1 norm (rows summing to zero stay zero), as sklearn's `normalize(.., "l1")`.
@@ -156,14 +164,17 @@ impl Csr {
         let mut c0 = 0;
         while c0 < k {
             let c1 = (c0 + block).min(k);
-            out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut orow)| {
-                let (cols, vals) = self.row(i);
-                let o = &mut orow.as_slice_mut().unwrap_or(&mut [])[c0..c1];
-                for (&j, &v) in cols.iter().zip(vals) {
-                    let d = &src[j * k + c0..j * k + c1];
-                    o.iter_mut().zip(d).for_each(|(a, b)| *a += v * b);
-                }
-            });
+            out.axis_iter_mut(Axis(0))
+                .into_par_iter()
+                .enumerate()
+                .for_each(|(i, mut orow)| {
+                    let (cols, vals) = self.row(i);
+                    let o = &mut orow.as_slice_mut().unwrap_or(&mut [])[c0..c1];
+                    for (&j, &v) in cols.iter().zip(vals) {
+                        let d = &src[j * k + c0..j * k + c1];
+                        o.iter_mut().zip(d).for_each(|(a, b)| *a += v * b);
+                    }
+                });
             c0 = c1;
         }
         out

@@ -2,7 +2,7 @@
 //! (`phate.vne.compute_von_neumann_entropy`, `phate.vne.find_knee_point`).
 
 use crate::errors::PhateError;
-use crate::linalg::{gemm, symmetric_eigenvalues};
+use crate::linalg::{gemm_sym, symmetric_eigenvalues};
 use crate::sparse::Csr;
 use ndarray::Array2;
 
@@ -14,12 +14,15 @@ pub(crate) fn singular_values_sparse(p: &Csr) -> Result<Vec<f64>, PhateError> {
 
 /// Singular values of a dense operator, descending.
 pub(crate) fn singular_values_dense(p: &Array2<f64>) -> Result<Vec<f64>, PhateError> {
-    let ppt = gemm(p.view(), p.view(), true);
+    let ppt = gemm_sym(p.view(), p.view());
     sv_from_gram(&ppt)
 }
 
 fn sv_from_gram(g: &Array2<f64>) -> Result<Vec<f64>, PhateError> {
-    let mut s: Vec<f64> = symmetric_eigenvalues(g)?.into_iter().map(|l| l.max(0.0).sqrt()).collect();
+    let mut s: Vec<f64> = symmetric_eigenvalues(g)?
+        .into_iter()
+        .map(|l| l.max(0.0).sqrt())
+        .collect();
     s.sort_by(|a, b| b.total_cmp(a));
     Ok(s)
 }
@@ -44,7 +47,9 @@ pub fn von_neumann_entropy(singular_values: &[f64], t_max: usize) -> Vec<f64> {
             })
             .sum();
         out.push(h);
-        cur.iter_mut().zip(singular_values).for_each(|(c, s)| *c *= s);
+        cur.iter_mut()
+            .zip(singular_values)
+            .for_each(|(c, s)| *c *= s);
     }
     out
 }
@@ -97,8 +102,12 @@ pub fn find_knee_point(y: &[f64]) -> Result<usize, PhateError> {
     bbck.reverse();
     let mut best = (f64::INFINITY, 1usize);
     for bp in 1..len - 1 {
-        let fwd: f64 = (0..=bp).map(|i| (mfwd[bp - 1] * x[i] + bfwd[bp - 1] - y[i]).abs()).sum();
-        let bck: f64 = (bp..len).map(|i| (mbck[bp - 1] * x[i] + bbck[bp - 1] - y[i]).abs()).sum();
+        let fwd: f64 = (0..=bp)
+            .map(|i| (mfwd[bp - 1] * x[i] + bfwd[bp - 1] - y[i]).abs())
+            .sum();
+        let bck: f64 = (bp..len)
+            .map(|i| (mbck[bp - 1] * x[i] + bbck[bp - 1] - y[i]).abs())
+            .sum();
         let err = fwd + bck;
         // np.argmin keeps the first minimum; NaN never wins here.
         if err < best.0 {

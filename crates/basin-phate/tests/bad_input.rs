@@ -4,7 +4,9 @@ use basin_phate::{Distance, Mds, Phate, PhateError, T};
 use ndarray::Array2;
 
 fn data(n: usize, d: usize) -> Array2<f64> {
-    Array2::from_shape_fn((n, d), |(i, j)| ((i * 31 + j * 17) % 23) as f64 * 0.5 + (i as f64 * 0.2).sin() * j as f64)
+    Array2::from_shape_fn((n, d), |(i, j)| {
+        ((i * 31 + j * 17) % 23) as f64 * 0.5 + (i as f64 * 0.2).sin() * j as f64
+    })
 }
 
 fn quick() -> basin_phate::PhateParams {
@@ -25,13 +27,19 @@ fn nan_is_named_with_its_position() {
 fn infinity_is_rejected() {
     let mut x = data(40, 3);
     x[[0, 0]] = f64::INFINITY;
-    assert!(matches!(quick().fit(x.view()), Err(PhateError::NonFinite { row: 0, col: 0, .. })));
+    assert!(matches!(
+        quick().fit(x.view()),
+        Err(PhateError::NonFinite { row: 0, col: 0, .. })
+    ));
 }
 
 #[test]
 fn too_few_points() {
     let x = data(6, 3);
-    assert_eq!(quick().knn(5).fit(x.view()).unwrap_err(), PhateError::TooFewPoints { n: 6, knn: 5 });
+    assert_eq!(
+        quick().knn(5).fit(x.view()).unwrap_err(),
+        PhateError::TooFewPoints { n: 6, knn: 5 }
+    );
     // knn + 2 points is enough
     assert!(quick().knn(4).fit(x.view()).is_ok());
 }
@@ -39,7 +47,10 @@ fn too_few_points() {
 #[test]
 fn empty_input() {
     let x = Array2::<f64>::zeros((0, 3));
-    assert!(matches!(quick().fit(x.view()), Err(PhateError::EmptyInput { rows: 0, cols: 3 })));
+    assert!(matches!(
+        quick().fit(x.view()),
+        Err(PhateError::EmptyInput { rows: 0, cols: 3 })
+    ));
 }
 
 #[test]
@@ -84,7 +95,13 @@ fn all_identical_points_embed_at_zero() {
     let x = Array2::from_elem((20, 4), 3.0);
     for mds in [Mds::Classic, Mds::Metric, Mds::Smacof] {
         let fit = quick().mds(mds).fit(x.view()).unwrap();
-        assert!(fit.embedding.iter().all(|v| v.is_finite() && v.abs() < 1e-9), "{mds:?} {:?}", fit.embedding);
+        assert!(
+            fit.embedding
+                .iter()
+                .all(|v| v.is_finite() && v.abs() < 1e-9),
+            "{mds:?} {:?}",
+            fit.embedding
+        );
     }
 }
 
@@ -96,7 +113,9 @@ fn constant_columns_do_not_change_euclidean_result() {
     wide.slice_mut(ndarray::s![.., ..3]).assign(&x);
     let a = quick().fit(x.view()).unwrap();
     let b = quick().fit(wide.view()).unwrap();
-    let diff = (a.kernel().to_dense() - b.kernel().to_dense()).mapv(f64::abs).fold(0.0f64, |m, &v| m.max(v));
+    let diff = (a.kernel().to_dense() - b.kernel().to_dense())
+        .mapv(f64::abs)
+        .fold(0.0f64, |m, &v| m.max(v));
     assert!(diff < 1e-9, "kernel changed by {diff}");
 }
 
@@ -115,18 +134,28 @@ fn precomputed_must_be_square_symmetric_nonnegative() {
     let d = Array2::<f64>::zeros((10, 9));
     assert!(matches!(
         quick().distance(Distance::Precomputed).fit(d.view()),
-        Err(PhateError::BadPrecomputed { reason: "not square", .. })
+        Err(PhateError::BadPrecomputed {
+            reason: "not square",
+            ..
+        })
     ));
     let mut d = Array2::<f64>::ones((10, 10));
     assert!(matches!(
         quick().distance(Distance::Precomputed).fit(d.view()),
-        Err(PhateError::BadPrecomputed { reason: "non-zero diagonal", .. })
+        Err(PhateError::BadPrecomputed {
+            reason: "non-zero diagonal",
+            ..
+        })
     ));
     d.diag_mut().fill(0.0);
     d[[2, 3]] = -1.0;
     assert!(matches!(
         quick().distance(Distance::Precomputed).fit(d.view()),
-        Err(PhateError::BadPrecomputed { reason: "negative distance", row: 2, col: 3 })
+        Err(PhateError::BadPrecomputed {
+            reason: "negative distance",
+            row: 2,
+            col: 3
+        })
     ));
 }
 
@@ -134,9 +163,21 @@ fn precomputed_must_be_square_symmetric_nonnegative() {
 fn transform_checks_columns_and_precomputed() {
     let x = data(40, 3);
     let fit = quick().fit(x.view()).unwrap();
-    assert_eq!(fit.transform(data(5, 4).view()).unwrap_err(), PhateError::ShapeMismatch { expected: 3, got: 4 });
+    assert_eq!(
+        fit.transform(data(5, 4).view()).unwrap_err(),
+        PhateError::ShapeMismatch {
+            expected: 3,
+            got: 4
+        }
+    );
     let n = 40;
     let d = Array2::from_shape_fn((n, n), |(i, j)| (i as f64 - j as f64).abs());
-    let pf = quick().distance(Distance::Precomputed).fit(d.view()).unwrap();
-    assert!(matches!(pf.transform(x.view()), Err(PhateError::Unavailable(_))));
+    let pf = quick()
+        .distance(Distance::Precomputed)
+        .fit(d.view())
+        .unwrap();
+    assert!(matches!(
+        pf.transform(x.view()),
+        Err(PhateError::Unavailable(_))
+    ));
 }

@@ -88,10 +88,17 @@ fn transform_places_points_near_their_fit() {
     let fit = Phate::params().mds(Mds::Classic).fit(x.view()).unwrap();
     let placed = fit.transform(x.view()).unwrap();
     let scale = fit.embedding.iter().map(|v| v.abs()).fold(0.0f64, f64::max);
-    let err = (&placed - &fit.embedding).iter().map(|v| v.abs()).fold(0.0f64, f64::max);
+    let err = (&placed - &fit.embedding)
+        .iter()
+        .map(|v| v.abs())
+        .fold(0.0f64, f64::max);
     assert!(err < 0.25 * scale, "transform error {err} vs scale {scale}");
     // landmarks: the same through the landmark transitions
-    let lfit = Phate::params().n_landmark(Some(40)).mds(Mds::Classic).fit(x.view()).unwrap();
+    let lfit = Phate::params()
+        .n_landmark(Some(40))
+        .mds(Mds::Classic)
+        .fit(x.view())
+        .unwrap();
     assert!(lfit.landmarks().is_some());
     let lp = lfit.transform(x.view()).unwrap();
     assert_eq!(lp.dim(), (150, 2));
@@ -108,8 +115,16 @@ fn pca_path_runs() {
         let src = base.column(j % 5).mapv(|v| v * (1.0 + j as f64 * 0.01));
         wide.column_mut(j).assign(&src);
     }
-    let with = Phate::params().n_pca(Some(10)).mds(Mds::Classic).fit(wide.view()).unwrap();
-    let without = Phate::params().n_pca(None).mds(Mds::Classic).fit(wide.view()).unwrap();
+    let with = Phate::params()
+        .n_pca(Some(10))
+        .mds(Mds::Classic)
+        .fit(wide.view())
+        .unwrap();
+    let without = Phate::params()
+        .n_pca(None)
+        .mds(Mds::Classic)
+        .fit(wide.view())
+        .unwrap();
     // rank-5 data: 10 components keep every distance
     assert_eq!(with.t, without.t);
     let (_, disparity) = procrustes(with.embedding.view(), without.embedding.view());

@@ -2,7 +2,9 @@
 //! `tests/reference/make_reference.py`, versions pinned in its header).
 
 use approx::assert_abs_diff_eq;
-use basin_phate::{demap, procrustes, Distance, Landmarks, Mds, MdsDistance, Phate, PhateFit, PhateParams, T};
+use basin_phate::{
+    demap, procrustes, Distance, Landmarks, Mds, MdsDistance, Phate, PhateFit, PhateParams, T,
+};
 use ndarray::{Array2, ArrayView2};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -13,7 +15,10 @@ fn dir() -> PathBuf {
 
 fn read_bin(path: PathBuf) -> Vec<f64> {
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect()
+    bytes
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect()
 }
 
 fn matrix(path: PathBuf, cols: usize) -> Array2<f64> {
@@ -29,7 +34,10 @@ struct Case {
 
 impl Case {
     fn load(name: &'static str) -> Self {
-        let meta: Value = serde_json::from_str(&std::fs::read_to_string(dir().join(name).join("meta.json")).unwrap()).unwrap();
+        let meta: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir().join(name).join("meta.json")).unwrap(),
+        )
+        .unwrap();
         let d = meta["d"].as_u64().unwrap() as usize;
         let input = meta["input"].as_str().unwrap();
         let x = matrix(dir().join("inputs").join(format!("{input}.bin")), d);
@@ -89,7 +97,10 @@ impl Case {
 
 fn max_abs_diff(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> f64 {
     assert_eq!(a.dim(), b.dim());
-    a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b.iter())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
 }
 
 /// Kernel, P, t, entropy, potential distances and classic MDS of an exact-path case.
@@ -100,7 +111,11 @@ fn check_exact(name: &'static str) -> (Case, PhateFit) {
 
     let k_ref = case.triplets("kernel", n, n);
     let dk = max_abs_diff(fit.kernel().to_dense().view(), k_ref.view());
-    assert_eq!(fit.kernel().nnz(), case.meta["kernel_nnz"].as_u64().unwrap() as usize, "{name}: kernel nnz");
+    assert_eq!(
+        fit.kernel().nnz(),
+        case.meta["kernel_nnz"].as_u64().unwrap() as usize,
+        "{name}: kernel nnz"
+    );
     assert!(dk <= 1e-6, "{name}: kernel max |diff| {dk:e}");
     if case.file("diff_op").exists() {
         let p_ref = case.triplets("diff_op", n, n);
@@ -108,10 +123,23 @@ fn check_exact(name: &'static str) -> (Case, PhateFit) {
         assert!(dp <= 1e-6, "{name}: P max |diff| {dp:e}");
     }
 
-    assert_eq!(fit.t, case.meta["t"].as_u64().unwrap() as usize, "{name}: t");
+    assert_eq!(
+        fit.t,
+        case.meta["t"].as_u64().unwrap() as usize,
+        "{name}: t"
+    );
     if let Some(h) = &fit.entropy_curve {
-        let h_ref: Vec<f64> = case.meta["entropy"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
-        let dh = h.iter().zip(&h_ref).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        let h_ref: Vec<f64> = case.meta["entropy"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let dh = h
+            .iter()
+            .zip(&h_ref)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
         assert!(dh <= 1e-6, "{name}: entropy max |diff| {dh:e}");
     }
 
@@ -121,8 +149,14 @@ fn check_exact(name: &'static str) -> (Case, PhateFit) {
 
     let y_ref = matrix(case.file("emb_classic"), 2);
     let (_, disparity) = procrustes(y_ref.view(), fit.embedding.view());
-    assert!(disparity <= 0.02, "{name}: classic MDS Procrustes disparity {disparity}");
-    eprintln!("{name}: kernel {dk:.1e}, pot dist {dpd:.1e}, t {}, classic disparity {disparity:.2e}", fit.t);
+    assert!(
+        disparity <= 0.02,
+        "{name}: classic MDS Procrustes disparity {disparity}"
+    );
+    eprintln!(
+        "{name}: kernel {dk:.1e}, pot dist {dpd:.1e}, t {}, classic disparity {disparity:.2e}",
+        fit.t
+    );
     (case, fit)
 }
 
@@ -136,11 +170,19 @@ fn check_metric(case: &Case, fit: &PhateFit) {
 
     let sgd = fit.refit(&case.params().mds(Mds::Metric)).unwrap();
     let dm = demap(case.x.view(), sgd.embedding.view(), 10);
-    assert!((dm - case.f("demap_sgd")).abs() <= 0.01, "{name}: SGD DEMaP {dm} vs phate {}", case.f("demap_sgd"));
+    assert!(
+        (dm - case.f("demap_sgd")).abs() <= 0.01,
+        "{name}: SGD DEMaP {dm} vs phate {}",
+        case.f("demap_sgd")
+    );
 
     let sm = fit.refit(&case.params().mds(Mds::Smacof)).unwrap();
     let dms = demap(case.x.view(), sm.embedding.view(), 10);
-    assert!((dms - case.f("demap_smacof")).abs() <= 0.01, "{name}: SMACOF DEMaP {dms} vs phate {}", case.f("demap_smacof"));
+    assert!(
+        (dms - case.f("demap_smacof")).abs() <= 0.01,
+        "{name}: SMACOF DEMaP {dms} vs phate {}",
+        case.f("demap_smacof")
+    );
     let y_sm_ref = matrix(case.file("emb_smacof"), 2);
     let (_, disp) = procrustes(y_sm_ref.view(), sm.embedding.view());
     assert!(disp <= 0.02, "{name}: SMACOF disparity {disp}");
@@ -195,9 +237,20 @@ fn precomputed_matches_dla_euclidean() {
     let case = Case::load("dla_euclidean_auto");
     let n = case.n();
     let d = Array2::from_shape_fn((n, n), |(i, j)| {
-        case.x.row(i).iter().zip(case.x.row(j)).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt()
+        case.x
+            .row(i)
+            .iter()
+            .zip(case.x.row(j))
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f64>()
+            .sqrt()
     });
-    let fit = case.params().mds(Mds::Classic).distance(Distance::Precomputed).fit(d.view()).unwrap();
+    let fit = case
+        .params()
+        .mds(Mds::Classic)
+        .distance(Distance::Precomputed)
+        .fit(d.view())
+        .unwrap();
     let k_ref = case.triplets("kernel", n, n);
     assert!(max_abs_diff(fit.kernel().to_dense().view(), k_ref.view()) <= 1e-6);
     assert_eq!(fit.t, case.meta["t"].as_u64().unwrap() as usize);
@@ -209,10 +262,18 @@ fn precomputed_matches_dla_euclidean() {
 fn landmark_operator_from_reference_clusters() {
     let case = Case::load("dla_landmark100");
     let n = case.n();
-    let fit = case.params().mds(Mds::Classic).n_landmark(None).fit(case.x.view()).unwrap();
+    let fit = case
+        .params()
+        .mds(Mds::Classic)
+        .n_landmark(None)
+        .fit(case.x.view())
+        .unwrap();
     let k_ref = case.triplets("kernel", n, n);
     assert!(max_abs_diff(fit.kernel().to_dense().view(), k_ref.view()) <= 1e-6);
-    let clusters: Vec<usize> = read_bin(case.file("clusters")).into_iter().map(|c| c as usize).collect();
+    let clusters: Vec<usize> = read_bin(case.file("clusters"))
+        .into_iter()
+        .map(|c| c as usize)
+        .collect();
     let lm = Landmarks::from_clusters(fit.kernel(), &clusters);
     let m = case.meta["n_landmark_actual"].as_u64().unwrap() as usize;
     assert_eq!(lm.len(), m);
@@ -228,7 +289,9 @@ fn landmark_operator_from_reference_clusters() {
 fn landmark_pipeline_quality() {
     let case = Case::load("dla_landmark100");
     let fit = case.params().mds(Mds::Classic).fit(case.x.view()).unwrap();
-    let lm = fit.landmarks().expect("landmarks on: n = 400 > n_landmark = 100");
+    let lm = fit
+        .landmarks()
+        .expect("landmarks on: n = 400 > n_landmark = 100");
     assert!(lm.len() <= 100 && lm.len() > 50);
     assert!(fit.potential_distances().is_none());
     let dm_classic = demap(case.x.view(), fit.embedding.view(), 10);
@@ -241,7 +304,11 @@ fn landmark_pipeline_quality() {
         case.f("demap_classic"),
         case.f("demap_sgd")
     );
-    assert!(dm_sgd >= case.f("demap_sgd") - 0.01, "landmark SGD DEMaP {dm_sgd} vs phate {}", case.f("demap_sgd"));
+    assert!(
+        dm_sgd >= case.f("demap_sgd") - 0.01,
+        "landmark SGD DEMaP {dm_sgd} vs phate {}",
+        case.f("demap_sgd")
+    );
 }
 
 /// Out-of-sample `transform` against phate's `transform(Y)` (graphtools
@@ -252,7 +319,12 @@ fn transform_matches_phate() {
     let case = Case::load("dla_transform");
     let n = case.n();
     let y = matrix(case.file("y"), 100);
-    let fit = Phate::params().t(T::Fixed(12)).mds(Mds::Classic).seed(42).fit(case.x.view()).unwrap();
+    let fit = Phate::params()
+        .t(T::Fixed(12))
+        .mds(Mds::Classic)
+        .seed(42)
+        .fit(case.x.view())
+        .unwrap();
     let placed = fit.transform(y.view()).unwrap();
     let emb_ref = matrix(case.file("emb"), 2);
     let new_ref = matrix(case.file("emb_new"), 2);
@@ -262,4 +334,42 @@ fn transform_matches_phate() {
     let (_, disparity) = procrustes(theirs.view(), ours.view());
     eprintln!("transform: joint Procrustes disparity {disparity:.2e}");
     assert!(disparity <= 1e-8, "transform disparity {disparity}");
+}
+
+/// Non-metric MDS: scikit-learn's non-metric SMACOF (as phate's
+/// `mds='nonmetric'` calls it) from the same start on the same potential
+/// distances gives the same layout; the whole pipeline's DEMaP is within 0.01
+/// of phate's (`make_reference_nonmetric.py`).
+#[test]
+fn nonmetric_mds_matches_sklearn() {
+    let case = Case::load("dla_euclidean_auto");
+    let n = case.n();
+    let pd = matrix(case.file("pot_dist"), n);
+    let y0 = matrix(case.file("emb_sgd"), 2);
+    let ours = basin_phate::smacof_nonmetric(pd.view(), &y0, 3000, 1e-6);
+    let theirs = matrix(case.file("nonmetric_from_sgd"), 2);
+    let diff = max_abs_diff(ours.view(), theirs.view());
+    let scale = theirs.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(
+        diff <= 1e-6 * scale,
+        "non-metric SMACOF max |diff| {diff:e} (scale {scale})"
+    );
+
+    let meta: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir().join("dla_euclidean_auto/nonmetric.json")).unwrap(),
+    )
+    .unwrap();
+    let fit = case
+        .params()
+        .mds(Mds::NonMetric)
+        .fit(case.x.view())
+        .unwrap();
+    assert_eq!(fit.t, meta["t"].as_u64().unwrap() as usize);
+    let dm = demap(case.x.view(), fit.embedding.view(), 10);
+    let dm_ref = meta["demap_nonmetric"].as_f64().unwrap();
+    eprintln!("non-metric: SMACOF max |diff| {diff:.1e}, DEMaP {dm:.4} (phate {dm_ref:.4})");
+    assert!(
+        (dm - dm_ref).abs() <= 0.01,
+        "non-metric DEMaP {dm} vs phate {dm_ref}"
+    );
 }

@@ -1,0 +1,326 @@
+//! Mini-batch k-means as graphtools runs it for landmarks (scikit-learn's
+//! `MiniBatchKMeans(n_landmark, init_size=3 n_landmark, n_init=1,
+//! batch_size=10000)`): greedy k-means++ seeding (2 + ln k trials per centre)
+//! on a random sample of `init_size` points drawn with replacement, then
+//! mini-batch steps (batches drawn with replacement, per-centre learning rate
+//! 1 / count, random reassignment of centres whose count falls below 1% of the
+//! largest, early stop after 10 steps without improvement of the smoothed batch
+//! inertia), then every point labelled by its nearest centre.
+//!
+//! The one deliberate difference: at most [`KMEANS_EPOCHS`] passes over the data
+//! instead of scikit-learn's 100 (which early stopping cuts to ~20 at n = 20 000).
+//! On gen_dla (5 000 to 20 000 points) phate with `max_iter=3` picks the same t
+//! and reaches the same DEMaP within its seed-to-seed spread (see
+//! `benches/results/basin-phate.md`); the full schedule costs 10x more.
+//!
+//! The cluster structure is what matters here: plain Lloyd iterations, or
+//! k-means++ without the greedy trials, give lumpier clusters whose landmark
+//! operator loses entropy faster, so t comes out smaller and DEMaP lower.
+//! Distances are single precision (GEMM); ties may break differently from f64,
+//! which k-means does not care about.
+
+use crate::linalg::gemm_f32_seq;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+/// Passes over the data in the mini-batch phase (scikit-learn: `max_iter` = 100).
+pub(crate) const KMEANS_EPOCHS: usize = 3;
+
+/// Rows in single precision with their squared norms.
+struct Rows32 {
+    x: Vec<f32>,
+    d: usize,
+    norms: Vec<f32>,
+}
+
+impl Rows32 {
+    fn from_f32(x: Vec<f32>, d: usize) -> Self {
+        let norms = x
+            .chunks_exact(d.max(1))
+            .map(|r| r.iter().map(|v| v * v).sum())
+            .collect();
+        Self { x, d, norms }
+    }
+
+    fn len(&self) -> usize {
+        self.norms.len()
+    }
+
+    fn row(&self, i: usize) -> &[f32] {
+        &self.x[i * self.d..(i + 1) * self.d]
+    }
+
+    fn gather(&self, idx: &[usize]) -> Self {
+        let mut x = Vec::with_capacity(idx.len() * self.d);
+        for &i in idx {
+            x.extend_from_slice(self.row(i));
+        }
+        Self {
+            x,
+            d: self.d,
+            norms: idx.iter().map(|&i| self.norms[i]).collect(),
+        }
+    }
+}
+
+/// Nearest centre of every row and the squared distance to it.
+fn assign(rows: &Rows32, centres: &Rows32) -> (Vec<usize>, Vec<f32>) {
+    let (n, k, d) = (rows.len(), centres.len(), rows.d);
+    let block = 128usize;
+    let parts: Vec<(Vec<usize>, Vec<f32>)> = (0..n.div_ceil(block))
+        .into_par_iter()
+        .map(|b| {
+            let (r0, r1) = (b * block, ((b + 1) * block).min(n));
+            let g = gemm_f32_seq(&rows.x[r0 * d..r1 * d], r1 - r0, &centres.x, k, d);
+            let mut labels = Vec::with_capacity(r1 - r0);
+            let mut dist = Vec::with_capacity(r1 - r0);
+            for r in 0..(r1 - r0) {
+                let gr = &g[r * k..(r + 1) * k];
+                let (mut best, mut arg) = (f32::INFINITY, 0usize);
+                for (j, (&gv, &cn)) in gr.iter().zip(&centres.norms).enumerate() {
+                    let v = cn - 2.0 * gv;
+                    if v < best {
+                        (best, arg) = (v, j);
+                    }
+                }
+                labels.push(arg);
+                dist.push((best + rows.norms[r0 + r]).max(0.0));
+            }
+            (labels, dist)
+        })
+        .collect();
+    let mut labels = Vec::with_capacity(n);
+    let mut dist = Vec::with_capacity(n);
+    for (l, dd) in parts {
+        labels.extend(l);
+        dist.extend(dd);
+    }
+    (labels, dist)
+}
+
+/// Greedy k-means++ (scikit-learn's `_kmeans_plusplus`): each new centre is the
+/// best of `2 + ln k` candidates drawn proportionally to the squared distance
+/// to the nearest centre so far, "best" meaning the lowest total potential.
+fn kmeans_plusplus(x: &Rows32, k: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
+    let n = x.len();
+    let trials = 2 + (k as f64).ln() as usize;
+    let d = x.d;
+    let first = rng.random_range(0..n);
+    let mut centres = vec![first];
+    // squared distances from candidates `c` to every row, candidate-major
+    // (c.len() x n), from column blocks of one f32 GEMM each
+    let dist_to = |c: &[usize]| -> Vec<f32> {
+        let cand = x.gather(c);
+        let t = c.len();
+        let block = 2048usize;
+        let parts: Vec<Vec<f32>> = (0..n.div_ceil(block))
+            .into_par_iter()
+            .map(|b| {
+                let (r0, r1) = (b * block, ((b + 1) * block).min(n));
+                let mut g = gemm_f32_seq(&cand.x, t, &x.x[r0 * d..r1 * d], r1 - r0, d);
+                for (ti, row) in g.chunks_mut(r1 - r0).enumerate() {
+                    for (v, &xn) in row.iter_mut().zip(&x.norms[r0..r1]) {
+                        let d2 = xn + cand.norms[ti] - 2.0 * *v;
+                        *v = if d2 > 0.0 { d2 } else { 0.0 };
+                    }
+                }
+                g
+            })
+            .collect();
+        let mut out = vec![0.0f32; t * n];
+        for (b, g) in parts.iter().enumerate() {
+            let (r0, r1) = (b * block, ((b + 1) * block).min(n));
+            for ti in 0..t {
+                out[ti * n + r0..ti * n + r1]
+                    .copy_from_slice(&g[ti * (r1 - r0)..(ti + 1) * (r1 - r0)]);
+            }
+        }
+        out
+    };
+    // sum of min(closest, dist) (the potential if a candidate joined), in f32
+    // lanes of 16 with an f64 total; `if` rather than `f32::min` so it vectorises
+    let potential_with = |closest: &[f32], dist: &[f32]| -> f64 {
+        let mut total = 0.0f64;
+        for (cc, dc) in closest.chunks(1024).zip(dist.chunks(1024)) {
+            let mut lanes = [0.0f32; 16];
+            let mut ci = cc.chunks_exact(16);
+            let mut di = dc.chunks_exact(16);
+            for (c16, d16) in (&mut ci).zip(&mut di) {
+                for l in 0..16 {
+                    lanes[l] += if d16[l] < c16[l] { d16[l] } else { c16[l] };
+                }
+            }
+            let tail: f32 = ci
+                .remainder()
+                .iter()
+                .zip(di.remainder())
+                .map(|(&c, &dv)| if dv < c { dv } else { c })
+                .sum();
+            total += f64::from(lanes.iter().sum::<f32>() + tail);
+        }
+        total
+    };
+    let mut closest = dist_to(&[first]);
+    let mut pot: f64 = closest.iter().map(|&v| f64::from(v)).sum();
+    let mut cumsum = vec![0.0f64; n];
+    while centres.len() < k.min(n) {
+        let mut acc = 0.0;
+        for (c, &v) in cumsum.iter_mut().zip(&closest) {
+            acc += f64::from(v);
+            *c = acc;
+        }
+        let cands: Vec<usize> = (0..trials)
+            .map(|_| {
+                let r = rng.random::<f64>() * pot;
+                cumsum.partition_point(|&c| c < r).min(n - 1)
+            })
+            .collect();
+        let dist = dist_to(&cands);
+        let pots: Vec<f64> = dist
+            .chunks(n)
+            .map(|dt| potential_with(&closest, dt))
+            .collect();
+        let best = (0..trials).fold(0usize, |b, t| if pots[t] < pots[b] { t } else { b });
+        for (c, &dv) in closest.iter_mut().zip(&dist[best * n..(best + 1) * n]) {
+            if dv < *c {
+                *c = dv;
+            }
+        }
+        pot = pots[best];
+        centres.push(cands[best]);
+    }
+    centres
+}
+
+/// Cluster labels of the rows of `x` (n x d, row-major f64) into at most `k`
+/// clusters; see the module docs.
+pub(crate) fn minibatch_kmeans(x: &[f64], n: usize, d: usize, k: usize, seed: u64) -> Vec<usize> {
+    let k = k.min(n);
+    let all = Rows32::from_f32(x.iter().map(|&v| v as f32).collect(), d);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let init_size = (3 * k).min(n);
+    let init_idx: Vec<usize> = if init_size < n {
+        (0..init_size).map(|_| rng.random_range(0..n)).collect()
+    } else {
+        (0..n).collect()
+    };
+    let sample = all.gather(&init_idx);
+    let seeds = kmeans_plusplus(&sample, k, &mut rng);
+    let mut centres: Vec<f64> = seeds
+        .iter()
+        .flat_map(|&i| sample.row(i).iter().map(|&v| f64::from(v)))
+        .collect();
+    let kk = seeds.len();
+
+    let batch = 10_000usize.min(n);
+    let n_steps = KMEANS_EPOCHS * n / batch;
+    let mut counts = vec![0.0f64; kk];
+    let mut since_reassign = 0usize;
+    let (mut ewa, mut ewa_min): (Option<f64>, Option<f64>) = (None, None);
+    let mut no_improvement = 0usize;
+    for step in 0..n_steps {
+        since_reassign += batch;
+        let reassign = counts.contains(&0.0) || since_reassign >= 10 * kk;
+        if reassign {
+            since_reassign = 0;
+        }
+        let idx: Vec<usize> = (0..batch).map(|_| rng.random_range(0..n)).collect();
+        let rows = all.gather(&idx);
+        let c32 = Rows32::from_f32(centres.iter().map(|&v| v as f32).collect(), d);
+        let (labels, dist) = assign(&rows, &c32);
+        let inertia: f64 = dist.iter().map(|&v| f64::from(v)).sum();
+        // centre <- (centre * count + sum of its batch rows) / (count + batch count)
+        let mut sums = vec![0.0f64; kk * d];
+        let mut bc = vec![0.0f64; kk];
+        for (r, &l) in labels.iter().enumerate() {
+            bc[l] += 1.0;
+            for (s, &v) in sums[l * d..(l + 1) * d].iter_mut().zip(rows.row(r)) {
+                *s += f64::from(v);
+            }
+        }
+        for c in 0..kk {
+            if bc[c] > 0.0 {
+                let w = counts[c];
+                for (cv, s) in centres[c * d..(c + 1) * d]
+                    .iter_mut()
+                    .zip(&sums[c * d..(c + 1) * d])
+                {
+                    *cv = (*cv * w + s) / (w + bc[c]);
+                }
+                counts[c] += bc[c];
+            }
+        }
+        if reassign {
+            let max = counts.iter().copied().fold(0.0f64, f64::max);
+            let mut low: Vec<usize> = (0..kk).filter(|&c| counts[c] < 0.01 * max).collect();
+            if low.len() * 2 > batch {
+                // keep the batch/2 lowest counts only
+                low.sort_by(|&a, &b| counts[a].total_cmp(&counts[b]));
+                low.truncate(batch / 2);
+            }
+            if !low.is_empty() {
+                let is_low: Vec<bool> = {
+                    let mut v = vec![false; kk];
+                    low.iter().for_each(|&c| v[c] = true);
+                    v
+                };
+                let floor = (0..kk)
+                    .filter(|&c| !is_low[c])
+                    .map(|c| counts[c])
+                    .fold(f64::INFINITY, f64::min);
+                let picks = rand::seq::index::sample(&mut rng, batch, low.len()).into_vec();
+                for (&c, &p) in low.iter().zip(&picks) {
+                    for (cv, &v) in centres[c * d..(c + 1) * d].iter_mut().zip(rows.row(p)) {
+                        *cv = f64::from(v);
+                    }
+                    counts[c] = if floor.is_finite() { floor } else { 0.0 };
+                }
+            }
+        }
+        // early stop on the smoothed batch inertia (the first step only sees the seeding)
+        if step == 0 {
+            continue;
+        }
+        let bi = inertia / batch as f64;
+        let alpha = (batch as f64 * 2.0 / (n as f64 + 1.0)).min(1.0);
+        let e = ewa.map_or(bi, |e| e * (1.0 - alpha) + bi * alpha);
+        ewa = Some(e);
+        if ewa_min.is_none_or(|m| e < m) {
+            no_improvement = 0;
+            ewa_min = Some(e);
+        } else {
+            no_improvement += 1;
+        }
+        if no_improvement >= 10 {
+            break;
+        }
+    }
+    let c32 = Rows32::from_f32(centres.iter().map(|&v| v as f32).collect(), d);
+    assign(&all, &c32).0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three well-separated blobs: every blob gets its own cluster.
+    #[test]
+    fn separates_blobs() {
+        let n = 300;
+        let x: Vec<f64> = (0..n)
+            .flat_map(|i| {
+                let c = (i % 3) as f64 * 100.0;
+                let h = ((i * 7919) % 101) as f64 / 101.0;
+                [c + h, c - h, h * 0.5]
+            })
+            .collect();
+        let labels = minibatch_kmeans(&x, n, 3, 3, 1);
+        for i in 0..n {
+            assert_eq!(labels[i], labels[i % 3], "row {i}");
+        }
+        assert_ne!(labels[0], labels[1]);
+        assert_ne!(labels[1], labels[2]);
+        assert_ne!(labels[0], labels[2]);
+    }
+}

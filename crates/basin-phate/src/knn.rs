@@ -1,0 +1,435 @@
+//! Exact neighbour search for the kernel: for every query row, every fitted row
+//! that the alpha-decay kernel can keep (the knn + 1 nearest, self included, and
+//! every row within `radius_factor` times the knn-th distance), with exact f64
+//! distances.
+//!
+//! Two exact searches, chosen by [`SearchMethod::auto`]:
+//! - **Brute force** (high-dimensional or small inputs): single-precision GEMM
+//!   tiles of `|x|^2 + |y|^2 - 2 x.y` pick candidates, with a rigorous rounding
+//!   bound per pair so that no row the kernel needs can be missed; the
+//!   candidates' distances are then recomputed in f64. Single precision doubles
+//!   the GEMM rate; the bound costs a handful of extra candidates per row.
+//! - **k-d tree** ([`crate::kdtree`], inputs with few columns and many rows):
+//!   exact k-nearest then exact radius search, O(n log n) for low dimensions.
+//!
+//! Minkowski distances other than p = 2 use the tree or a direct f64 scan.
+
+use crate::distance::Metric;
+use crate::hyperparams::Distance;
+use crate::kdtree::KdTree;
+use crate::linalg::gemm_f32_seq;
+use ndarray::parallel::prelude::*;
+use ndarray::{s, Array2, ArrayView1, ArrayView2, Axis};
+
+/// How the candidates of each kernel row are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SearchMethod {
+    /// Every pair, single-precision GEMM with a rounding bound (euclidean, cosine).
+    BruteGemm,
+    /// Every pair, distances computed directly in f64 (other Minkowski p).
+    BruteDirect,
+    /// Exact k-d tree (euclidean or Minkowski, few columns).
+    KdTree,
+}
+
+/// Largest column count for which the k-d tree is used; above it the tree
+/// prunes too little (scikit-learn switches to brute force above 15 too).
+pub(crate) const KDTREE_MAX_DIM: usize = 15;
+/// Fewest fitted rows for which the k-d tree is used; below it brute force is
+/// as fast.
+pub(crate) const KDTREE_MIN_ROWS: usize = 2048;
+
+impl SearchMethod {
+    /// The tree for euclidean/Minkowski data with at most [`KDTREE_MAX_DIM`]
+    /// columns and at least [`KDTREE_MIN_ROWS`] rows, else brute force.
+    pub(crate) fn auto(distance: Distance, n: usize, d: usize) -> Self {
+        let tree_metric = matches!(distance, Distance::Euclidean | Distance::Minkowski(_));
+        if tree_metric && d <= KDTREE_MAX_DIM && n >= KDTREE_MIN_ROWS {
+            return Self::KdTree;
+        }
+        match distance {
+            Distance::Euclidean | Distance::Cosine => Self::BruteGemm,
+            _ => Self::BruteDirect,
+        }
+    }
+}
+
+/// What the search must return for each query row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Need {
+    /// Index (0-based, in increasing distance) of the bandwidth neighbour:
+    /// knn when the query is itself a fitted row (its zero distance counts), else knn - 1.
+    pub(crate) k: usize,
+    /// Keep at most this many nearest (knn_max + self), or all.
+    pub(crate) cap: Option<usize>,
+    /// Radius multiplier on the bandwidth distance (`(-ln thresh)^(1/decay)`).
+    pub(crate) factor: f64,
+}
+
+/// Candidates (column, exact distance) of every query row: a superset of what
+/// the kernel keeps, always containing the true k + 1 nearest (and the cap nearest).
+pub(crate) fn candidates(
+    metric: &Metric<'_>,
+    queries: ArrayView2<'_, f64>,
+    need: &Need,
+    method: SearchMethod,
+) -> Vec<Vec<(usize, f64)>> {
+    match method {
+        SearchMethod::BruteGemm => match BruteF32::new(metric) {
+            Some(b) => b.candidates(metric, queries, need),
+            None => direct_candidates(metric, queries, need),
+        },
+        SearchMethod::BruteDirect => direct_candidates(metric, queries, need),
+        SearchMethod::KdTree => {
+            let tree = KdTree::build(metric.x.view(), metric.distance);
+            queries
+                .axis_iter(Axis(0))
+                .into_par_iter()
+                .map(|q| tree.candidates(q, need))
+                .collect()
+        }
+    }
+}
+
+/// The `len` smallest values seen so far, ascending (len is knn + 1 or the cap: small).
+struct TopK {
+    vals: Vec<f32>,
+    len: usize,
+}
+
+impl TopK {
+    fn new(len: usize) -> Self {
+        Self {
+            vals: Vec::with_capacity(len + 1),
+            len,
+        }
+    }
+
+    fn worst(&self) -> f32 {
+        if self.vals.len() < self.len {
+            f32::INFINITY
+        } else {
+            self.vals[self.len - 1]
+        }
+    }
+
+    fn get(&self, i: usize) -> f32 {
+        self.vals.get(i).copied().unwrap_or(f32::INFINITY)
+    }
+
+    fn push(&mut self, v: f32) {
+        if v >= self.worst() {
+            return;
+        }
+        let pos = self.vals.partition_point(|&x| x <= v);
+        self.vals.insert(pos, v);
+        self.vals.truncate(self.len);
+    }
+}
+
+/// Fitted rows in single precision, centred (euclidean) and scaled by a power
+/// of two so nothing overflows or underflows, with per-row rounding bounds.
+struct BruteF32 {
+    x: Vec<f32>,
+    n: usize,
+    d: usize,
+    /// Squared norms (euclidean) of the f32 rows.
+    norms: Vec<f32>,
+    /// Per-row half of the rounding bound: |score~ - score| <= slack_i + slack_j.
+    slack: Vec<f32>,
+    center: Vec<f64>,
+    scale: f64,
+    cosine: bool,
+}
+
+/// Unit roundoff of f32.
+const U32: f64 = f32::EPSILON as f64 / 2.0;
+
+impl BruteF32 {
+    /// None when the metric is not euclidean/cosine or the data cannot be
+    /// represented safely in f32 (the direct f64 scan is used then).
+    fn new(metric: &Metric<'_>) -> Option<Self> {
+        let x = &metric.x;
+        let (n, d) = x.dim();
+        let cosine = match metric.distance {
+            Distance::Euclidean => false,
+            Distance::Cosine => true,
+            _ => return None,
+        };
+        let center: Vec<f64> = if cosine {
+            vec![0.0; d]
+        } else {
+            x.mean_axis(Axis(0))?.to_vec()
+        };
+        let max_abs = x
+            .axis_iter(Axis(0))
+            .flat_map(|r| {
+                r.iter()
+                    .zip(&center)
+                    .map(|(v, c)| (v - c).abs())
+                    .collect::<Vec<_>>()
+            })
+            .fold(0.0f64, f64::max);
+        // cosine rows are unit (or zero) already; scale euclidean rows to [-2, 2]
+        let scale = if cosine || max_abs == 0.0 {
+            1.0
+        } else {
+            (-(max_abs.log2().round().clamp(-1000.0, 1000.0))).exp2()
+        };
+        let mut x32 = Vec::with_capacity(n * d);
+        for r in x.axis_iter(Axis(0)) {
+            x32.extend(r.iter().zip(&center).map(|(v, c)| ((v - c) * scale) as f32));
+        }
+        let norms: Vec<f32> = x32
+            .chunks_exact(d.max(1))
+            .map(|r| r.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() as f32)
+            .collect();
+        let slack = Self::slack_of(&norms, d, cosine);
+        Some(Self {
+            x: x32,
+            n,
+            d,
+            norms,
+            slack,
+            center,
+            scale,
+            cosine,
+        })
+    }
+
+    /// Rounding bound. Euclidean: rounding the centred rows to f32 moves a
+    /// squared distance by <= 4.01 u (|x|^2 + |y|^2); the f32 dot product errs by
+    /// <= d u (|x|^2 + |y|^2) / 2 in any summation order; forming
+    /// `|x|^2 + |y|^2 - 2 g` adds <= 3 u (|x|^2 + |y|^2). We take
+    /// (d + 16) u (|x|^2 + |y|^2), about twice the sum, plus an absolute floor for
+    /// subnormal products. Cosine: the same terms with unit norms.
+    fn slack_of(norms: &[f32], d: usize, cosine: bool) -> Vec<f32> {
+        let c = (d as f64 + 16.0) * U32;
+        norms
+            .iter()
+            .map(|&nv| {
+                let s = if cosine { c } else { c * f64::from(nv) + 1e-30 };
+                s as f32
+            })
+            .collect()
+    }
+
+    fn candidates(
+        &self,
+        metric: &Metric<'_>,
+        queries: ArrayView2<'_, f64>,
+        need: &Need,
+    ) -> Vec<Vec<(usize, f64)>> {
+        let nq = queries.nrows();
+        let mut q32 = Vec::with_capacity(nq * self.d);
+        for r in queries.axis_iter(Axis(0)) {
+            q32.extend(
+                r.iter()
+                    .zip(&self.center)
+                    .map(|(v, c)| ((v - c) * self.scale) as f32),
+            );
+        }
+        if q32.iter().any(|v| !v.is_finite()) {
+            return direct_candidates(metric, queries, need);
+        }
+        let qnorms: Vec<f32> = q32
+            .chunks_exact(self.d.max(1))
+            .map(|r| r.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() as f32)
+            .collect();
+        let qslack = Self::slack_of(&qnorms, self.d, self.cosine);
+        let block = 256usize;
+        let starts: Vec<usize> = (0..nq).step_by(block).collect();
+        let parts: Vec<Vec<Vec<(usize, f64)>>> = starts
+            .into_par_iter()
+            .map(|start| {
+                let end = (start + block).min(nq);
+                let rows = end - start;
+                let qb = &q32[start * self.d..end * self.d];
+                self.block_candidates(qb, &qnorms[start..end], &qslack[start..end], rows, need)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(r, cand)| {
+                        let q = queries.row(start + r);
+                        cand.into_iter()
+                            .map(|j| (j, metric.exact(q, metric.x.row(j))))
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        parts.into_iter().flatten().collect()
+    }
+
+    /// Candidate columns of `rows` query rows: streams column tiles through a
+    /// single-threaded f32 GEMM, keeps the smallest upper bounds and every
+    /// column whose lower bound can still be within the radius.
+    fn block_candidates(
+        &self,
+        qb: &[f32],
+        qn: &[f32],
+        qs: &[f32],
+        rows: usize,
+        need: &Need,
+    ) -> Vec<Vec<usize>> {
+        let mult = if self.cosine {
+            need.factor
+        } else {
+            need.factor * need.factor
+        };
+        // f32 rounding of the multiplier, the product and the sum below must not shrink the radius
+        let mult = (mult * (1.0 + 16.0 * U32)) as f32;
+        let keep = need.cap.map_or(need.k + 1, |c| c.max(need.k + 1));
+        let mut tops: Vec<TopK> = (0..rows).map(|_| TopK::new(keep)).collect();
+        let mut thr = vec![f32::INFINITY; rows];
+        let mut cand: Vec<Vec<(usize, f32)>> = vec![Vec::new(); rows];
+        let tile = 1024usize;
+        let threshold = |top: &TopK, slack: f32| -> f32 {
+            let mut t = mult * top.get(need.k);
+            if let Some(c) = need.cap {
+                t = t.min(top.get(c - 1));
+            }
+            t + slack
+        };
+        let mut c0 = 0;
+        while c0 < self.n {
+            let c1 = (c0 + tile).min(self.n);
+            let g = gemm_f32_seq(qb, rows, &self.x[c0 * self.d..c1 * self.d], c1 - c0, self.d);
+            let (xn, xs) = (&self.norms[c0..c1], &self.slack[c0..c1]);
+            for r in 0..rows {
+                let grow = &g[r * (c1 - c0)..(r + 1) * (c1 - c0)];
+                let (top, t, cr) = (&mut tops[r], &mut thr[r], &mut cand[r]);
+                let (qnr, qsr) = (qn[r], qs[r]);
+                // Lower bounds in chunks of 16 (vectorised); only a chunk whose
+                // minimum passes the threshold is looked at element by element.
+                let mut lo = [0.0f32; 16];
+                let width = c1 - c0;
+                let mut base = 0;
+                while base < width {
+                    let len = (width - base).min(16);
+                    let (gc, nc, sc) = (
+                        &grow[base..base + len],
+                        &xn[base..base + len],
+                        &xs[base..base + len],
+                    );
+                    let tt = *t;
+                    let any = match (
+                        <&[f32; 16]>::try_from(gc),
+                        <&[f32; 16]>::try_from(nc),
+                        <&[f32; 16]>::try_from(sc),
+                    ) {
+                        (Ok(g16), Ok(n16), Ok(s16)) => {
+                            lower_bounds16(g16, n16, s16, qnr, tt, self.cosine, &mut lo)
+                        }
+                        _ => {
+                            let mut any = false;
+                            for l in 0..len {
+                                let v = if self.cosine {
+                                    1.0 - gc[l]
+                                } else {
+                                    qnr + nc[l] - 2.0 * gc[l]
+                                };
+                                lo[l] = v - sc[l];
+                                any |= lo[l] <= tt;
+                            }
+                            any
+                        }
+                    };
+                    if any {
+                        for l in 0..len {
+                            if lo[l] <= *t {
+                                top.push(lo[l] + 2.0 * sc[l] + qsr);
+                                *t = threshold(top, qsr);
+                                if lo[l] <= *t {
+                                    cr.push((c0 + base + l, lo[l]));
+                                }
+                            }
+                        }
+                    }
+                    base += len;
+                }
+            }
+            c0 = c1;
+        }
+        cand.into_iter()
+            .zip(thr)
+            .map(|(c, t)| {
+                c.into_iter()
+                    .filter(|&(_, lo)| lo <= t)
+                    .map(|(j, _)| j)
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// Lower bounds of 16 scores from their dot products; true when any is within
+/// `t`. Fixed-size arrays and an OR of comparisons (not a float min, which
+/// does not reassociate) let the compiler vectorise the loop.
+#[inline(always)]
+fn lower_bounds16(
+    g: &[f32; 16],
+    nrm: &[f32; 16],
+    slack: &[f32; 16],
+    qn: f32,
+    t: f32,
+    cosine: bool,
+    lo: &mut [f32; 16],
+) -> bool {
+    let mut any = false;
+    for l in 0..16 {
+        let v = if cosine {
+            1.0 - g[l]
+        } else {
+            qn + nrm[l] - 2.0 * g[l]
+        };
+        lo[l] = v - slack[l];
+        any |= lo[l] <= t;
+    }
+    any
+}
+
+/// Candidates from distances computed directly in f64 (any metric).
+fn direct_candidates(
+    metric: &Metric<'_>,
+    queries: ArrayView2<'_, f64>,
+    need: &Need,
+) -> Vec<Vec<(usize, f64)>> {
+    let n = metric.x.nrows();
+    let block = 128usize;
+    let starts: Vec<usize> = (0..queries.nrows()).step_by(block).collect();
+    let parts: Vec<Vec<Vec<(usize, f64)>>> = starts
+        .into_par_iter()
+        .map(|start| {
+            let end = (start + block).min(queries.nrows());
+            let q = queries.slice(s![start..end, ..]);
+            let dist: Array2<f64> = Array2::from_shape_fn((q.nrows(), n), |(i, j)| {
+                metric.exact(q.row(i), metric.x.row(j))
+            });
+            dist.axis_iter(Axis(0))
+                .map(|row| select_exact(row, need))
+                .collect()
+        })
+        .collect();
+    parts.into_iter().flatten().collect()
+}
+
+/// The needed columns of one row of exact distances.
+pub(crate) fn select_exact(row: ArrayView1<'_, f64>, need: &Need) -> Vec<(usize, f64)> {
+    let mut tmp: Vec<f64> = row.to_vec();
+    let n = tmp.len();
+    let kth = |v: &mut Vec<f64>, k: usize| -> f64 {
+        let k = k.min(n - 1);
+        *v.select_nth_unstable_by(k, f64::total_cmp).1
+    };
+    let mut r = kth(&mut tmp, need.k) * need.factor;
+    if let Some(c) = need.cap {
+        if c < n {
+            r = r.min(kth(&mut tmp, c - 1));
+        }
+    }
+    row.iter()
+        .enumerate()
+        .filter(|(_, &d)| d <= r)
+        .map(|(j, &d)| (j, d))
+        .collect()
+}

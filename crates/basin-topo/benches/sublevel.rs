@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 
-use basin_topo::sublevel::{Complex, SublevelParams};
+use basin_topo::sublevel::{Complex, Connectivity, SublevelParams};
 use criterion::{criterion_group, BenchmarkId, Criterion};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
@@ -63,7 +63,8 @@ fn side_by_side(path: &str) {
             points[i].iter().zip(&points[j]).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt()
         });
         for (mode, complex) in [("graph", Complex::Graph), ("flag", Complex::Flag)] {
-            let params = SublevelParams::new().k(k).complex(complex);
+            // gudhi's side builds the plain kNN graph.
+            let params = SublevelParams::new().k(k).complex(complex).connectivity(Connectivity::Knn);
             let mut best = f64::INFINITY;
             let mut bars = 0;
             for _ in 0..repeats {

@@ -53,11 +53,15 @@
 //! # Ok::<(), basin_topo::TopoError>(())
 //! ```
 
+mod apparent;
 mod binomial;
 mod coboundary;
+mod column;
+mod cycles;
 mod distance_matrix;
 mod io;
 mod memory;
+mod parallel;
 mod pivot_map;
 mod reduction;
 mod types;
@@ -73,6 +77,7 @@ pub use memory::{default_memory_budget, MemoryEstimate};
 use binomial::BinomialCoeffTable;
 use coboundary::{CofacetEnumerator, DenseCofacets, SparseCofacets};
 use distance_matrix::{prepare, PreparedInput, RipsMatrix};
+use cycles::{representative_cycles, CycleInput};
 use reduction::{Cocycle, Reducer};
 use types::Value;
 
@@ -124,6 +129,7 @@ pub struct RipsParams {
     modulus: u32,
     max_memory: Option<u64>,
     cocycles: bool,
+    cycles: bool,
     n_threads: usize,
 }
 
@@ -135,10 +141,15 @@ impl Default for RipsParams {
             modulus: 2,
             max_memory: default_memory_budget(),
             cocycles: false,
+            cycles: false,
             n_threads: 1,
         }
     }
 }
+
+/// A representative cycle: edges `[u, v]` (`u < v`, point indices) with
+/// their coefficients in Z/p written in `(-p/2, p/2]`; see [`RipsOutput::cycles`].
+pub type RepresentativeCycle = Vec<([usize; 2], i64)>;
 
 /// Result of [`RipsParams::compute`].
 #[derive(Debug, Clone)]
@@ -151,6 +162,15 @@ pub struct RipsOutput {
     pub cocycles: Option<Vec<Vec<Vec<usize>>>>,
     /// The coefficients of those simplices in Z/p, written in `(-p/2, p/2]`.
     pub cocycle_coefficients: Option<Vec<Vec<i64>>>,
+    /// With [`RipsParams::cycles`]: for each bar of `diagram.pairs` (same
+    /// order), a representative cycle of a 1-dimensional bar as edges
+    /// `[u, v]` (`u < v`) with coefficients in Z/p written in `(-p/2, p/2]`,
+    /// oriented so that `∂[u, v] = v − u`; empty for other dimensions. A
+    /// finite bar `[b, d)` gets the cycle of the homology reduction: its
+    /// latest edge has length `b`, it is a boundary at `d` and not before,
+    /// and it pairs to a non-zero value with the bar's cocycle. An essential
+    /// bar gets its birth edge closed by a path of the minimum spanning forest.
+    pub cycles: Option<Vec<RepresentativeCycle>>,
     /// The threshold used (the enclosing radius when none was given).
     pub threshold: f64,
     /// Number of edges of length `≤ threshold`.
@@ -165,7 +185,7 @@ fn is_prime(p: u32) -> bool {
 
 impl RipsParams {
     /// Defaults: `max_dim` 1, no threshold (enclosing radius), Z/2, budget
-    /// [`default_memory_budget`], no cocycles, one thread.
+    /// [`default_memory_budget`], no cocycles or cycles, one thread.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
@@ -206,9 +226,21 @@ impl RipsParams {
         self
     }
 
-    /// Worker threads (`0`: all cores). Threads assemble the columns of each
-    /// dimension (the enumeration of simplices and apparent-pair tests); the
-    /// reduction itself is sequential. The result does not depend on it.
+    /// Also return representative cycles of the 1-dimensional bars (see
+    /// [`RipsOutput::cycles`]). Cheap: a partial homology reduction of the
+    /// death triangles after the cohomology run.
+    #[must_use]
+    pub fn cycles(mut self, cycles: bool) -> Self {
+        self.cycles = cycles;
+        self
+    }
+
+    /// Worker threads (`0`: all cores; default 1). With more than one, the
+    /// apparent-pair tests of the edges, the assembly of the columns of each
+    /// dimension and the reduction itself run in parallel (see the
+    /// `parallel` module: rounds over a window of columns that reproduce the
+    /// sequential column additions). The result — bars, their order,
+    /// cocycles and cycles — does not depend on it.
     #[must_use]
     pub fn n_threads(mut self, n_threads: usize) -> Self {
         self.n_threads = n_threads;
@@ -279,7 +311,7 @@ impl RipsParams {
         let n = prepared.size();
         let binomial = BinomialCoeffTable::new(n, effective_dim(self.max_dim, n) + 2)?;
         let threshold = plan.threshold;
-        let (pairs, cocycles) = match prepared {
+        let (pairs, cocycles, cycles) = match prepared {
             // Dense enumeration (one distance lookup per vertex, cofacets over
             // the threshold skipped) wins unless the threshold leaves out most
             // edges; then merging neighbour lists is cheaper.
@@ -305,6 +337,7 @@ impl RipsParams {
             diagram,
             cocycles,
             cocycle_coefficients,
+            cycles,
             threshold: f64::from(threshold),
             num_edges: plan.num_edges,
             memory: plan.memory,
@@ -316,18 +349,31 @@ impl RipsParams {
         m: &M,
         binomial: &BinomialCoeffTable,
         threshold: Value,
-    ) -> (Vec<crate::PersistencePair>, Option<Vec<Cocycle>>) {
+    ) -> (Vec<crate::PersistencePair>, Option<Vec<Cocycle>>, Option<Vec<RepresentativeCycle>>) {
         let dim = effective_dim(self.max_dim, m.size());
-        // Threads only assemble columns for now; the reduction is sequential.
         let pool = match self.n_threads {
             1 => None,
             t => rayon::ThreadPoolBuilder::new().num_threads(t).build().ok(),
         };
         let mut reducer =
-            Reducer::<M, E>::new(m, binomial, dim, threshold, self.modulus, self.cocycles, pool.as_ref());
+            Reducer::<M, E>::new(m, binomial, dim, threshold, self.modulus, self.cocycles, self.cycles, pool.as_ref());
         reducer.compute_barcodes();
         let cocycles = self.cocycles.then(|| std::mem::take(&mut reducer.cocycles));
-        (std::mem::take(&mut reducer.pairs), cocycles)
+        let cycles = self.cycles.then(|| {
+            let input = CycleInput {
+                bars: &reducer.dim1_bars,
+                pivots: &reducer.dim1_pivots,
+                tree_edges: &reducer.tree_edges,
+                inverse: &reducer.inverse,
+            };
+            let mut found = representative_cycles(&reducer.ctx(), &mut reducer.apparent(), &input).into_iter();
+            reducer
+                .pairs
+                .iter()
+                .map(|p| if p.dim == 1 { found.next().flatten().unwrap_or_default() } else { Vec::new() })
+                .collect()
+        });
+        (std::mem::take(&mut reducer.pairs), cocycles, cycles)
     }
 
     /// Refuses before allocating an `n × n` distance matrix over the budget.

@@ -73,6 +73,14 @@ proptest! {
     }
 
     #[test]
+    fn threads_keep_the_diagram(points in points_strategy(40, 3), threads in 2usize..5, modulus in prop_oneof![Just(2u32), Just(3)]) {
+        let one = params(2).modulus(modulus).cocycles(true).compute(&euclidean(&points)).unwrap();
+        let many = params(2).modulus(modulus).cocycles(true).n_threads(threads).compute(&euclidean(&points)).unwrap();
+        prop_assert_eq!(&one.diagram, &many.diagram);
+        prop_assert_eq!(&one.cocycles, &many.cocycles);
+    }
+
+    #[test]
     fn input_modes_agree(points in points_strategy(25, 3), t in 0.3f64..1.5) {
         let d = distances(&points);
         let n = d.nrows();
@@ -165,8 +173,9 @@ fn tiny_inputs() {
     assert_eq!(out.diagram.in_dim(0).filter(|p| p.is_essential()).count(), 2);
 }
 
-/// Threads assemble columns in chunks concatenated in order: the bars and
-/// cocycles are those of one thread (input large enough for the parallel path).
+/// Threads assemble and reduce columns (see `rips/parallel.rs`): the bars, their
+/// order, cocycles and cycles are those of one thread (input large enough for
+/// the parallel assembly and for several reduction windows).
 #[test]
 fn threads_give_the_same_result() {
     let mut s: u64 = 99;
@@ -174,10 +183,12 @@ fn threads_give_the_same_result() {
         s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (s >> 11) as f64 / (1u64 << 53) as f64
     });
-    let one = params(2).threshold(Some(0.8)).cocycles(true).compute(&euclidean(&points)).unwrap();
-    let two = params(2).threshold(Some(0.8)).cocycles(true).n_threads(2).compute(&euclidean(&points)).unwrap();
+    let one = params(2).threshold(Some(0.8)).cocycles(true).cycles(true).compute(&euclidean(&points)).unwrap();
+    let two =
+        params(2).threshold(Some(0.8)).cocycles(true).cycles(true).n_threads(2).compute(&euclidean(&points)).unwrap();
     assert!(one.num_edges > 4096, "{} edges: the parallel path needs 4096 simplices", one.num_edges);
     assert!(one.diagram.count(1) > 0 && one.diagram.count(2) > 0);
     assert_eq!(one.diagram, two.diagram);
     assert_eq!(one.cocycles, two.cocycles);
+    assert_eq!(one.cycles, two.cycles);
 }

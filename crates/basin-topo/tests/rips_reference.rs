@@ -80,11 +80,16 @@ fn cases() -> Vec<Case> {
 }
 
 fn run_case(case: &Case) {
+    run_case_with_threads(case, 1);
+}
+
+fn run_case_with_threads(case: &Case, threads: usize) {
     let path = repo_root().join(&case.file);
     let params = RipsParams::new()
         .max_dim(case.max_dim)
         .threshold(case.threshold)
         .modulus(case.modulus)
+        .n_threads(threads)
         .max_memory(None);
     let metric = if case.metric == "cosine" { Metric::Cosine } else { Metric::Euclidean };
     let (out, tol) = match case.format.as_str() {
@@ -138,6 +143,17 @@ fn random_inputs_match_ripser_py() {
     assert_eq!(cases.len(), 9);
     for case in &cases {
         run_case(case);
+    }
+}
+
+/// The multi-threaded reduction on every set and random input, with 2 and 3
+/// threads: the same diagrams as ripser.py.
+#[test]
+fn every_case_matches_ripser_py_with_threads() {
+    for case in cases() {
+        for threads in [2, 3] {
+            run_case_with_threads(&case, threads);
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Sublevel persistence against gudhi 3.13 (reference data made by
 //! `tests/reference/sublevel/make_sublevel.py`), bad input, and invariants.
 
-use basin_topo::sublevel::{knn_graph, Complex, KnnGraph, SublevelParams};
+use basin_topo::sublevel::{connect_components, knn_graph, Complex, Connectivity, KnnGraph, SublevelParams};
 use basin_topo::{PersistencePair, TopoError};
 use ndarray::{array, Array2};
 use proptest::prelude::*;
@@ -76,17 +76,105 @@ fn matches_gudhi_on_reference_cases() {
             None => euclidean(&points),
         };
         for (mode, complex) in [("graph", Complex::Graph), ("flag", Complex::Flag)] {
-            let out = SublevelParams::new().k(k).complex(complex).compute(d.view(), &values).unwrap();
+            // The paper's plain kNN graph, then the bridged one (the default).
+            let plain = SublevelParams::new().k(k).complex(complex).connectivity(Connectivity::Knn);
+            let out = plain.compute(d.view(), &values).unwrap();
             assert_eq!(out.graph.edges.len() as u64, case["n_edges"].as_u64().unwrap(), "{name}: edges");
+            assert_eq!(out.bridges, 0);
+            let bridged = SublevelParams::new().k(k).complex(complex).compute(d.view(), &values).unwrap();
+            let reference = &case["bridged"];
+            assert_eq!(bridged.graph.edges.len() as u64, reference["n_edges"].as_u64().unwrap(), "{name}: bridged edges");
+            assert_eq!(bridged.bridges, bridged.graph.edges.len() - out.graph.edges.len());
+            assert_eq!(components(&bridged.graph), 1, "{name}: bridged graph is connected");
+            assert!(out.graph.edges.iter().all(|e| bridged.graph.edges.binary_search(e).is_ok()));
             for dim in 0..2 {
                 assert_same_bars(
                     &sorted_bars(out.diagram.in_dim(dim)),
                     &reference_bars(&case[mode][format!("d{dim}")]),
                     &format!("{name} {mode} D{dim}"),
                 );
+                assert_same_bars(
+                    &sorted_bars(bridged.diagram.in_dim(dim)),
+                    &reference_bars(&reference[mode][format!("d{dim}")]),
+                    &format!("{name} bridged {mode} D{dim}"),
+                );
             }
+            // One essential D0 class once connected; D1 keeps its bars (a tree of bridges closes no cycle).
+            assert_eq!(bridged.diagram.in_dim(0).filter(|b| b.is_essential()).count(), 1, "{name}");
+            assert_eq!(bridged.diagram.count(1), out.diagram.count(1), "{name}");
         }
     }
+}
+
+/// Bridges are the minimum spanning tree of the components: checked against
+/// Kruskal over every pair with the graph's edges at weight zero, written out
+/// here on random clusters (components of a 2-NN graph).
+#[test]
+fn bridges_are_the_minimum_spanning_tree_of_the_components() {
+    let mut s: u64 = 5;
+    let mut uniform = || {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for clusters in 1..7 {
+        let points: Vec<Vec<f64>> = (0..clusters * 9)
+            .map(|i| vec![10.0 * (i / 9) as f64 + uniform(), 7.0 * ((i / 9) % 2) as f64 + uniform()])
+            .collect();
+        let d = euclidean(&points);
+        let n = points.len();
+        let g = knn_graph(d.view(), 2).unwrap();
+        let bridged = connect_components(&g, d.view()).unwrap();
+        let c = components(&g);
+        assert_eq!(bridged.edges.len(), g.edges.len() + c - 1, "{clusters} clusters");
+        assert_eq!(components(&bridged), 1);
+        // Kruskal: every pair by distance, union-find seeded with the graph.
+        let mut parent: Vec<usize> = (0..n).collect();
+        fn find(parent: &mut [usize], mut x: usize) -> usize {
+            while parent[x] != x {
+                x = parent[x];
+            }
+            x
+        }
+        for &(i, j) in &g.edges {
+            let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+            parent[a] = b;
+        }
+        let mut pairs: Vec<(f64, usize, usize)> = (0..n).flat_map(|j| (0..j).map(move |i| (i, j))).map(|(i, j)| (d[[i, j]], i, j)).collect();
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut expected = g.edges.clone();
+        for (_, i, j) in pairs {
+            let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+            if a != b {
+                parent[a] = b;
+                expected.push((i, j));
+            }
+        }
+        expected.sort_unstable();
+        assert_eq!(bridged.edges, expected, "{clusters} clusters");
+    }
+    // A connected graph is left as it is; a mismatched matrix is refused.
+    let d = array![[0.0, 1.0, 2.0], [1.0, 0.0, 1.0], [2.0, 1.0, 0.0]];
+    let g = knn_graph(d.view(), 1).unwrap();
+    assert_eq!(connect_components(&g, d.view()).unwrap(), g);
+    let small = array![[0.0, 1.0], [1.0, 0.0]];
+    expect_input_error(connect_components(&g, small.view()), "3 vertices");
+}
+
+/// Two far-apart clusters: the plain kNN graph keeps two essential minima,
+/// the bridged one merges them at the larger loss of the bridge's ends.
+#[test]
+fn bridging_merges_separate_basins_at_the_bridge() {
+    let points: Vec<Vec<f64>> = (0..10).map(|i| vec![f64::from(i % 5) + if i < 5 { 0.0 } else { 100.0 }, 0.0]).collect();
+    let d = euclidean(&points);
+    // Loss: minimum 0 in the first cluster, 1 in the second; the nearest pair
+    // across is point 4 (loss 0.8) and point 5 (loss 1.5).
+    let values = [0.0, 0.2, 0.4, 0.6, 0.8, 1.5, 1.25, 1.0, 1.25, 1.5];
+    let plain = SublevelParams::new().k(2).connectivity(Connectivity::Knn).compute(d.view(), &values).unwrap();
+    assert_eq!(sorted_bars(plain.diagram.in_dim(0)), vec![(0.0, f64::INFINITY), (1.0, f64::INFINITY)]);
+    let bridged = SublevelParams::new().k(2).compute(d.view(), &values).unwrap();
+    assert_eq!(bridged.bridges, 1);
+    assert_eq!(sorted_bars(bridged.diagram.in_dim(0)), vec![(0.0, f64::INFINITY), (1.0, 1.5)]);
+    assert!(bridged.graph.edges.contains(&(4, 5)));
 }
 
 #[test]

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use basin_store::columns;
 use basin_store::polars::prelude::*;
-use basin_store::schema::{COCYCLES, DIAGRAMS, FEATURES, POTENTIAL_DISTANCES, TRAJECTORIES};
+use basin_store::schema::{COCYCLES, CYCLES, DIAGRAMS, FEATURES, POTENTIAL_DISTANCES, TRAJECTORIES};
 use basin_store::{read_table, write_table, Provenance};
 use basin_topo::rips::{self, Metric, RipsInput, RipsParams};
-use basin_topo::sublevel::{Complex, SublevelParams};
+use basin_topo::sublevel::{Complex, Connectivity, SublevelParams};
 use basin_topo::{distance, summary, Diagram, PersistencePair};
 use clap::{Args, Subcommand, ValueEnum};
 use ndarray::Array2;
@@ -28,8 +28,15 @@ pub(crate) struct TopoSection {
     pub vr_metric: String,
     /// Coefficient field Z/p.
     pub modulus: u32,
+    /// Threads of the Rips computation: 0 = all cores (the default: the
+    /// parallel reduction is the fastest wherever a second core is free),
+    /// 1 = the sequential reduction (the fastest on a fully loaded machine).
+    pub vr_threads: usize,
     /// Neighbours of the kNN graph on potential distances.
     pub sublevel_k: usize,
+    /// `bridged` (default: the kNN graph plus the shortest edges joining its
+    /// components) or `knn` (the paper's plain kNN graph, possibly in pieces).
+    pub sublevel_connectivity: String,
     /// Which loss is the function on the vertices: `train_loss` or `test_loss`.
     pub sublevel_loss: String,
     /// `graph` (the paper's 1-dimensional complex) or `flag`.
@@ -45,7 +52,9 @@ impl Default for TopoSection {
             vr_threshold: None,
             vr_metric: "cosine".into(),
             modulus: 2,
+            vr_threads: 0,
             sublevel_k: 20,
+            sublevel_connectivity: "bridged".into(),
             sublevel_loss: "train_loss".into(),
             sublevel_complex: "graph".into(),
             p: 2.0,
@@ -96,6 +105,10 @@ pub(crate) struct VrArgs {
     /// trajectory points (jump seed, step, epoch) of its representative cocycle.
     #[arg(long)]
     cocycles_out: Option<PathBuf>,
+    /// Output `cycles` Parquet file: for every 1-dimensional bar, the edges of
+    /// a representative cycle, each endpoint as its trajectory point.
+    #[arg(long)]
+    cycles_out: Option<PathBuf>,
     /// Read one text file in this format instead of trajectories, and print
     /// the diagram in Ripser's text format.
     #[arg(long, value_enum)]
@@ -109,6 +122,9 @@ pub(crate) struct VrArgs {
     /// Override `[topo] modulus`.
     #[arg(long)]
     modulus: Option<u32>,
+    /// Override `[topo] vr_threads` (0 = all cores, 1 = sequential).
+    #[arg(long)]
+    threads: Option<usize>,
     /// Input files: `trajectories` Parquet (one net each), or one text file.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
@@ -182,7 +198,9 @@ fn vr(args: &VrArgs) -> Result<()> {
         .max_dim(args.dim.unwrap_or(section.vr_max_dim))
         .threshold(args.threshold.or(section.vr_threshold))
         .modulus(args.modulus.unwrap_or(section.modulus))
-        .cocycles(args.cocycles_out.is_some());
+        .n_threads(args.threads.unwrap_or(section.vr_threads))
+        .cocycles(args.cocycles_out.is_some())
+        .cycles(args.cycles_out.is_some());
     if let Some(format) = args.text_input {
         let [path] = args.inputs.as_slice() else { bail!("--text-input takes exactly one file") };
         let output = match format {
@@ -216,6 +234,7 @@ fn vr(args: &VrArgs) -> Result<()> {
     let mut rows = Vec::new();
     let mut features = Vec::new();
     let mut cocycle_rows = CocycleRows::default();
+    let mut cycle_rows = CycleRows::default();
     for path in &args.inputs {
         let (run_id, net) = net_points(path)?;
         let points = &net.weights;
@@ -237,12 +256,20 @@ fn vr(args: &VrArgs) -> Result<()> {
         if let Some(cocycles) = &output.cocycles {
             cocycle_rows.add(&source, &run_id, &output.diagram.pairs, cocycles, &net);
         }
+        if let Some(cycles) = &output.cycles {
+            cycle_rows.add(&source, &run_id, &output.diagram.pairs, cycles, &net);
+        }
         rows.extend(output.diagram.pairs.iter().map(|&p| (source.clone(), run_id.clone(), p)));
     }
     if let Some(path) = &args.cocycles_out {
         let mut df = cocycle_rows.frame()?;
         let prov = Provenance::new(&COCYCLES, "topo vr").with_params(section_json.clone()).with_inputs(&args.inputs)?;
         write_table(path, &mut df, &COCYCLES, &prov)?;
+    }
+    if let Some(path) = &args.cycles_out {
+        let mut df = cycle_rows.frame()?;
+        let prov = Provenance::new(&CYCLES, "topo vr").with_params(section_json.clone()).with_inputs(&args.inputs)?;
+        write_table(path, &mut df, &CYCLES, &prov)?;
     }
     write_outputs(out, args.features_out.as_deref(), &rows, &features, section_json, &args.inputs, "topo vr")
 }
@@ -303,6 +330,72 @@ impl CocycleRows {
                 Column::new("jump_seed".into(), self.jump_seed),
                 Column::new("step_size".into(), self.step_size),
                 Column::new("epoch".into(), self.epoch),
+            ],
+        )?)
+    }
+}
+
+/// Rows of the `cycles` table: every edge of every representative cycle,
+/// both endpoints as trajectory points.
+#[derive(Default)]
+struct CycleRows {
+    source: Vec<String>,
+    run_id: Vec<String>,
+    bar: Vec<i64>,
+    birth: Vec<f64>,
+    death: Vec<f64>,
+    coefficient: Vec<i64>,
+    jump_seed: [Vec<i64>; 2],
+    step_size: [Vec<f64>; 2],
+    epoch: [Vec<i64>; 2],
+}
+
+impl CycleRows {
+    fn add(
+        &mut self,
+        source: &str,
+        run_id: &str,
+        pairs: &[PersistencePair],
+        cycles: &[Vec<([usize; 2], i64)>],
+        net: &crate::trajectories::Points,
+    ) {
+        for (bar, (pair, edges)) in pairs.iter().zip(cycles).enumerate() {
+            for &(ends, coefficient) in edges {
+                self.source.push(source.to_owned());
+                self.run_id.push(run_id.to_owned());
+                self.bar.push(i64::try_from(bar).unwrap_or(i64::MAX));
+                self.birth.push(pair.birth);
+                self.death.push(pair.death);
+                self.coefficient.push(coefficient);
+                for (side, &v) in ends.iter().enumerate() {
+                    self.jump_seed[side].push(net.jump_seed[v]);
+                    self.step_size[side].push(net.step_size[v]);
+                    self.epoch[side].push(net.epoch[v]);
+                }
+            }
+        }
+    }
+
+    fn frame(self) -> Result<DataFrame> {
+        let n = self.source.len();
+        let [seed_a, seed_b] = self.jump_seed;
+        let [step_a, step_b] = self.step_size;
+        let [epoch_a, epoch_b] = self.epoch;
+        Ok(DataFrame::new(
+            n,
+            vec![
+                Column::new("source".into(), self.source),
+                Column::new("run_id".into(), self.run_id),
+                Column::new("bar".into(), self.bar),
+                Column::new("birth".into(), self.birth),
+                Column::new("death".into(), self.death),
+                Column::new("coefficient".into(), self.coefficient),
+                Column::new("jump_seed_a".into(), seed_a),
+                Column::new("step_size_a".into(), step_a),
+                Column::new("epoch_a".into(), epoch_a),
+                Column::new("jump_seed_b".into(), seed_b),
+                Column::new("step_size_b".into(), step_b),
+                Column::new("epoch_b".into(), epoch_b),
             ],
         )?)
     }
@@ -390,15 +483,22 @@ fn sublevel(args: &SublevelArgs) -> Result<()> {
         "flag" => Complex::Flag,
         other => bail!("[topo] sublevel_complex = {other:?}: expected graph or flag"),
     };
+    let connectivity = match section.sublevel_connectivity.as_str() {
+        "bridged" => Connectivity::Bridged,
+        "knn" => Connectivity::Knn,
+        other => bail!("[topo] sublevel_connectivity = {other:?}: expected bridged or knn"),
+    };
     let output = SublevelParams::new()
         .k(section.sublevel_k)
+        .connectivity(connectivity)
         .complex(complex)
         .p(section.p)
         .compute(d.view(), &values)
         .with_context(|| format!("sublevel persistence of {run_id}"))?;
     tracing::info!(
-        "sublevel {run_id}: {} bars, total persistence D0 {:.4e}, D1 {:.4e}",
+        "sublevel {run_id}: {} bars, {} bridging edges, total persistence D0 {:.4e}, D1 {:.4e}",
         output.diagram.pairs.len(),
+        output.bridges,
         output.total_persistence[0],
         output.total_persistence[1]
     );

@@ -57,7 +57,9 @@ use crate::PersistencePair;
 /// ```
 #[must_use]
 pub fn total_persistence(pairs: &[PersistencePair], p: f64) -> f64 {
-    finite(pairs).map(|b| b.persistence().powf(p)).sum()
+    // Folded from +0.0: `Sum` for f64 starts at −0.0, which an empty diagram
+    // would report as "-0".
+    finite(pairs).map(|b| b.persistence().powf(p)).fold(0.0, |a, x| a + x)
 }
 
 /// The bars with every infinite death replaced by `max(at, birth)`.

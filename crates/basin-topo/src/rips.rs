@@ -20,7 +20,17 @@
 //! * simplex indices are checked: a `C(n, max_dim + 2)` that does not fit the
 //!   56 index bits of a key is refused with [`TopoError::IndexOverflow`];
 //! * **sparse mode** when a threshold leaves out some edges: neighbour lists
-//!   sorted by vertex, cofacets found by merging them.
+//!   sorted by vertex, cofacets found by merging them;
+//! * **threads** ([`RipsParams::n_threads`]): the apparent-pair tests of the
+//!   edges, the assembly of the columns and the reduction run on a rayon
+//!   pool. The reduction advances a window of columns at once against the
+//!   pivots settled so far and settles them in column order, so that every
+//!   column goes through the additions of the sequential run: bars, cocycles
+//!   and cycles are identical for any number of threads (module `parallel`).
+//!   A single long column (the sphere of `data/tda`) stays one thread's work;
+//! * **representative cycles** of 1-dimensional bars
+//!   ([`RipsParams::cycles`]): a partial homology reduction of the death
+//!   triangles after the cohomology run (module `cycles`).
 //!
 //! Semantics follow ripser.py 0.6.15 exactly: filtration values are `f32`;
 //! a simplex enters at the largest distance among its vertices; the

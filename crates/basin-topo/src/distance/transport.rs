@@ -187,13 +187,25 @@ impl Transport {
         }
     }
 
+    /// Bar rows first, one source at a time: while a bar row is free, `Δ_A`
+    /// has room (its demand `n` exceeds the bar rows sent to it), so every
+    /// search stops at the latest at the diagonal, and `Δ_A`'s backward
+    /// edges (one per row sent there) are never expanded. `Δ_B`'s supply
+    /// goes last, all of it at once while the direct edge to `Δ_A` is a
+    /// shortest path.
     fn solve(&mut self) {
         self.greedy_start();
         loop {
-            while self.supply_left() > 0 {
-                if !self.augment() {
+            let free: Vec<usize> = (0..self.n).filter(|&i| self.col_of_row[i] == NONE).collect();
+            for source in free {
+                if !self.augment(source) {
                     // Cannot happen: every row reaches Δ_A. Leave the flow
                     // as it is rather than loop.
+                    return;
+                }
+            }
+            while self.delta_b_left > 0 {
+                if !self.augment(self.n) {
                     return;
                 }
             }
@@ -253,9 +265,7 @@ impl Transport {
                 self.delta_b_left -= 1;
             }
         }
-        let to_diagonal = self.delta_b_left.min(delta_a_room);
-        self.diagonal_to_diagonal += to_diagonal;
-        self.delta_b_left -= to_diagonal;
+        // Δ_B's remaining supply waits for the end (see `solve`).
     }
 
     fn col_is_full(&self, col: usize, delta_a_room: usize) -> bool {
@@ -296,8 +306,11 @@ impl Transport {
         }
     }
 
-    /// One unit along a shortest augmenting path; `false` if none exists.
-    fn augment(&mut self) -> bool {
+    /// One unit from `source` (a free bar row, or `n` = `Δ_B` with supply
+    /// left) along a shortest augmenting path, or all of `Δ_B`'s supply that
+    /// the path can take when it is the direct edge to `Δ_A`; `false` if no
+    /// path exists.
+    fn augment(&mut self, source: usize) -> bool {
         let (n, m) = (self.n, self.m);
         // Nodes: rows 0..=n, then columns as n + 1 + c.
         let total = n + m + 2;
@@ -307,16 +320,8 @@ impl Transport {
         let mut settled: Vec<usize> = Vec::new();
         let mut done = vec![false; total];
         let mut heap = BinaryHeap::new();
-        for (i, &col) in self.col_of_row.iter().enumerate() {
-            if col == NONE {
-                dist[i] = 0.0;
-                heap.push(Entry(0.0, i));
-            }
-        }
-        if self.delta_b_left > 0 {
-            dist[n] = 0.0;
-            heap.push(Entry(0.0, n));
-        }
+        dist[source] = 0.0;
+        heap.push(Entry(0.0, source));
         let mut sink = NONE;
         while let Some(Entry(d, node)) = heap.pop() {
             if done[node] || d > dist[node] {
@@ -386,6 +391,13 @@ impl Transport {
                     self.v[node - n - 1] -= slack;
                 }
             }
+        }
+        if source == n && sink == m && pred[col_node(m)] == n {
+            // Δ_B → Δ_A directly: a shortest path for every unit that fits.
+            let units = self.delta_b_left.min(self.delta_a_room());
+            self.diagonal_to_diagonal += units;
+            self.delta_b_left -= units;
+            return true;
         }
         // Flip the path, from the sink back to its source row.
         let mut c = sink;

@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release -p basin-topo --example rips -- FILE \
 //!     [--format lower-distance|distance|point-cloud|sparse] [--metric euclidean|cosine] \
-//!     [--dim D] [--threshold T] [--modulus P] [--threads N] [--cocycles]
+//!     [--dim D] [--threshold T] [--modulus P] [--threads N] [--cocycles] [--cycles]
 //! ```
 //! The time of the computation proper (after reading the file) goes to
 //! stderr as `compute_seconds: …`, for `benches/rips_vs_reference.py`.
@@ -39,6 +39,11 @@ fn main() -> Result<(), Box<dyn Error>> {
             "--threads" => params = params.n_threads(value(i)?.parse()?),
             "--cocycles" => {
                 params = params.cocycles(true);
+                i += 1;
+                continue;
+            }
+            "--cycles" => {
+                params = params.cycles(true);
                 i += 1;
                 continue;
             }

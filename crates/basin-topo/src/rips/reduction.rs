@@ -272,7 +272,9 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
             // concatenated in order, so the result does not depend on the
             // number of threads.
             Some(pool) if simplices.len() >= 4096 => pool.install(|| {
-                let chunk = simplices.len().div_ceil(4 * pool.current_num_threads());
+                // Many more pieces than threads: the cost of a simplex's
+                // cofacets varies along the list, work stealing evens it out.
+                let chunk = simplices.len().div_ceil(32 * pool.current_num_threads()).max(512);
                 let parts: Vec<(Vec<Key>, Vec<Key>)> = simplices
                     .par_chunks(chunk)
                     .map(|part| {

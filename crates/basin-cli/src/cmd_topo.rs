@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use basin_store::columns;
 use basin_store::polars::prelude::*;
-use basin_store::schema::{COCYCLES, CYCLES, DIAGRAMS, FEATURES, POTENTIAL_DISTANCES, TRAJECTORIES};
+use basin_store::schema::{
+    COCYCLES, CYCLES, DIAGRAMS, FEATURES, POTENTIAL_DISTANCES, TRAJECTORIES,
+};
 use basin_store::{read_table, write_table, Provenance};
 use basin_topo::rips::{self, Metric, RipsInput, RipsParams};
 use basin_topo::sublevel::{Complex, Connectivity, SublevelParams};
@@ -134,7 +136,10 @@ fn topo_section(params: Option<&Path>) -> Result<(TopoSection, serde_json::Value
     match params {
         Some(p) => {
             let params = Params::load(p)?;
-            Ok((params.section_or_default("topo")?, params.section_json("topo")))
+            Ok((
+                params.section_or_default("topo")?,
+                params.section_json("topo"),
+            ))
         }
         None => Ok((TopoSection::default(), serde_json::Value::Null)),
     }
@@ -145,12 +150,32 @@ fn diagram_frame(rows: &[(String, String, PersistencePair)]) -> Result<DataFrame
     Ok(DataFrame::new(
         n,
         vec![
-            Column::new("source".into(), rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>()),
-            Column::new("run_id".into(), rows.iter().map(|r| r.1.as_str()).collect::<Vec<_>>()),
-            Column::new("dim".into(), rows.iter().map(|r| i64::try_from(r.2.dim).unwrap_or(i64::MAX)).collect::<Vec<_>>()),
-            Column::new("birth".into(), rows.iter().map(|r| r.2.birth).collect::<Vec<_>>()),
-            Column::new("death".into(), rows.iter().map(|r| r.2.death).collect::<Vec<_>>()),
-            Column::new("essential".into(), rows.iter().map(|r| r.2.is_essential()).collect::<Vec<_>>()),
+            Column::new(
+                "source".into(),
+                rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "run_id".into(),
+                rows.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "dim".into(),
+                rows.iter()
+                    .map(|r| i64::try_from(r.2.dim).unwrap_or(i64::MAX))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "birth".into(),
+                rows.iter().map(|r| r.2.birth).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "death".into(),
+                rows.iter().map(|r| r.2.death).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "essential".into(),
+                rows.iter().map(|r| r.2.is_essential()).collect::<Vec<_>>(),
+            ),
         ],
     )?)
 }
@@ -160,9 +185,18 @@ fn feature_frame(rows: &[(String, &str, String, f64)]) -> Result<DataFrame> {
     Ok(DataFrame::new(
         n,
         vec![
-            Column::new("run_id".into(), rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>()),
-            Column::new("feature_set".into(), rows.iter().map(|r| r.1).collect::<Vec<_>>()),
-            Column::new("feature".into(), rows.iter().map(|r| r.2.as_str()).collect::<Vec<_>>()),
+            Column::new(
+                "run_id".into(),
+                rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "feature_set".into(),
+                rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "feature".into(),
+                rows.iter().map(|r| r.2.as_str()).collect::<Vec<_>>(),
+            ),
             Column::new("value".into(), rows.iter().map(|r| r.3).collect::<Vec<_>>()),
         ],
     )?)
@@ -176,8 +210,14 @@ fn summarise(prefix: &str, diagram: &Diagram, cap: f64, p: f64) -> Vec<(String, 
         let bars: Vec<PersistencePair> = diagram.in_dim(dim).copied().collect();
         let finite = summary::truncate_essential(&bars, cap);
         out.push((format!("{prefix}_count_d{dim}"), bars.len() as f64));
-        out.push((format!("{prefix}_total_persistence_d{dim}"), summary::total_persistence(&finite, p)));
-        out.push((format!("{prefix}_entropy_d{dim}"), summary::persistence_entropy(&finite)));
+        out.push((
+            format!("{prefix}_total_persistence_d{dim}"),
+            summary::total_persistence(&finite, p),
+        ));
+        out.push((
+            format!("{prefix}_entropy_d{dim}"),
+            summary::persistence_entropy(&finite),
+        ));
     }
     out
 }
@@ -185,9 +225,16 @@ fn summarise(prefix: &str, diagram: &Diagram, cap: f64, p: f64) -> Vec<(String, 
 /// One net's points (diverged ones left out) and its run id.
 fn net_points(path: &Path) -> Result<(String, crate::trajectories::Points)> {
     let points = crate::trajectories::read_points(path)?;
-    let run_id = points.run_id.first().cloned().with_context(|| format!("{}: no usable point", path.display()))?;
+    let run_id = points
+        .run_id
+        .first()
+        .cloned()
+        .with_context(|| format!("{}: no usable point", path.display()))?;
     if points.run_id.iter().any(|r| r != &run_id) {
-        bail!("{}: holds several nets; give one trajectories file per net", path.display());
+        bail!(
+            "{}: holds several nets; give one trajectories file per net",
+            path.display()
+        );
     }
     Ok((run_id, points))
 }
@@ -202,11 +249,16 @@ fn vr(args: &VrArgs) -> Result<()> {
         .cocycles(args.cocycles_out.is_some())
         .cycles(args.cycles_out.is_some());
     if let Some(format) = args.text_input {
-        let [path] = args.inputs.as_slice() else { bail!("--text-input takes exactly one file") };
+        let [path] = args.inputs.as_slice() else {
+            bail!("--text-input takes exactly one file")
+        };
         let output = match format {
             TextFormat::PointCloud => {
                 let points = rips::read_point_cloud(path)?;
-                params.compute(&RipsInput::PointCloud { points: points.view(), metric: Metric::Euclidean })?
+                params.compute(&RipsInput::PointCloud {
+                    points: points.view(),
+                    metric: Metric::Euclidean,
+                })?
             }
             TextFormat::DistanceMatrix => {
                 let d = rips::read_distance_matrix(path)?;
@@ -218,7 +270,11 @@ fn vr(args: &VrArgs) -> Result<()> {
             }
             TextFormat::Sparse => {
                 let edges = rips::read_sparse_triplets(path)?;
-                let n = edges.iter().map(|&(i, j, _)| i.max(j) + 1).max().unwrap_or(0);
+                let n = edges
+                    .iter()
+                    .map(|&(i, j, _)| i.max(j) + 1)
+                    .max()
+                    .unwrap_or(0);
                 params.compute(&RipsInput::Sparse { n, edges: &edges })?
             }
         };
@@ -230,7 +286,9 @@ fn vr(args: &VrArgs) -> Result<()> {
         "euclidean" => Metric::Euclidean,
         other => bail!("[topo] vr_metric = {other:?}: expected cosine or euclidean"),
     };
-    let Some(out) = &args.out else { bail!("--out is required with trajectories inputs") };
+    let Some(out) = &args.out else {
+        bail!("--out is required with trajectories inputs")
+    };
     let mut rows = Vec::new();
     let mut features = Vec::new();
     let mut cocycle_rows = CocycleRows::default();
@@ -240,7 +298,10 @@ fn vr(args: &VrArgs) -> Result<()> {
         let points = &net.weights;
         let started = std::time::Instant::now();
         let output = params
-            .compute(&RipsInput::PointCloud { points: points.view(), metric })
+            .compute(&RipsInput::PointCloud {
+                points: points.view(),
+                metric,
+            })
             .with_context(|| format!("Rips persistence of {}", path.display()))?;
         tracing::info!(
             "VR of {run_id}: {} points, {} bars, threshold {:.4} in {:.2}s",
@@ -259,19 +320,37 @@ fn vr(args: &VrArgs) -> Result<()> {
         if let Some(cycles) = &output.cycles {
             cycle_rows.add(&source, &run_id, &output.diagram.pairs, cycles, &net);
         }
-        rows.extend(output.diagram.pairs.iter().map(|&p| (source.clone(), run_id.clone(), p)));
+        rows.extend(
+            output
+                .diagram
+                .pairs
+                .iter()
+                .map(|&p| (source.clone(), run_id.clone(), p)),
+        );
     }
     if let Some(path) = &args.cocycles_out {
         let mut df = cocycle_rows.frame()?;
-        let prov = Provenance::new(&COCYCLES, "topo vr").with_params(section_json.clone()).with_inputs(&args.inputs)?;
+        let prov = Provenance::new(&COCYCLES, "topo vr")
+            .with_params(section_json.clone())
+            .with_inputs(&args.inputs)?;
         write_table(path, &mut df, &COCYCLES, &prov)?;
     }
     if let Some(path) = &args.cycles_out {
         let mut df = cycle_rows.frame()?;
-        let prov = Provenance::new(&CYCLES, "topo vr").with_params(section_json.clone()).with_inputs(&args.inputs)?;
+        let prov = Provenance::new(&CYCLES, "topo vr")
+            .with_params(section_json.clone())
+            .with_inputs(&args.inputs)?;
         write_table(path, &mut df, &CYCLES, &prov)?;
     }
-    write_outputs(out, args.features_out.as_deref(), &rows, &features, section_json, &args.inputs, "topo vr")
+    write_outputs(
+        out,
+        args.features_out.as_deref(),
+        &rows,
+        &features,
+        section_json,
+        &args.inputs,
+        "topo vr",
+    )
 }
 
 /// Rows of the `cocycles` table: every vertex of every representative
@@ -411,11 +490,15 @@ fn write_outputs(
     command: &str,
 ) -> Result<()> {
     let mut df = diagram_frame(rows)?;
-    let prov = Provenance::new(&DIAGRAMS, command).with_params(section_json.clone()).with_inputs(inputs)?;
+    let prov = Provenance::new(&DIAGRAMS, command)
+        .with_params(section_json.clone())
+        .with_inputs(inputs)?;
     write_table(out, &mut df, &DIAGRAMS, &prov)?;
     if let Some(f) = features_out {
         let mut df = feature_frame(features)?;
-        let prov = Provenance::new(&FEATURES, command).with_params(section_json).with_inputs(inputs)?;
+        let prov = Provenance::new(&FEATURES, command)
+            .with_params(section_json)
+            .with_inputs(inputs)?;
         write_table(f, &mut df, &FEATURES, &prov)?;
     }
     Ok(())
@@ -450,7 +533,9 @@ fn sublevel(args: &SublevelArgs) -> Result<()> {
         let s = columns::i64s(df, "jump_seed", p)?;
         let st = columns::f64s(df, "step_size", p)?;
         let e = columns::i64s(df, "epoch", p)?;
-        Ok((0..r.len()).map(|i| (r[i].clone(), s[i], st[i].to_bits(), e[i])).collect())
+        Ok((0..r.len())
+            .map(|i| (r[i].clone(), s[i], st[i].to_bits(), e[i]))
+            .collect())
     };
     let pot_keys = key(&pot, &args.potential)?;
     let traj_keys = key(&traj, &args.trajectories)?;
@@ -462,17 +547,28 @@ fn sublevel(args: &SublevelArgs) -> Result<()> {
         .iter()
         .map(|k| {
             by_key.get(k).copied().with_context(|| {
-                format!("{}: point {k:?} is not in {}", args.potential.display(), args.trajectories.display())
+                format!(
+                    "{}: point {k:?} is not in {}",
+                    args.potential.display(),
+                    args.trajectories.display()
+                )
             })
         })
         .collect::<Result<_>>()?;
-    let run_id = pot_keys.first().map(|k| k.0.clone()).context("empty potential-distance file")?;
+    let run_id = pot_keys
+        .first()
+        .map(|k| k.0.clone())
+        .context("empty potential-distance file")?;
     let rows = columns::f32_lists(&pot, "distances", &args.potential)?;
     let n = rows.len();
     let mut d = Array2::zeros((n, n));
     for (i, r) in rows.iter().enumerate() {
         if r.len() != n {
-            bail!("{}: row {i} has {} distances, expected {n}", args.potential.display(), r.len());
+            bail!(
+                "{}: row {i} has {} distances, expected {n}",
+                args.potential.display(),
+                r.len()
+            );
         }
         for (j, &v) in r.iter().enumerate() {
             d[[i, j]] = f64::from(v);
@@ -503,10 +599,25 @@ fn sublevel(args: &SublevelArgs) -> Result<()> {
         output.total_persistence[1]
     );
     let source = format!("sublevel:{run_id}");
-    let rows: Vec<_> = output.diagram.pairs.iter().map(|&p| (source.clone(), run_id.clone(), p)).collect();
+    let rows: Vec<_> = output
+        .diagram
+        .pairs
+        .iter()
+        .map(|&p| (source.clone(), run_id.clone(), p))
+        .collect();
     let mut features = vec![
-        (run_id.clone(), "topology", "sublevel_total_persistence_d0".to_owned(), output.total_persistence[0]),
-        (run_id.clone(), "topology", "sublevel_total_persistence_d1".to_owned(), output.total_persistence[1]),
+        (
+            run_id.clone(),
+            "topology",
+            "sublevel_total_persistence_d0".to_owned(),
+            output.total_persistence[0],
+        ),
+        (
+            run_id.clone(),
+            "topology",
+            "sublevel_total_persistence_d1".to_owned(),
+            output.total_persistence[1],
+        ),
     ];
     for (name, value) in summarise("sublevel", &output.diagram, output.max_value, section.p) {
         if !name.contains("total_persistence") {
@@ -514,7 +625,15 @@ fn sublevel(args: &SublevelArgs) -> Result<()> {
         }
     }
     let inputs = [args.potential.clone(), args.trajectories.clone()];
-    write_outputs(&args.out, args.features_out.as_deref(), &rows, &features, section_json, &inputs, "topo sublevel")
+    write_outputs(
+        &args.out,
+        args.features_out.as_deref(),
+        &rows,
+        &features,
+        section_json,
+        &inputs,
+        "topo sublevel",
+    )
 }
 
 /// Which diagram distance.
@@ -555,17 +674,24 @@ fn distances(args: &DistanceArgs) -> Result<()> {
             if usize::try_from(dims[i]).ok() != Some(args.dim) {
                 continue;
             }
-            let pair = PersistencePair { dim: args.dim, birth: births[i], death: deaths[i] };
+            let pair = PersistencePair {
+                dim: args.dim,
+                birth: births[i],
+                death: deaths[i],
+            };
             match diagrams.iter_mut().find(|(s, _)| s == &sources[i]) {
                 Some((_, v)) => v.push(pair),
                 None => diagrams.push((sources[i].clone(), vec![pair])),
             }
         }
     }
-    println!("source_a\tsource_b\tdim\t{}", match args.metric {
-        DiagramDistance::Bottleneck => "bottleneck".to_owned(),
-        DiagramDistance::Wasserstein => format!("wasserstein_{}", args.p),
-    });
+    println!(
+        "source_a\tsource_b\tdim\t{}",
+        match args.metric {
+            DiagramDistance::Bottleneck => "bottleneck".to_owned(),
+            DiagramDistance::Wasserstein => format!("wasserstein_{}", args.p),
+        }
+    );
     for (i, (sa, a)) in diagrams.iter().enumerate() {
         for (sb, b) in &diagrams[i + 1..] {
             let d = match args.metric {

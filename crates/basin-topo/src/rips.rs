@@ -86,8 +86,8 @@ pub use memory::{default_memory_budget, MemoryEstimate};
 
 use binomial::BinomialCoeffTable;
 use coboundary::{CofacetEnumerator, DenseCofacets, SparseCofacets};
-use distance_matrix::{prepare, PreparedInput, RipsMatrix};
 use cycles::{representative_cycles, CycleInput};
+use distance_matrix::{prepare, PreparedInput, RipsMatrix};
 use reduction::{Cocycle, Reducer};
 use types::Value;
 
@@ -312,7 +312,11 @@ impl RipsParams {
                     advice: format!(
                         "estimated simplices per dimension {:?} at threshold {}; \
                          lower `max_dim`, set a smaller `threshold`, or raise `max_memory`",
-                        plan.memory.simplices_per_dim.iter().map(|c| c.round()).collect::<Vec<_>>(),
+                        plan.memory
+                            .simplices_per_dim
+                            .iter()
+                            .map(|c| c.round())
+                            .collect::<Vec<_>>(),
                         plan.memory.threshold
                     ),
                 });
@@ -325,20 +329,29 @@ impl RipsParams {
             // Dense enumeration (one distance lookup per vertex, cofacets over
             // the threshold skipped) wins unless the threshold leaves out most
             // edges; then merging neighbour lists is cheaper.
-            PreparedInput::Dense(m) if threshold >= m.max_distance() || plan.num_edges >= n * (n - 1) / 8 => {
+            PreparedInput::Dense(m)
+                if threshold >= m.max_distance() || plan.num_edges >= n * (n - 1) / 8 =>
+            {
                 self.run::<_, DenseCofacets>(&m, &binomial, threshold)
             }
-            PreparedInput::Dense(m) => self.run::<_, SparseCofacets>(&m.to_sparse(threshold), &binomial, threshold),
+            PreparedInput::Dense(m) => {
+                self.run::<_, SparseCofacets>(&m.to_sparse(threshold), &binomial, threshold)
+            }
             PreparedInput::Sparse(mut m) => {
                 m.truncate(threshold);
                 self.run::<_, SparseCofacets>(&m, &binomial, threshold)
             }
         };
-        let diagram = Diagram { pairs, max_dim: self.max_dim };
+        let diagram = Diagram {
+            pairs,
+            max_dim: self.max_dim,
+        };
         let (cocycles, cocycle_coefficients) = match cocycles {
             Some(c) => {
-                let (simplices, coefficients) =
-                    c.into_iter().map(|z| z.into_iter().unzip::<_, _, Vec<_>, Vec<_>>()).unzip();
+                let (simplices, coefficients) = c
+                    .into_iter()
+                    .map(|z| z.into_iter().unzip::<_, _, Vec<_>, Vec<_>>())
+                    .unzip();
                 (Some(simplices), Some(coefficients))
             }
             None => (None, None),
@@ -359,14 +372,26 @@ impl RipsParams {
         m: &M,
         binomial: &BinomialCoeffTable,
         threshold: Value,
-    ) -> (Vec<crate::PersistencePair>, Option<Vec<Cocycle>>, Option<Vec<RepresentativeCycle>>) {
+    ) -> (
+        Vec<crate::PersistencePair>,
+        Option<Vec<Cocycle>>,
+        Option<Vec<RepresentativeCycle>>,
+    ) {
         let dim = effective_dim(self.max_dim, m.size());
         let pool = match self.n_threads {
             1 => None,
             t => rayon::ThreadPoolBuilder::new().num_threads(t).build().ok(),
         };
-        let mut reducer =
-            Reducer::<M, E>::new(m, binomial, dim, threshold, self.modulus, self.cocycles, self.cycles, pool.as_ref());
+        let mut reducer = Reducer::<M, E>::new(
+            m,
+            binomial,
+            dim,
+            threshold,
+            self.modulus,
+            self.cocycles,
+            self.cycles,
+            pool.as_ref(),
+        );
         reducer.compute_barcodes();
         let cocycles = self.cocycles.then(|| std::mem::take(&mut reducer.cocycles));
         let cycles = self.cycles.then(|| {
@@ -376,11 +401,18 @@ impl RipsParams {
                 tree_edges: &reducer.tree_edges,
                 inverse: &reducer.inverse,
             };
-            let mut found = representative_cycles(&reducer.ctx(), &mut reducer.apparent(), &input).into_iter();
+            let mut found =
+                representative_cycles(&reducer.ctx(), &mut reducer.apparent(), &input).into_iter();
             reducer
                 .pairs
                 .iter()
-                .map(|p| if p.dim == 1 { found.next().flatten().unwrap_or_default() } else { Vec::new() })
+                .map(|p| {
+                    if p.dim == 1 {
+                        found.next().flatten().unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    }
+                })
                 .collect()
         });
         (std::mem::take(&mut reducer.pairs), cocycles, cycles)
@@ -417,10 +449,20 @@ impl RipsParams {
             PreparedInput::Dense(m) => {
                 let threshold = given.unwrap_or_else(|| m.enclosing_radius());
                 let n = m.size();
-                let num_edges = (0..n).map(|i| m.row(i)[..i].iter().filter(|&&d| d <= threshold).count()).sum();
+                let num_edges = (0..n)
+                    .map(|i| m.row(i)[..i].iter().filter(|&&d| d <= threshold).count())
+                    .sum();
                 let counts = memory::simplex_counts(m, threshold, num_edges, top_dim);
                 let bytes = memory::estimate_bytes(&counts, max_dim, (n * n * 4) as f64);
-                Plan { threshold, num_edges, memory: MemoryEstimate { simplices_per_dim: counts, bytes, threshold: f64::from(threshold) } }
+                Plan {
+                    threshold,
+                    num_edges,
+                    memory: MemoryEstimate {
+                        simplices_per_dim: counts,
+                        bytes,
+                        threshold: f64::from(threshold),
+                    },
+                }
             }
             PreparedInput::Sparse(m) => {
                 let threshold = given.unwrap_or_else(|| m.enclosing_radius());
@@ -428,11 +470,23 @@ impl RipsParams {
                     .neighbors
                     .iter()
                     .enumerate()
-                    .map(|(i, nb)| nb.iter().filter(|&&(j, d)| (j as usize) < i && d <= threshold).count())
+                    .map(|(i, nb)| {
+                        nb.iter()
+                            .filter(|&&(j, d)| (j as usize) < i && d <= threshold)
+                            .count()
+                    })
                     .sum();
                 let counts = memory::simplex_counts(m, threshold, num_edges, top_dim);
                 let bytes = memory::estimate_bytes(&counts, max_dim, (m.num_edges() * 16) as f64);
-                Plan { threshold, num_edges, memory: MemoryEstimate { simplices_per_dim: counts, bytes, threshold: f64::from(threshold) } }
+                Plan {
+                    threshold,
+                    num_edges,
+                    memory: MemoryEstimate {
+                        simplices_per_dim: counts,
+                        bytes,
+                        threshold: f64::from(threshold),
+                    },
+                }
             }
         })
     }
@@ -470,7 +524,11 @@ pub fn to_ripser_text(diagram: &Diagram) -> String {
     for dim in 0..=diagram.max_dim {
         let _ = writeln!(out, "persistence intervals in dim {dim}:");
         let mut bars: Vec<_> = diagram.in_dim(dim).collect();
-        bars.sort_by(|a, b| a.birth.total_cmp(&b.birth).then(a.death.total_cmp(&b.death)));
+        bars.sort_by(|a, b| {
+            a.birth
+                .total_cmp(&b.birth)
+                .then(a.death.total_cmp(&b.death))
+        });
         for p in bars {
             // Values are f32 underneath: print them as such (shortest round trip).
             if p.is_essential() {

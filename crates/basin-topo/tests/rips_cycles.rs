@@ -13,7 +13,8 @@ use proptest::prelude::*;
 
 fn points_strategy(max_n: usize, dim: usize) -> impl Strategy<Value = Array2<f64>> {
     (4..=max_n).prop_flat_map(move |n| {
-        proptest::collection::vec(-1.0f64..1.0, n * dim).prop_map(move |v| Array2::from_shape_vec((n, dim), v).unwrap())
+        proptest::collection::vec(-1.0f64..1.0, n * dim)
+            .prop_map(move |v| Array2::from_shape_vec((n, dim), v).unwrap())
     })
 }
 
@@ -56,7 +57,11 @@ fn in_span(vectors: &[Vec<i64>], target: &[i64], p: i64) -> bool {
     t.iter().all(|&x| x.rem_euclid(p) == 0)
 }
 
-fn check_cycles(points: &Array2<f64>, modulus: u32, threshold: Option<f64>) -> Result<usize, TestCaseError> {
+fn check_cycles(
+    points: &Array2<f64>,
+    modulus: u32,
+    threshold: Option<f64>,
+) -> Result<usize, TestCaseError> {
     let n = points.nrows();
     let p = i64::from(modulus);
     let out = RipsParams::new()
@@ -66,15 +71,25 @@ fn check_cycles(points: &Array2<f64>, modulus: u32, threshold: Option<f64>) -> R
         .cocycles(true)
         .cycles(true)
         .max_memory(None)
-        .compute(&RipsInput::PointCloud { points: points.view(), metric: Metric::Euclidean })
+        .compute(&RipsInput::PointCloud {
+            points: points.view(),
+            metric: Metric::Euclidean,
+        })
         .unwrap();
     let dist = |i: usize, j: usize| -> f32 {
-        let d: f64 = (&points.row(i) - &points.row(j)).mapv(|x| x * x).sum().sqrt();
+        let d: f64 = (&points.row(i) - &points.row(j))
+            .mapv(|x| x * x)
+            .sum()
+            .sqrt();
         d as f32
     };
     let t = out.threshold as f32;
-    let edges: Vec<(usize, usize)> = (0..n).flat_map(|j| (0..j).map(move |i| (i, j))).filter(|&(i, j)| dist(i, j) <= t).collect();
-    let edge_pos: HashMap<(usize, usize), usize> = edges.iter().enumerate().map(|(k, &e)| (e, k)).collect();
+    let edges: Vec<(usize, usize)> = (0..n)
+        .flat_map(|j| (0..j).map(move |i| (i, j)))
+        .filter(|&(i, j)| dist(i, j) <= t)
+        .collect();
+    let edge_pos: HashMap<(usize, usize), usize> =
+        edges.iter().enumerate().map(|(k, &e)| (e, k)).collect();
     let mut triangles = Vec::new();
     for c in 0..n {
         for b in 0..c {
@@ -91,7 +106,11 @@ fn check_cycles(points: &Array2<f64>, modulus: u32, threshold: Option<f64>) -> R
         }
     }
     let boundaries = |pred: &dyn Fn(f32) -> bool| -> Vec<Vec<i64>> {
-        triangles.iter().filter(|(d, _)| pred(*d)).map(|(_, v)| v.clone()).collect()
+        triangles
+            .iter()
+            .filter(|(d, _)| pred(*d))
+            .map(|(_, v)| v.clone())
+            .collect()
     };
     let cycles = out.cycles.as_ref().unwrap();
     let cocycles = out.cocycles.as_ref().unwrap();
@@ -110,22 +129,41 @@ fn check_cycles(points: &Array2<f64>, modulus: u32, threshold: Option<f64>) -> R
         let mut latest = 0f32;
         for &([u, v], c) in z {
             prop_assert!(u < v);
-            let pos = *edge_pos.get(&(u, v)).ok_or_else(|| TestCaseError::fail(format!("edge {u}-{v} not in the complex")))?;
+            let pos = *edge_pos
+                .get(&(u, v))
+                .ok_or_else(|| TestCaseError::fail(format!("edge {u}-{v} not in the complex")))?;
             vector[pos] = (vector[pos] + c).rem_euclid(p);
             boundary[v] += c;
             boundary[u] -= c;
             latest = latest.max(dist(u, v));
         }
         // A cycle, present from the birth on and not before.
-        prop_assert!(boundary.iter().all(|x| x.rem_euclid(p) == 0), "bar {:?}: ∂z = {:?}", bar, boundary);
+        prop_assert!(
+            boundary.iter().all(|x| x.rem_euclid(p) == 0),
+            "bar {:?}: ∂z = {:?}",
+            bar,
+            boundary
+        );
         prop_assert_eq!(latest, bar.birth as f32, "bar {:?}: latest edge", bar);
         // A boundary at the death, not before it; an essential one never.
         let death = bar.death as f32;
         if bar.is_essential() {
-            prop_assert!(!in_span(&boundaries(&|_| true), &vector, p), "bar {:?}: essential cycle is a boundary", bar);
+            prop_assert!(
+                !in_span(&boundaries(&|_| true), &vector, p),
+                "bar {:?}: essential cycle is a boundary",
+                bar
+            );
         } else {
-            prop_assert!(in_span(&boundaries(&|d| d <= death), &vector, p), "bar {:?}: not a boundary at death", bar);
-            prop_assert!(!in_span(&boundaries(&|d| d < death), &vector, p), "bar {:?}: boundary before death", bar);
+            prop_assert!(
+                in_span(&boundaries(&|d| d <= death), &vector, p),
+                "bar {:?}: not a boundary at death",
+                bar
+            );
+            prop_assert!(
+                !in_span(&boundaries(&|d| d < death), &vector, p),
+                "bar {:?}: boundary before death",
+                bar
+            );
         }
         // Pairs with its cocycle.
         let mut pairing = 0i64;
@@ -134,7 +172,11 @@ fn check_cycles(points: &Array2<f64>, modulus: u32, threshold: Option<f64>) -> R
                 pairing += c * vector[pos];
             }
         }
-        prop_assert!(pairing.rem_euclid(p) != 0, "bar {:?}: <cocycle, cycle> = 0", bar);
+        prop_assert!(
+            pairing.rem_euclid(p) != 0,
+            "bar {:?}: <cocycle, cycle> = 0",
+            bar
+        );
         checked += 1;
     }
     Ok(checked)

@@ -105,7 +105,10 @@ pub fn bottleneck(a: &[PersistencePair], b: &[PersistencePair]) -> TopoResult<f6
             return Ok(f64::INFINITY);
         };
         worst = essential.into_iter().fold(worst, f64::max);
-        worst = worst.max(bottleneck::finite_bottleneck(&part.finite_a, &part.finite_b));
+        worst = worst.max(bottleneck::finite_bottleneck(
+            &part.finite_a,
+            &part.finite_b,
+        ));
     }
     Ok(worst)
 }
@@ -158,7 +161,8 @@ pub fn wasserstein_with_ground(
     if p.is_infinite() {
         return Err(TopoError::InvalidParameter {
             name: "p",
-            reason: "p = ∞ is only available with the L∞ ground metric (the bottleneck distance)".into(),
+            reason: "p = ∞ is only available with the L∞ ground metric (the bottleneck distance)"
+                .into(),
         });
     }
     let mut sum = 0.0;
@@ -168,7 +172,9 @@ pub fn wasserstein_with_ground(
         };
         sum += essential.iter().map(|c| c.powf(p)).sum::<f64>();
         sum += line::equal_birth_wasserstein_power(&part.finite_a, &part.finite_b, p, ground)
-            .unwrap_or_else(|| transport::finite_wasserstein_power(&part.finite_a, &part.finite_b, p, ground));
+            .unwrap_or_else(|| {
+                transport::finite_wasserstein_power(&part.finite_a, &part.finite_b, p, ground)
+            });
     }
     Ok(sum.powf(1.0 / p))
 }

@@ -59,7 +59,15 @@ pub(crate) fn finite_wasserstein_power(
     ground: GroundMetric,
 ) -> f64 {
     let (n, m) = (a.len(), b.len());
-    let power = |x: f64| if p == 1.0 { x } else if p == 2.0 { x * x } else { x.powf(p) };
+    let power = |x: f64| {
+        if p == 1.0 {
+            x
+        } else if p == 2.0 {
+            x * x
+        } else {
+            x.powf(p)
+        }
+    };
     let alpha: Vec<f64> = a.iter().map(|x| power(ground.to_diagonal(x))).collect();
     let beta: Vec<f64> = b.iter().map(|y| power(ground.to_diagonal(y))).collect();
     if n == 0 || m == 0 {
@@ -69,7 +77,12 @@ pub(crate) fn finite_wasserstein_power(
     for x in a {
         cost.extend(b.iter().map(|y| power(ground.between(x, y))));
     }
-    if cost.iter().chain(&alpha).chain(&beta).any(|c| !c.is_finite()) {
+    if cost
+        .iter()
+        .chain(&alpha)
+        .chain(&beta)
+        .any(|c| !c.is_finite())
+    {
         // A cost overflowed (huge coordinates or order): the sum does too.
         return f64::INFINITY;
     }
@@ -164,7 +177,8 @@ impl Transport {
             scratch.clear();
             scratch.extend((0..m).filter(|&j| self.useful(i, j)));
             if scratch.len() > k {
-                scratch.select_nth_unstable_by(k - 1, |&x, &y| self.c(i, x).total_cmp(&self.c(i, y)));
+                scratch
+                    .select_nth_unstable_by(k - 1, |&x, &y| self.c(i, x).total_cmp(&self.c(i, y)));
                 scratch.truncate(k);
             }
             self.candidates[i].extend_from_slice(&scratch);
@@ -174,7 +188,8 @@ impl Transport {
             scratch.clear();
             scratch.extend((0..n).filter(|&i| self.useful(i, j)));
             if scratch.len() > k {
-                scratch.select_nth_unstable_by(k - 1, |&x, &y| self.c(x, j).total_cmp(&self.c(y, j)));
+                scratch
+                    .select_nth_unstable_by(k - 1, |&x, &y| self.c(x, j).total_cmp(&self.c(y, j)));
                 scratch.truncate(k);
             }
             for &i in &scratch {
@@ -196,7 +211,9 @@ impl Transport {
     fn solve(&mut self) {
         self.greedy_start();
         loop {
-            let free: Vec<usize> = (0..self.n).filter(|&i| self.col_of_row[i] == NONE).collect();
+            let free: Vec<usize> = (0..self.n)
+                .filter(|&i| self.col_of_row[i] == NONE)
+                .collect();
             for source in free {
                 if !self.augment(source) {
                     // Cannot happen: every row reaches Δ_A. Leave the flow
@@ -331,7 +348,11 @@ impl Transport {
             settled.push(node);
             if node <= n {
                 let r = node;
-                let relax = |c: usize, cost: f64, dist: &mut Vec<f64>, pred: &mut Vec<usize>, heap: &mut BinaryHeap<Entry>| {
+                let relax = |c: usize,
+                             cost: f64,
+                             dist: &mut Vec<f64>,
+                             pred: &mut Vec<usize>,
+                             heap: &mut BinaryHeap<Entry>| {
                     let nd = d + (cost - self.u[r] - self.v[c]).max(0.0);
                     let cn = col_node(c);
                     if nd < dist[cn] {
@@ -353,13 +374,20 @@ impl Transport {
                 }
             } else {
                 let c = node - n - 1;
-                let has_room = if c == m { self.delta_a_room() > 0 } else { self.row_of_col[c] == NONE };
+                let has_room = if c == m {
+                    self.delta_a_room() > 0
+                } else {
+                    self.row_of_col[c] == NONE
+                };
                 if has_room {
                     sink = c;
                     break;
                 }
                 // Backward edges (tight): the rows sending to c.
-                let back = |r: usize, dist: &mut Vec<f64>, pred: &mut Vec<usize>, heap: &mut BinaryHeap<Entry>| {
+                let back = |r: usize,
+                            dist: &mut Vec<f64>,
+                            pred: &mut Vec<usize>,
+                            heap: &mut BinaryHeap<Entry>| {
                     if d < dist[r] {
                         dist[r] = d;
                         pred[r] = node;
@@ -439,7 +467,12 @@ impl Transport {
     /// something was added (the flow must be completed again).
     fn certify(&mut self) -> bool {
         let (n, m) = (self.n, self.m);
-        let largest = self.cost.iter().chain(&self.alpha).chain(&self.beta).fold(0.0f64, |a, &b| a.max(b));
+        let largest = self
+            .cost
+            .iter()
+            .chain(&self.alpha)
+            .chain(&self.beta)
+            .fold(0.0f64, |a, &b| a.max(b));
         let eps = 1e-12 * largest.max(f64::MIN_POSITIVE);
         let mut added = false;
         for i in 0..n {
@@ -506,14 +539,27 @@ mod tests {
             .map(|_| {
                 let birth = offset + rng.random::<f64>() * spread;
                 let death = birth + rng.random::<f64>() * spread;
-                PersistencePair { dim: 1, birth, death }
+                PersistencePair {
+                    dim: 1,
+                    birth,
+                    death,
+                }
             })
             .collect()
     }
 
-    fn solve_with(a: &[PersistencePair], b: &[PersistencePair], p: f64, ground: GroundMetric, k: usize) -> f64 {
+    fn solve_with(
+        a: &[PersistencePair],
+        b: &[PersistencePair],
+        p: f64,
+        ground: GroundMetric,
+        k: usize,
+    ) -> f64 {
         let power = |x: f64| x.powf(p);
-        let cost = a.iter().flat_map(|x| b.iter().map(move |y| power(ground.between(x, y)))).collect();
+        let cost = a
+            .iter()
+            .flat_map(|x| b.iter().map(move |y| power(ground.between(x, y))))
+            .collect();
         let alpha = a.iter().map(|x| power(ground.to_diagonal(x))).collect();
         let beta = b.iter().map(|y| power(ground.to_diagonal(y))).collect();
         let mut t = Transport::new(a.len(), b.len(), cost, alpha, beta, k);
@@ -561,12 +607,27 @@ mod tests {
     /// enough: bars on a line, the optimum shifts every bar by one.
     #[test]
     fn certificate_adds_the_pairs_it_needs() {
-        let a: Vec<_> = (0..30).map(|i| PersistencePair { dim: 1, birth: f64::from(i), death: f64::from(i) + 100.0 }).collect();
-        let b: Vec<_> = (0..30).map(|i| PersistencePair { dim: 1, birth: f64::from(i) + 0.6, death: f64::from(i) + 100.6 }).collect();
+        let a: Vec<_> = (0..30)
+            .map(|i| PersistencePair {
+                dim: 1,
+                birth: f64::from(i),
+                death: f64::from(i) + 100.0,
+            })
+            .collect();
+        let b: Vec<_> = (0..30)
+            .map(|i| PersistencePair {
+                dim: 1,
+                birth: f64::from(i) + 0.6,
+                death: f64::from(i) + 100.6,
+            })
+            .collect();
         for p in [1.0, 2.0] {
             let dense = hungarian::finite_wasserstein_power(&a, &b, p, GroundMetric::LInfinity);
             let sparse = solve_with(&a, &b, p, GroundMetric::LInfinity, 1);
-            assert!((sparse - dense).abs() <= 1e-9 * dense, "p {p}: {sparse} vs {dense}");
+            assert!(
+                (sparse - dense).abs() <= 1e-9 * dense,
+                "p {p}: {sparse} vs {dense}"
+            );
         }
     }
 }

@@ -29,7 +29,11 @@ impl<E> Apparent<E> {
     where
         E: CofacetEnumerator<M>,
     {
-        Self { cofacets: E::new(modulus, threshold), facets: Facets::default(), buffer: Vec::new() }
+        Self {
+            cofacets: E::new(modulus, threshold),
+            facets: Facets::default(),
+            buffer: Vec::new(),
+        }
     }
 
     /// Largest-index cofacet with the simplex's diameter (`get_zero_pivot_cofacet`):
@@ -48,7 +52,8 @@ impl<E> Apparent<E> {
         let mut buffer = std::mem::take(self.cofacets.vertices_buffer());
         buffer.clear();
         buffer.extend_from_slice(vertices);
-        self.cofacets.set_simplex_with_vertices(ctx.m, simplex, buffer);
+        self.cofacets
+            .set_simplex_with_vertices(ctx.m, simplex, buffer);
         while let Some(cofacet) = self.cofacets.next(ctx.m, ctx.binomial, true) {
             if get_diameter(cofacet) == diameter {
                 return Some((cofacet, self.cofacets.last_vertex()));
@@ -58,25 +63,49 @@ impl<E> Apparent<E> {
     }
 
     /// `get_zero_apparent_cofacet`: the cofacet `τ` with `(simplex, τ)` an apparent pair.
-    pub(crate) fn zero_apparent_cofacet<M: RipsMatrix>(&mut self, ctx: &Ctx<'_, M>, simplex: Key, vertices: &[usize]) -> Option<Key>
+    pub(crate) fn zero_apparent_cofacet<M: RipsMatrix>(
+        &mut self,
+        ctx: &Ctx<'_, M>,
+        simplex: Key,
+        vertices: &[usize],
+    ) -> Option<Key>
     where
         E: CofacetEnumerator<M>,
     {
         let (cofacet, j) = self.zero_pivot_cofacet(ctx, simplex, vertices)?;
         insert_vertex(vertices, j, &mut self.buffer);
-        let (facet, _) = self.facets.zero_pivot_facet(ctx.m, ctx.binomial, cofacet, &self.buffer, ctx.modulus)?;
+        let (facet, _) = self.facets.zero_pivot_facet(
+            ctx.m,
+            ctx.binomial,
+            cofacet,
+            &self.buffer,
+            ctx.modulus,
+        )?;
         (get_index(facet) == get_index(simplex)).then_some(cofacet)
     }
 
     /// `get_zero_apparent_facet`: the facet `σ` with `(σ, simplex)` an apparent pair.
-    pub(crate) fn zero_apparent_facet<M: RipsMatrix>(&mut self, ctx: &Ctx<'_, M>, simplex: Key, vertices: &[usize]) -> Option<Key>
+    pub(crate) fn zero_apparent_facet<M: RipsMatrix>(
+        &mut self,
+        ctx: &Ctx<'_, M>,
+        simplex: Key,
+        vertices: &[usize],
+    ) -> Option<Key>
     where
         E: CofacetEnumerator<M>,
     {
-        let (facet, pos) = self.facets.zero_pivot_facet(ctx.m, ctx.binomial, simplex, vertices, ctx.modulus)?;
+        let (facet, pos) =
+            self.facets
+                .zero_pivot_facet(ctx.m, ctx.binomial, simplex, vertices, ctx.modulus)?;
         let mut facet_vertices = std::mem::take(&mut self.buffer);
         facet_vertices.clear();
-        facet_vertices.extend(vertices.iter().enumerate().filter(|&(q, _)| q != pos).map(|(_, &v)| v));
+        facet_vertices.extend(
+            vertices
+                .iter()
+                .enumerate()
+                .filter(|&(q, _)| q != pos)
+                .map(|(_, &v)| v),
+        );
         let cofacet = self.zero_pivot_cofacet(ctx, facet, &facet_vertices);
         self.buffer = facet_vertices;
         let (cofacet, _) = cofacet?;
@@ -84,7 +113,12 @@ impl<E> Apparent<E> {
     }
 
     /// `is_in_zero_apparent_pair`.
-    pub(crate) fn is_in_zero_apparent_pair<M: RipsMatrix>(&mut self, ctx: &Ctx<'_, M>, simplex: Key, vertices: &[usize]) -> bool
+    pub(crate) fn is_in_zero_apparent_pair<M: RipsMatrix>(
+        &mut self,
+        ctx: &Ctx<'_, M>,
+        simplex: Key,
+        vertices: &[usize],
+    ) -> bool
     where
         E: CofacetEnumerator<M>,
     {
@@ -92,4 +126,3 @@ impl<E> Apparent<E> {
             || self.zero_apparent_facet(ctx, simplex, vertices).is_some()
     }
 }
-

@@ -12,7 +12,9 @@ use super::apparent::{Apparent, Ctx};
 use super::coboundary::{get_simplex_vertices, insert_vertex, CofacetEnumerator};
 use super::distance_matrix::RipsMatrix;
 use super::pivot_map::PivotMap;
-use super::types::{get_coefficient, get_diameter, get_index, set_coefficient, Coefficient, Index, Key, Value};
+use super::types::{
+    get_coefficient, get_diameter, get_index, set_coefficient, Coefficient, Index, Key, Value,
+};
 use super::working_column::WorkingCoboundary;
 
 /// Column storage of the reduction matrix `V` (only the off-diagonal part,
@@ -28,7 +30,10 @@ pub(crate) struct ReductionMatrix {
 impl ReductionMatrix {
     /// Room for `columns` (empty) columns.
     pub(crate) fn with_columns(columns: usize) -> Self {
-        Self { spans: vec![(0, 0); columns], entries: Vec::new() }
+        Self {
+            spans: vec![(0, 0); columns],
+            entries: Vec::new(),
+        }
     }
 
     /// Column `j` (empty until stored).
@@ -160,10 +165,18 @@ pub(crate) fn advance<M: RipsMatrix, E: CofacetEnumerator<M>>(
                 state.pivot = init_coboundary_and_get_pivot(ctx, scratch, state, view, false);
                 continue;
             }
-            let factor = modulus - get_coefficient(p) * view.inverse[other_coefficient as usize] % modulus;
+            let factor =
+                modulus - get_coefficient(p) * view.inverse[other_coefficient as usize] % modulus;
             let skip = state.coboundary.take_pivot_for_cancellation();
             let j = index_column_to_add as usize;
-            add_simplex_coboundary(ctx, scratch, set_coefficient(view.to_reduce[j], factor), view.dim, skip, state);
+            add_simplex_coboundary(
+                ctx,
+                scratch,
+                set_coefficient(view.to_reduce[j], factor),
+                view.dim,
+                skip,
+                state,
+            );
             for &e in view.matrix.column(j) {
                 let e = set_coefficient(e, get_coefficient(e) * factor % modulus);
                 add_simplex_coboundary(ctx, scratch, e, view.dim, skip, state);
@@ -171,8 +184,16 @@ pub(crate) fn advance<M: RipsMatrix, E: CofacetEnumerator<M>>(
         } else if state.stopped_at == Some(p) {
             return Some(p);
         } else if let Some(e) = {
-            get_simplex_vertices(ctx.binomial, get_index(p), view.dim + 1, ctx.m.size(), &mut scratch.cofacet_vertices);
-            scratch.apparent.zero_apparent_facet(ctx, p, &scratch.cofacet_vertices)
+            get_simplex_vertices(
+                ctx.binomial,
+                get_index(p),
+                view.dim + 1,
+                ctx.m.size(),
+                &mut scratch.cofacet_vertices,
+            );
+            scratch
+                .apparent
+                .zero_apparent_facet(ctx, p, &scratch.cofacet_vertices)
         } {
             let e = set_coefficient(e, modulus - get_coefficient(e));
             let skip = state.coboundary.take_pivot_for_cancellation();
@@ -201,13 +222,22 @@ fn init_coboundary_and_get_pivot<M: RipsMatrix, E: CofacetEnumerator<M>>(
     let diameter = get_diameter(simplex);
     let mut check_for_emergent_pair = check_emergent;
     scratch.cofacet_entries.clear();
-    scratch.cofacets.set_simplex(ctx.m, ctx.binomial, simplex, view.dim);
+    scratch
+        .cofacets
+        .set_simplex(ctx.m, ctx.binomial, simplex, view.dim);
     while let Some(cofacet) = scratch.cofacets.next(ctx.m, ctx.binomial, true) {
         scratch.cofacet_entries.push(cofacet);
         if check_for_emergent_pair && get_diameter(cofacet) == diameter {
-            insert_vertex(scratch.cofacets.vertices(), scratch.cofacets.last_vertex(), &mut scratch.cofacet_vertices);
+            insert_vertex(
+                scratch.cofacets.vertices(),
+                scratch.cofacets.last_vertex(),
+                &mut scratch.cofacet_vertices,
+            );
             if !view.pivots.contains_key(&get_index(cofacet))
-                && scratch.apparent.zero_apparent_facet(ctx, cofacet, &scratch.cofacet_vertices).is_none()
+                && scratch
+                    .apparent
+                    .zero_apparent_facet(ctx, cofacet, &scratch.cofacet_vertices)
+                    .is_none()
             {
                 state.coboundary.reset_with(&[]);
                 state.emergent = true;
@@ -231,7 +261,9 @@ fn add_simplex_coboundary<M: RipsMatrix, E: CofacetEnumerator<M>>(
     state: &mut ColumnState,
 ) {
     state.reduction.push(simplex);
-    scratch.cofacets.set_simplex(ctx.m, ctx.binomial, simplex, dim);
+    scratch
+        .cofacets
+        .set_simplex(ctx.m, ctx.binomial, simplex, dim);
     let skip = skip.unwrap_or(Index::MAX);
     while let Some(cofacet) = scratch.cofacets.next(ctx.m, ctx.binomial, true) {
         if get_index(cofacet) != skip {

@@ -30,7 +30,10 @@ use super::apparent::{Apparent, Ctx};
 use super::coboundary::{get_simplex_vertices, CofacetEnumerator};
 use super::distance_matrix::RipsMatrix;
 use super::reduction::Found;
-use super::types::{get_coefficient, get_index, make_key, set_coefficient, without_coefficient, Coefficient, Index, Key};
+use super::types::{
+    get_coefficient, get_index, make_key, set_coefficient, without_coefficient, Coefficient, Index,
+    Key,
+};
 
 use super::RepresentativeCycle as Cycle;
 
@@ -65,7 +68,11 @@ pub(crate) fn representative_cycles<M: RipsMatrix, E: CofacetEnumerator<M>>(
         reduced: HashMap::new(),
         vertices: Vec::new(),
     };
-    homology.partner_of_edge = input.pivots.iter().map(|&(e, t)| (get_index(e), homology.triangle_key(t))).collect();
+    homology.partner_of_edge = input
+        .pivots
+        .iter()
+        .map(|&(e, t)| (get_index(e), homology.triangle_key(t)))
+        .collect();
     let forest = Forest::new(ctx.m.size(), input.tree_edges);
     input
         .bars
@@ -100,7 +107,13 @@ impl<M: RipsMatrix, E: CofacetEnumerator<M>> Homology<'_, '_, M, E> {
 
     /// The key of triangle `index` (its diameter from the distances).
     fn triangle_key(&mut self, index: Index) -> Key {
-        get_simplex_vertices(self.ctx.binomial, index, 2, self.ctx.m.size(), &mut self.vertices);
+        get_simplex_vertices(
+            self.ctx.binomial,
+            index,
+            2,
+            self.ctx.m.size(),
+            &mut self.vertices,
+        );
         let (c, b, a) = (self.vertices[0], self.vertices[1], self.vertices[2]);
         let m = self.ctx.m;
         make_key(m.dist(a, b).max(m.dist(a, c)).max(m.dist(b, c)), index, 1)
@@ -108,10 +121,20 @@ impl<M: RipsMatrix, E: CofacetEnumerator<M>> Homology<'_, '_, M, E> {
 
     /// `∂τ` with the orientation of the module docs, sorted.
     fn boundary(&mut self, triangle: Key) -> Chain {
-        get_simplex_vertices(self.ctx.binomial, get_index(triangle), 2, self.ctx.m.size(), &mut self.vertices);
+        get_simplex_vertices(
+            self.ctx.binomial,
+            get_index(triangle),
+            2,
+            self.ctx.m.size(),
+            &mut self.vertices,
+        );
         let (c, b, a) = (self.vertices[0], self.vertices[1], self.vertices[2]);
         let p = self.ctx.modulus;
-        let mut chain = vec![self.edge_key(b, c, 1), self.edge_key(a, c, p - 1), self.edge_key(a, b, 1)];
+        let mut chain = vec![
+            self.edge_key(b, c, 1),
+            self.edge_key(a, c, p - 1),
+            self.edge_key(a, b, 1),
+        ];
         chain.sort_unstable_by(|x, y| y.cmp(x));
         chain
     }
@@ -121,9 +144,17 @@ impl<M: RipsMatrix, E: CofacetEnumerator<M>> Homology<'_, '_, M, E> {
         if let Some(&t) = self.partner_of_edge.get(&get_index(edge)) {
             return Some((t, false));
         }
-        get_simplex_vertices(self.ctx.binomial, get_index(edge), 1, self.ctx.m.size(), &mut self.vertices);
+        get_simplex_vertices(
+            self.ctx.binomial,
+            get_index(edge),
+            1,
+            self.ctx.m.size(),
+            &mut self.vertices,
+        );
         let vertices = self.vertices.clone();
-        self.apparent.zero_apparent_cofacet(self.ctx, set_coefficient(edge, 1), &vertices).map(|t| (t, true))
+        self.apparent
+            .zero_apparent_cofacet(self.ctx, set_coefficient(edge, 1), &vertices)
+            .map(|t| (t, true))
     }
 
     /// `R_τ` for a triangle paired by the reduction, reducing the triangles it
@@ -167,7 +198,9 @@ impl<M: RipsMatrix, E: CofacetEnumerator<M>> Homology<'_, '_, M, E> {
                     return None;
                 }
                 let p = self.ctx.modulus;
-                let factor = (p - get_coefficient(low)) * self.inverse[get_coefficient(other_low) as usize] % p;
+                let factor = (p - get_coefficient(low))
+                    * self.inverse[get_coefficient(other_low) as usize]
+                    % p;
                 chain = add_chains(&chain, &addend, factor, p);
             }
         }
@@ -179,9 +212,18 @@ impl<M: RipsMatrix, E: CofacetEnumerator<M>> Homology<'_, '_, M, E> {
         chain
             .iter()
             .map(|&e| {
-                get_simplex_vertices(self.ctx.binomial, get_index(e), 1, self.ctx.m.size(), &mut self.vertices);
+                get_simplex_vertices(
+                    self.ctx.binomial,
+                    get_index(e),
+                    1,
+                    self.ctx.m.size(),
+                    &mut self.vertices,
+                );
                 let c = i64::from(get_coefficient(e));
-                ([self.vertices[1], self.vertices[0]], if c > p / 2 { c - p } else { c })
+                (
+                    [self.vertices[1], self.vertices[0]],
+                    if c > p / 2 { c - p } else { c },
+                )
             })
             .collect()
     }
@@ -193,7 +235,10 @@ fn add_chains(a: &Chain, b: &Chain, factor: Coefficient, p: Coefficient) -> Chai
     let (mut i, mut j) = (0, 0);
     let scaled = |k: Key| set_coefficient(k, get_coefficient(k) * factor % p);
     while i < a.len() || j < b.len() {
-        let (x, y) = (a.get(i).map(|&k| without_coefficient(k)), b.get(j).map(|&k| without_coefficient(k)));
+        let (x, y) = (
+            a.get(i).map(|&k| without_coefficient(k)),
+            b.get(j).map(|&k| without_coefficient(k)),
+        );
         match (x, y) {
             (Some(x), Some(y)) if x == y => {
                 let c = (get_coefficient(a[i]) + get_coefficient(b[j]) * factor) % p;
@@ -256,9 +301,20 @@ impl Forest {
 
     /// The edge `σ = [u, v]` plus the forest path from `v` back to `u`: a
     /// cycle (`∂` of the path is `u − v`).
-    fn cycle_through<M: RipsMatrix>(&self, ctx: &Ctx<'_, M>, edge: Key, p: Coefficient) -> Option<Chain> {
+    fn cycle_through<M: RipsMatrix>(
+        &self,
+        ctx: &Ctx<'_, M>,
+        edge: Key,
+        p: Coefficient,
+    ) -> Option<Chain> {
         let mut vertices = Vec::new();
-        get_simplex_vertices(ctx.binomial, get_index(edge), 1, ctx.m.size(), &mut vertices);
+        get_simplex_vertices(
+            ctx.binomial,
+            get_index(edge),
+            1,
+            ctx.m.size(),
+            &mut vertices,
+        );
         let (v, u) = (vertices[0], vertices[1]);
         let key = |x: usize, y: usize| -> Key {
             // Traversed from x to y: +[x, y] if x < y, −[y, x] otherwise.

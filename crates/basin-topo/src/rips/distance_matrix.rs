@@ -216,7 +216,10 @@ fn point_cloud(points: &ndarray::ArrayView2<'_, f64>, metric: Metric) -> TopoRes
         }
     }
     let rows: Vec<Vec<f64>> = points.rows().into_iter().map(|r| r.to_vec()).collect();
-    let norms: Vec<f64> = rows.iter().map(|r| r.iter().map(|x| x * x).sum::<f64>().sqrt()).collect();
+    let norms: Vec<f64> = rows
+        .iter()
+        .map(|r| r.iter().map(|x| x * x).sum::<f64>().sqrt())
+        .collect();
     if metric == Metric::Cosine {
         if let Some(i) = norms.iter().position(|&s| s == 0.0) {
             return Err(TopoError::InvalidInput(format!(
@@ -298,7 +301,9 @@ fn lower_triangular(n: usize, lower: &[f64]) -> TopoResult<PreparedInput> {
     for i in 1..n {
         for j in 0..i {
             let d = lower[k];
-            check_distance(d, || format!("entry ({i}, {j}) (value {k} of the lower triangle)"))?;
+            check_distance(d, || {
+                format!("entry ({i}, {j}) (value {k} of the lower triangle)")
+            })?;
             let v = to_value(d);
             values[i * n + j] = v;
             values[j * n + i] = v;
@@ -313,7 +318,10 @@ fn sparse(n: usize, edges: &[(usize, usize, f64)]) -> TopoResult<PreparedInput> 
         return Err(empty_error());
     }
     if n > u32::MAX as usize {
-        return Err(TopoError::InvalidInput(format!("{n} points exceed the supported {}", u32::MAX)));
+        return Err(TopoError::InvalidInput(format!(
+            "{n} points exceed the supported {}",
+            u32::MAX
+        )));
     }
     let mut neighbors: Vec<Vec<(u32, Value)>> = vec![Vec::new(); n];
     for (row, &(i, j, d)) in edges.iter().enumerate() {

@@ -58,7 +58,9 @@ impl<M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'_, M, E> {
         let window = self.window_per_thread.max(1) * threads;
         let pieces = PIECES_PER_THREAD * threads;
         let (modulus, threshold) = (self.modulus, self.threshold);
-        let mut scratches: Vec<Scratch<E>> = (0..pieces).map(|_| Scratch::new::<M>(modulus, threshold)).collect();
+        let mut scratches: Vec<Scratch<E>> = (0..pieces)
+            .map(|_| Scratch::new::<M>(modulus, threshold))
+            .collect();
         let mut matrix = ReductionMatrix::with_columns(columns_to_reduce.len());
         let inverse = std::mem::take(&mut self.inverse);
         let mut found = Vec::new();
@@ -74,8 +76,13 @@ impl<M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'_, M, E> {
                 waiting.push(state);
                 next += 1;
             }
-            let view =
-                View { to_reduce: columns_to_reduce, pivots: pivot_column_index, matrix: &matrix, inverse: &inverse, dim };
+            let view = View {
+                to_reduce: columns_to_reduce,
+                pivots: pivot_column_index,
+                matrix: &matrix,
+                inverse: &inverse,
+                dim,
+            };
             let piece = waiting.len().div_ceil(pieces).max(1);
             stops.clear();
             stops.resize(waiting.len(), None);
@@ -101,7 +108,14 @@ impl<M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'_, M, E> {
                     }
                 };
                 if finished {
-                    self.finish_column(&mut state, pivot, pivot_column_index, &mut matrix, &mut found, dim);
+                    self.finish_column(
+                        &mut state,
+                        pivot,
+                        pivot_column_index,
+                        &mut matrix,
+                        &mut found,
+                        dim,
+                    );
                     spare.push(state);
                 } else {
                     let p = pivot.map(without_coefficient);
@@ -127,7 +141,10 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     /// Pairs and cocycles of one run (dimension, birth bits, death bits, cocycle).
-    type Run = (Vec<crate::PersistencePair>, Vec<super::super::reduction::Cocycle>);
+    type Run = (
+        Vec<crate::PersistencePair>,
+        Vec<super::super::reduction::Cocycle>,
+    );
 
     fn run<M: RipsMatrix, E: CofacetEnumerator<M>>(
         m: &M,
@@ -138,7 +155,10 @@ mod tests {
         window: usize,
     ) -> Run {
         let binomial = BinomialCoeffTable::new(m.size(), dim + 2).unwrap();
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         let pool = (threads > 1).then_some(&pool);
         let mut r = Reducer::<M, E>::new(m, &binomial, dim, threshold, modulus, true, false, pool);
         r.window_per_thread = window;
@@ -156,18 +176,35 @@ mod tests {
             let n = rng.random_range(8..40);
             let points = ndarray::Array2::from_shape_fn((n, 3), |_| rng.random::<f64>());
             // Rounded coordinates: many equal distances, the hard case for pivots.
-            let points = if round % 2 == 0 { points.mapv(|x| (x * 4.0).round() / 4.0) } else { points };
-            let input = RipsInput::PointCloud { points: points.view(), metric: crate::rips::Metric::Euclidean };
-            let PreparedInput::Dense(m) = prepare(&input).unwrap() else { panic!("dense input") };
+            let points = if round % 2 == 0 {
+                points.mapv(|x| (x * 4.0).round() / 4.0)
+            } else {
+                points
+            };
+            let input = RipsInput::PointCloud {
+                points: points.view(),
+                metric: crate::rips::Metric::Euclidean,
+            };
+            let PreparedInput::Dense(m) = prepare(&input).unwrap() else {
+                panic!("dense input")
+            };
             let modulus = [2, 3, 5][round % 3];
             let threshold = m.enclosing_radius();
             let one = run::<_, DenseCofacets>(&m, 2, modulus, threshold, 1, 1);
             for (threads, window) in [(2, 1), (2, 3), (3, 2), (2, 64)] {
-                assert_eq!(one, run::<_, DenseCofacets>(&m, 2, modulus, threshold, threads, window), "round {round}");
+                assert_eq!(
+                    one,
+                    run::<_, DenseCofacets>(&m, 2, modulus, threshold, threads, window),
+                    "round {round}"
+                );
             }
             let sparse = m.to_sparse(threshold * 0.8);
             let one = run::<_, SparseCofacets>(&sparse, 2, modulus, threshold * 0.8, 1, 1);
-            assert_eq!(one, run::<_, SparseCofacets>(&sparse, 2, modulus, threshold * 0.8, 2, 2), "round {round} sparse");
+            assert_eq!(
+                one,
+                run::<_, SparseCofacets>(&sparse, 2, modulus, threshold * 0.8, 2, 2),
+                "round {round} sparse"
+            );
         }
     }
 }

@@ -9,8 +9,8 @@ use super::column::{advance, ColumnState, ReductionMatrix, Scratch, View};
 use super::distance_matrix::RipsMatrix;
 use super::pivot_map::{pivot_map_with_capacity, PivotMap};
 use super::types::{
-    get_coefficient, get_diameter, get_index, multiplicative_inverse_vector, set_coefficient, without_coefficient,
-    Coefficient, Index, Key, Value,
+    get_coefficient, get_diameter, get_index, multiplicative_inverse_vector, set_coefficient,
+    without_coefficient, Coefficient, Index, Key, Value,
 };
 use super::union_find::UnionFind;
 use super::working_column::combine_sorted;
@@ -50,7 +50,11 @@ fn assemble_chunk<M: RipsMatrix, E: CofacetEnumerator<M>>(
                 cofacet_vertices.clear();
                 cofacet_vertices.push(cofacets.last_vertex());
                 cofacet_vertices.extend_from_slice(cofacets.vertices());
-                if !apparent.is_in_zero_apparent_pair(ctx, set_coefficient(cofacet, 1), &cofacet_vertices) {
+                if !apparent.is_in_zero_apparent_pair(
+                    ctx,
+                    set_coefficient(cofacet, 1),
+                    &cofacet_vertices,
+                ) {
                     columns.push(cofacet);
                 }
             }
@@ -143,7 +147,11 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
     }
 
     pub(crate) fn ctx(&self) -> Ctx<'a, M> {
-        Ctx { m: self.m, binomial: self.binomial, modulus: self.modulus }
+        Ctx {
+            m: self.m,
+            binomial: self.binomial,
+            modulus: self.modulus,
+        }
     }
 
     /// Runs every dimension up to `dim_max`.
@@ -154,16 +162,24 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
         for dim in 1..=self.dim_max {
             let mut pivot_column_index = pivot_map_with_capacity(columns_to_reduce.len());
             let mut found = match self.pool {
-                Some(pool) if pool.current_num_threads() > 1 => {
-                    self.compute_pairs_parallel(pool, &columns_to_reduce, &mut pivot_column_index, dim)
-                }
+                Some(pool) if pool.current_num_threads() > 1 => self.compute_pairs_parallel(
+                    pool,
+                    &columns_to_reduce,
+                    &mut pivot_column_index,
+                    dim,
+                ),
                 _ => self.compute_pairs(&columns_to_reduce, &mut pivot_column_index, dim),
             };
             found.sort_by_key(|f| f.position);
             if dim == 1 && self.keep_pairs {
                 self.dim1_pivots = pivot_column_index
                     .iter()
-                    .map(|(&pivot, &(position, _))| (set_coefficient(columns_to_reduce[position as usize], 1), pivot))
+                    .map(|(&pivot, &(position, _))| {
+                        (
+                            set_coefficient(columns_to_reduce[position as usize], 1),
+                            pivot,
+                        )
+                    })
                     .collect();
                 self.dim1_bars = found.clone();
             }
@@ -174,7 +190,12 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
                 }
             }
             if dim < self.dim_max {
-                self.assemble_columns_to_reduce(&mut simplices, &mut columns_to_reduce, &pivot_column_index, dim + 1);
+                self.assemble_columns_to_reduce(
+                    &mut simplices,
+                    &mut columns_to_reduce,
+                    &pivot_column_index,
+                    dim + 1,
+                );
             }
         }
     }
@@ -191,23 +212,31 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
         // The apparent-pair test of every edge is independent of the others:
         // with threads, done for all edges up front.
         let apparent: Option<Vec<bool>> = match self.pool {
-            Some(pool) if pool.current_num_threads() > 1 && self.dim_max > 0 => Some(pool.install(|| {
-                edges.par_sort_unstable_by(|a, b| b.cmp(a));
-                let (modulus, threshold) = (self.modulus, self.threshold);
-                edges
-                    .par_chunks(4096)
-                    .flat_map_iter(|part| {
-                        let mut apparent = Apparent::<E>::new::<M>(modulus, threshold);
-                        let mut vertices = Vec::new();
-                        part.iter()
-                            .map(|&e| {
-                                get_simplex_vertices(binomial, get_index(e), 1, n, &mut vertices);
-                                apparent.zero_apparent_cofacet(&ctx, e, &vertices).is_some()
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                    .collect()
-            })),
+            Some(pool) if pool.current_num_threads() > 1 && self.dim_max > 0 => {
+                Some(pool.install(|| {
+                    edges.par_sort_unstable_by(|a, b| b.cmp(a));
+                    let (modulus, threshold) = (self.modulus, self.threshold);
+                    edges
+                        .par_chunks(4096)
+                        .flat_map_iter(|part| {
+                            let mut apparent = Apparent::<E>::new::<M>(modulus, threshold);
+                            let mut vertices = Vec::new();
+                            part.iter()
+                                .map(|&e| {
+                                    get_simplex_vertices(
+                                        binomial,
+                                        get_index(e),
+                                        1,
+                                        n,
+                                        &mut vertices,
+                                    );
+                                    apparent.zero_apparent_cofacet(&ctx, e, &vertices).is_some()
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                        .collect()
+                }))
+            }
             _ => {
                 edges.sort_unstable_by(|a, b| b.cmp(a));
                 None
@@ -223,7 +252,11 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
                 let death = get_diameter(e);
                 // ripser.py keeps only bars of positive length.
                 if death > 0.0 {
-                    zero_bars.push(PersistencePair { dim: 0, birth: 0.0, death: f64::from(death) });
+                    zero_bars.push(PersistencePair {
+                        dim: 0,
+                        birth: 0.0,
+                        death: f64::from(death),
+                    });
                 }
                 dset.link(u, v);
                 if self.keep_pairs {
@@ -232,7 +265,11 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
             } else if self.dim_max > 0 {
                 let is_apparent = match &apparent {
                     Some(flags) => flags[i],
-                    None => self.scratch.apparent().zero_apparent_cofacet(&ctx, e, &self.vertices).is_some(),
+                    None => self
+                        .scratch
+                        .apparent()
+                        .zero_apparent_cofacet(&ctx, e, &self.vertices)
+                        .is_some(),
                 };
                 if !is_apparent {
                     columns_to_reduce.push(e);
@@ -242,7 +279,11 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
         columns_to_reduce.reverse();
         for i in 0..self.n as u32 {
             if dset.find(i) == i {
-                zero_bars.push(PersistencePair { dim: 0, birth: 0.0, death: f64::INFINITY });
+                zero_bars.push(PersistencePair {
+                    dim: 0,
+                    birth: 0.0,
+                    death: f64::INFINITY,
+                });
             }
         }
         for bar in zero_bars {
@@ -274,11 +315,22 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
             Some(pool) if simplices.len() >= 4096 => pool.install(|| {
                 // Many more pieces than threads: the cost of a simplex's
                 // cofacets varies along the list, work stealing evens it out.
-                let chunk = simplices.len().div_ceil(32 * pool.current_num_threads()).max(512);
+                let chunk = simplices
+                    .len()
+                    .div_ceil(32 * pool.current_num_threads())
+                    .max(512);
                 let parts: Vec<(Vec<Key>, Vec<Key>)> = simplices
                     .par_chunks(chunk)
                     .map(|part| {
-                        assemble_chunk::<M, E>(&ctx, part, dim, keep_simplices, pivot_column_index, modulus, threshold)
+                        assemble_chunk::<M, E>(
+                            &ctx,
+                            part,
+                            dim,
+                            keep_simplices,
+                            pivot_column_index,
+                            modulus,
+                            threshold,
+                        )
                     })
                     .collect();
                 let (mut next, mut columns) = (Vec::new(), Vec::new());
@@ -290,8 +342,15 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
                 (next, columns)
             }),
             _ => {
-                let (next, mut columns) =
-                    assemble_chunk::<M, E>(&ctx, simplices, dim, keep_simplices, pivot_column_index, modulus, threshold);
+                let (next, mut columns) = assemble_chunk::<M, E>(
+                    &ctx,
+                    simplices,
+                    dim,
+                    keep_simplices,
+                    pivot_column_index,
+                    modulus,
+                    threshold,
+                );
                 columns.sort_unstable();
                 (next, columns)
             }
@@ -302,19 +361,39 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
 
     /// The reduction of every column in order, on this thread: each column
     /// is advanced until its pivot is free, then recorded.
-    fn compute_pairs(&mut self, columns_to_reduce: &[Key], pivot_column_index: &mut PivotMap, dim: usize) -> Vec<Found> {
+    fn compute_pairs(
+        &mut self,
+        columns_to_reduce: &[Key],
+        pivot_column_index: &mut PivotMap,
+        dim: usize,
+    ) -> Vec<Found> {
         let ctx = self.ctx();
         let mut matrix = ReductionMatrix::with_columns(columns_to_reduce.len());
         let mut state = ColumnState::new(self.modulus);
         let mut found = Vec::new();
         let inverse = std::mem::take(&mut self.inverse);
-        let mut scratch = std::mem::replace(&mut self.scratch, Scratch::new::<M>(self.modulus, self.threshold));
+        let mut scratch = std::mem::replace(
+            &mut self.scratch,
+            Scratch::new::<M>(self.modulus, self.threshold),
+        );
         for (position, &column) in columns_to_reduce.iter().enumerate() {
             state.reset(position, column);
-            let view =
-                View { to_reduce: columns_to_reduce, pivots: pivot_column_index, matrix: &matrix, inverse: &inverse, dim };
+            let view = View {
+                to_reduce: columns_to_reduce,
+                pivots: pivot_column_index,
+                matrix: &matrix,
+                inverse: &inverse,
+                dim,
+            };
             let pivot = advance(&ctx, &mut scratch, &mut state, &view);
-            self.finish_column(&mut state, pivot, pivot_column_index, &mut matrix, &mut found, dim);
+            self.finish_column(
+                &mut state,
+                pivot,
+                pivot_column_index,
+                &mut matrix,
+                &mut found,
+                dim,
+            );
         }
         self.inverse = inverse;
         self.scratch = scratch;
@@ -334,7 +413,11 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
         dim: usize,
     ) {
         let diameter = state.diameter();
-        let bar = |death: Value| PersistencePair { dim, birth: f64::from(diameter), death: f64::from(death) };
+        let bar = |death: Value| PersistencePair {
+            dim,
+            birth: f64::from(diameter),
+            death: f64::from(death),
+        };
         match pivot {
             None => {
                 let cocycle = self.cocycle_of(state.column, &mut state.reduction, dim);
@@ -348,7 +431,8 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
             }
             Some(p) => {
                 let death = get_diameter(p);
-                pivot_column_index.insert(get_index(p), (state.position as u32, get_coefficient(p)));
+                pivot_column_index
+                    .insert(get_index(p), (state.position as u32, get_coefficient(p)));
                 combine_sorted(&mut state.reduction, self.modulus);
                 if death > diameter {
                     let cocycle = self.cocycle_of(state.column, &mut state.reduction, dim);

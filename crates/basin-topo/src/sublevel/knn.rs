@@ -40,7 +40,9 @@ pub(crate) fn validate_distance_matrix(distances: ArrayView2<'_, f64>) -> TopoRe
         )));
     }
     // Fast pass first; the slow search for the offending entry only on failure.
-    let largest = distances.iter().fold(1.0f64, |m, &v| if v > m { v } else { m });
+    let largest = distances
+        .iter()
+        .fold(1.0f64, |m, &v| if v > m { v } else { m });
     let floor = -NEGATIVE_TOLERANCE * largest;
     if !distances.iter().all(|&v| v.is_finite() && v >= floor) {
         for ((i, j), &v) in distances.indexed_iter() {
@@ -111,7 +113,10 @@ pub fn knn_graph(distances: ArrayView2<'_, f64>, k: usize) -> TopoResult<KnnGrap
 }
 
 /// [`knn_graph`] of a matrix already validated.
-pub(crate) fn nearest_neighbour_graph(distances: ArrayView2<'_, f64>, k: usize) -> TopoResult<KnnGraph> {
+pub(crate) fn nearest_neighbour_graph(
+    distances: ArrayView2<'_, f64>,
+    k: usize,
+) -> TopoResult<KnnGraph> {
     let n = distances.nrows();
     if k == 0 || k >= n {
         return Err(TopoError::InvalidParameter {
@@ -182,7 +187,10 @@ pub(crate) fn nearest_neighbour_graph(distances: ArrayView2<'_, f64>, k: usize) 
 /// // The shortest bridge is (1, 2) at 7.
 /// assert_eq!(connect_components(&g, d.view()).unwrap().edges, vec![(0, 1), (1, 2), (2, 3)]);
 /// ```
-pub fn connect_components(graph: &KnnGraph, distances: ArrayView2<'_, f64>) -> TopoResult<KnnGraph> {
+pub fn connect_components(
+    graph: &KnnGraph,
+    distances: ArrayView2<'_, f64>,
+) -> TopoResult<KnnGraph> {
     validate_distance_matrix(distances)?;
     if distances.nrows() != graph.n {
         return Err(TopoError::InvalidInput(format!(
@@ -192,7 +200,10 @@ pub fn connect_components(graph: &KnnGraph, distances: ArrayView2<'_, f64>) -> T
         )));
     }
     if let Some(&(i, j)) = graph.edges.iter().find(|&&(i, j)| i.max(j) >= graph.n) {
-        return Err(TopoError::InvalidInput(format!("edge ({i}, {j}) has an endpoint ≥ n = {}", graph.n)));
+        return Err(TopoError::InvalidInput(format!(
+            "edge ({i}, {j}) has an endpoint ≥ n = {}",
+            graph.n
+        )));
     }
     Ok(bridge_components(graph, distances))
 }
@@ -239,7 +250,9 @@ pub(crate) fn bridge_components(graph: &KnnGraph, distances: ArrayView2<'_, f64>
             break;
         }
         // The nearest vertex outside (ties: the smaller index).
-        next = (0..n).filter(|&y| !in_tree[y]).min_by(|&a, &b| best[a].total_cmp(&best[b]).then(a.cmp(&b)));
+        next = (0..n)
+            .filter(|&y| !in_tree[y])
+            .min_by(|&a, &b| best[a].total_cmp(&best[b]).then(a.cmp(&b)));
         if let Some(y) = next {
             let x = best_from[y];
             bridges.push((x.min(y), x.max(y)));

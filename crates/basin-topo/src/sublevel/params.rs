@@ -148,7 +148,10 @@ impl SublevelParams {
         if !(self.p.is_finite() && self.p > 0.0) {
             return Err(TopoError::InvalidParameter {
                 name: "p",
-                reason: format!("p = {}; the total-persistence exponent must be finite and > 0", self.p),
+                reason: format!(
+                    "p = {}; the total-persistence exponent must be finite and > 0",
+                    self.p
+                ),
             });
         }
         Ok(())
@@ -194,7 +197,11 @@ impl SublevelParams {
     /// let flag = SublevelParams::new().k(2).complex(Complex::Flag);
     /// assert_eq!(flag.compute(d.view(), &f).unwrap().diagram.count(1), 1);
     /// ```
-    pub fn compute(&self, distances: ArrayView2<'_, f64>, values: &[f64]) -> TopoResult<SublevelOutput> {
+    pub fn compute(
+        &self,
+        distances: ArrayView2<'_, f64>,
+        values: &[f64],
+    ) -> TopoResult<SublevelOutput> {
         self.check()?;
         validate_distance_matrix(distances)?;
         let n = distances.nrows();
@@ -242,7 +249,11 @@ impl SublevelParams {
                 "values[{i}] is {v}; function values must be finite"
             )));
         }
-        if let Some(&(i, j)) = graph.edges.iter().find(|&&(i, j)| i >= n || j >= n || i == j) {
+        if let Some(&(i, j)) = graph
+            .edges
+            .iter()
+            .find(|&&(i, j)| i >= n || j >= n || i == j)
+        {
             return Err(TopoError::InvalidInput(format!(
                 "edge ({i}, {j}) is a loop or has an endpoint ≥ n = {n}"
             )));
@@ -255,7 +266,11 @@ impl SublevelParams {
             )));
         }
         let mut graph = graph;
-        graph.edges = graph.edges.iter().map(|&(i, j)| (i.min(j), i.max(j))).collect();
+        graph.edges = graph
+            .edges
+            .iter()
+            .map(|&(i, j)| (i.min(j), i.max(j)))
+            .collect();
         graph.edges.sort_unstable();
         graph.edges.dedup();
 

@@ -232,6 +232,7 @@ impl Transport {
         }
     }
 
+    #[cfg(test)]
     fn supply_left(&self) -> usize {
         self.col_of_row.iter().filter(|&&c| c == NONE).count() + self.delta_b_left
     }

@@ -57,25 +57,84 @@ fn in_span(vectors: &[Vec<i64>], target: &[i64], p: i64) -> bool {
     t.iter().all(|&x| x.rem_euclid(p) == 0)
 }
 
+/// How the points are handed to the library.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// Point cloud, dense enumeration unless the threshold leaves out most edges.
+    Points,
+    /// The edges of length `≤ threshold` as a sparse matrix (sparse enumeration).
+    SparseEdges,
+}
+
 fn check_cycles(
     points: &Array2<f64>,
     modulus: u32,
     threshold: Option<f64>,
 ) -> Result<usize, TestCaseError> {
+    check_cycles_in(points, modulus, threshold, Mode::Points)
+}
+
+fn check_cycles_in(
+    points: &Array2<f64>,
+    modulus: u32,
+    threshold: Option<f64>,
+    mode: Mode,
+) -> Result<usize, TestCaseError> {
     let n = points.nrows();
     let p = i64::from(modulus);
-    let out = RipsParams::new()
+    let euclid = |i: usize, j: usize| -> f64 {
+        (&points.row(i) - &points.row(j))
+            .mapv(|x| x * x)
+            .sum()
+            .sqrt()
+    };
+    let params = RipsParams::new()
         .max_dim(1)
         .modulus(modulus)
-        .threshold(threshold)
         .cocycles(true)
         .cycles(true)
-        .max_memory(None)
-        .compute(&RipsInput::PointCloud {
-            points: points.view(),
-            metric: Metric::Euclidean,
-        })
-        .unwrap();
+        .max_memory(None);
+    let out = match mode {
+        Mode::Points => params
+            .threshold(threshold)
+            .compute(&RipsInput::PointCloud {
+                points: points.view(),
+                metric: Metric::Euclidean,
+            })
+            .unwrap(),
+        Mode::SparseEdges => {
+            let t = threshold.expect("sparse mode needs a threshold") as f32;
+            let edges: Vec<(usize, usize, f64)> = (0..n)
+                .flat_map(|j| (0..j).map(move |i| (i, j)))
+                .map(|(i, j)| (i, j, euclid(i, j)))
+                .filter(|e| e.2 as f32 <= t)
+                .collect();
+            params
+                .threshold(threshold)
+                .compute(&RipsInput::Sparse { n, edges: &edges })
+                .unwrap()
+        }
+    };
+    // The same cycles with threads.
+    let threaded = match mode {
+        Mode::Points => {
+            RipsParams::new()
+                .max_dim(1)
+                .modulus(modulus)
+                .threshold(threshold)
+                .cycles(true)
+                .n_threads(2)
+                .max_memory(None)
+                .compute(&RipsInput::PointCloud {
+                    points: points.view(),
+                    metric: Metric::Euclidean,
+                })
+                .unwrap()
+                .cycles
+        }
+        Mode::SparseEdges => out.cycles.clone(),
+    };
+    prop_assert_eq!(&threaded, &out.cycles);
     let dist = |i: usize, j: usize| -> f32 {
         let d: f64 = (&points.row(i) - &points.row(j))
             .mapv(|x| x * x)
@@ -188,6 +247,11 @@ proptest! {
     #[test]
     fn cycles_represent_their_bars(points in points_strategy(12, 2), modulus in prop_oneof![Just(2u32), Just(3), Just(5)]) {
         check_cycles(&points, modulus, None)?;
+    }
+
+    #[test]
+    fn cycles_from_sparse_input(points in points_strategy(12, 2), t in 0.5f64..1.5, modulus in prop_oneof![Just(2u32), Just(3)]) {
+        check_cycles_in(&points, modulus, Some(t), Mode::SparseEdges)?;
     }
 
     #[test]

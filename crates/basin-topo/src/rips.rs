@@ -302,7 +302,8 @@ impl RipsParams {
     pub fn compute(&self, input: &RipsInput<'_>) -> TopoResult<RipsOutput> {
         self.check()?;
         self.check_dense_size(input)?;
-        let prepared = prepare(input)?;
+        let pool = self.thread_pool();
+        let prepared = prepare(input, pool.as_ref())?;
         let plan = self.plan(&prepared)?;
         if let Some(budget) = self.max_memory {
             if plan.memory.bytes > budget {
@@ -332,14 +333,17 @@ impl RipsParams {
             PreparedInput::Dense(m)
                 if threshold >= m.max_distance() || plan.num_edges >= n * (n - 1) / 8 =>
             {
-                self.run::<_, DenseCofacets>(&m, &binomial, threshold)
+                self.run::<_, DenseCofacets>(&m, &binomial, threshold, pool.as_ref())
             }
-            PreparedInput::Dense(m) => {
-                self.run::<_, SparseCofacets>(&m.to_sparse(threshold), &binomial, threshold)
-            }
+            PreparedInput::Dense(m) => self.run::<_, SparseCofacets>(
+                &m.to_sparse(threshold),
+                &binomial,
+                threshold,
+                pool.as_ref(),
+            ),
             PreparedInput::Sparse(mut m) => {
                 m.truncate(threshold);
-                self.run::<_, SparseCofacets>(&m, &binomial, threshold)
+                self.run::<_, SparseCofacets>(&m, &binomial, threshold, pool.as_ref())
             }
         };
         let diagram = Diagram {
@@ -372,16 +376,13 @@ impl RipsParams {
         m: &M,
         binomial: &BinomialCoeffTable,
         threshold: Value,
+        pool: Option<&rayon::ThreadPool>,
     ) -> (
         Vec<crate::PersistencePair>,
         Option<Vec<Cocycle>>,
         Option<Vec<RepresentativeCycle>>,
     ) {
         let dim = effective_dim(self.max_dim, m.size());
-        let pool = match self.n_threads {
-            1 => None,
-            t => rayon::ThreadPoolBuilder::new().num_threads(t).build().ok(),
-        };
         let mut reducer = Reducer::<M, E>::new(
             m,
             binomial,
@@ -390,7 +391,7 @@ impl RipsParams {
             self.modulus,
             self.cocycles,
             self.cycles,
-            pool.as_ref(),
+            pool,
         );
         reducer.compute_barcodes();
         let cocycles = self.cocycles.then(|| std::mem::take(&mut reducer.cocycles));
@@ -416,6 +417,15 @@ impl RipsParams {
                 .collect()
         });
         (std::mem::take(&mut reducer.pairs), cocycles, cycles)
+    }
+
+    /// The worker threads (`None` for one thread; a pool that cannot be
+    /// built falls back to one thread, which gives the same result).
+    fn thread_pool(&self) -> Option<rayon::ThreadPool> {
+        match self.n_threads {
+            1 => None,
+            t => rayon::ThreadPoolBuilder::new().num_threads(t).build().ok(),
+        }
     }
 
     /// Refuses before allocating an `n × n` distance matrix over the budget.
@@ -510,7 +520,7 @@ struct Plan {
 /// As [`RipsParams::compute`] for invalid parameters or input.
 pub fn estimate_memory(input: &RipsInput<'_>, params: &RipsParams) -> TopoResult<MemoryEstimate> {
     params.check()?;
-    Ok(params.plan(&prepare(input)?)?.memory)
+    Ok(params.plan(&prepare(input, None)?)?.memory)
 }
 
 /// Ripser-style text of a diagram: per dimension a header line

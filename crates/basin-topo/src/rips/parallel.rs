@@ -185,7 +185,7 @@ mod tests {
                 points: points.view(),
                 metric: crate::rips::Metric::Euclidean,
             };
-            let PreparedInput::Dense(m) = prepare(&input).unwrap() else {
+            let PreparedInput::Dense(m) = prepare(&input, None).unwrap() else {
                 panic!("dense input")
             };
             let modulus = [2, 3, 5][round % 3];

@@ -239,6 +239,21 @@ impl RipsParams {
     /// Also return representative cycles of the 1-dimensional bars (see
     /// [`RipsOutput::cycles`]). Cheap: a partial homology reduction of the
     /// death triangles after the cohomology run.
+    ///
+    /// # Example
+    /// ```
+    /// use basin_topo::rips::{Metric, RipsInput, RipsParams};
+    /// use ndarray::array;
+    /// // A unit square: its loop [1, √2) is the cycle of its four sides.
+    /// let points = array![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]];
+    /// let input = RipsInput::PointCloud { points: points.view(), metric: Metric::Euclidean };
+    /// let out = RipsParams::new().threshold(Some(2.0)).cycles(true).n_threads(2).compute(&input)?;
+    /// let bar = out.diagram.pairs.iter().position(|p| p.dim == 1).unwrap();
+    /// let mut edges: Vec<[usize; 2]> = out.cycles.unwrap()[bar].iter().map(|&(e, _)| e).collect();
+    /// edges.sort();
+    /// assert_eq!(edges, vec![[0, 1], [0, 3], [1, 2], [2, 3]]);
+    /// # Ok::<(), basin_topo::TopoError>(())
+    /// ```
     #[must_use]
     pub fn cycles(mut self, cycles: bool) -> Self {
         self.cycles = cycles;

@@ -261,10 +261,10 @@ impl RipsParams {
     }
 
     /// Worker threads (`0`: all cores; default 1). With more than one, the
-    /// distances of a point cloud, the apparent-pair tests of the edges, the assembly of the columns of each
-    /// dimension and the reduction itself run in parallel (see the
-    /// `parallel` module: rounds over a window of columns that reproduce the
-    /// sequential column additions). The result — bars, their order,
+    /// distances of a point cloud, the apparent-pair tests of the edges, the
+    /// assembly of the columns of each dimension and the reduction itself run
+    /// in parallel (see the `parallel` module: rounds over a window of columns
+    /// that reproduce the sequential column additions). The result — bars, their order,
     /// cocycles and cycles — does not depend on it. Cost: up to 512 columns
     /// per thread are in flight with their working coboundaries, which the
     /// memory estimate does not model (peak memory +0–15 % on `data/tda`

@@ -7,6 +7,13 @@ Reference tools (pin them): ripser==0.6.15, giotto-ph==0.2.4
     python3 -m venv venv && venv/bin/pip install ripser==0.6.15 giotto-ph==0.2.4
     cargo build --release -p basin-topo --example rips
     venv/bin/python benches/rips_vs_reference.py [--repeat 3] [--sets o3_1024,...]
+    venv/bin/python benches/rips_vs_reference.py --threads 2 [--no-ripser]
+
+With --threads N (N > 1) the multi-threaded modes are timed as well: basin
+`--threads N` against giotto-ph `n_threads=N`, next to both single-threaded,
+and the table gives basin(N)/giotto-ph(N) and each tool's speed-up. Within a
+repeat the tools run one after the other, and repeats alternate the order,
+so that a change of machine load hits every tool alike.
 
 Each tool runs in its own process so that peak memory (max RSS) is its own.
 Times: basin = the `compute_seconds` the example prints (input already
@@ -36,8 +43,8 @@ SETS = [
 PY_RUNNER = r"""
 import json, resource, sys, time
 import numpy as np
-tool, path, fmt, maxdim, thresh, coeff = sys.argv[1:7]
-maxdim, coeff = int(maxdim), int(coeff)
+tool, path, fmt, maxdim, thresh, coeff, threads = sys.argv[1:8]
+maxdim, coeff, threads = int(maxdim), int(coeff), int(threads)
 thresh = float("inf") if thresh == "none" else float(thresh)
 text = open(path).read().replace(",", " ")
 if fmt == "lower-distance":
@@ -54,7 +61,7 @@ if tool == "ripser":
 else:
     from gph import ripser_parallel
     call = lambda: ripser_parallel(X, maxdim=maxdim, thresh=thresh, coeff=coeff,
-                                   metric="precomputed" if dm else "euclidean", n_threads=1)["dgms"]
+                                   metric="precomputed" if dm else "euclidean", n_threads=threads)["dgms"]
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter(); dgms = call(); t = time.perf_counter() - t
 rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -70,8 +77,8 @@ def basin_binary():
     return exe
 
 
-def run_basin(exe, path, fmt, maxdim, thresh, coeff):
-    cmd = [exe, path, "--format", fmt, "--dim", str(maxdim), "--modulus", str(coeff)]
+def run_basin(exe, path, fmt, maxdim, thresh, coeff, threads=1):
+    cmd = [exe, path, "--format", fmt, "--dim", str(maxdim), "--modulus", str(coeff), "--threads", str(threads)]
     if thresh is not None:
         cmd += ["--threshold", str(thresh)]
     cmd = ["/usr/bin/time", "-f", "maxrss_kib: %M"] + cmd
@@ -87,10 +94,10 @@ def run_basin(exe, path, fmt, maxdim, thresh, coeff):
     return dict(seconds=secs, rss_kib=rss, counts=counts)
 
 
-def run_py(tool, path, fmt, maxdim, thresh, coeff):
+def run_py(tool, path, fmt, maxdim, thresh, coeff, threads=1):
     args = [sys.executable, "-c", PY_RUNNER, tool, path, fmt, str(maxdim),
-            "none" if thresh is None else str(thresh), str(coeff)]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+            "none" if thresh is None else str(thresh), str(coeff), str(threads)]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     p = subprocess.run(args, capture_output=True, text=True, check=True, env=env)
     return json.loads(p.stdout.strip().splitlines()[-1])
 
@@ -99,13 +106,44 @@ def best(runs):
     return min(runs, key=lambda r: r["seconds"])
 
 
+def threaded(exe, chosen, args):
+    """basin and giotto-ph with 1 and N threads, alternating, best of --repeat."""
+    n = args.threads
+    print(f"{'set':22} {'basin 1':>8} {'basin ' + str(n):>8} {'gph 1':>8} {'gph ' + str(n):>8} "
+          f"{'basin' + str(n) + '/gph' + str(n):>12} {'basin' + str(n) + '/gph1':>11} "
+          f"{'basin speed-up':>14} {'gph speed-up':>12}  counts")
+    for name, file, fmt, maxdim, thresh, coeff in chosen:
+        path = os.path.join(DATA, file)
+        runs = {key: [] for key in ("b1", "bn", "g1", "gn")}
+        jobs = [
+            ("b1", lambda: run_basin(exe, path, fmt, maxdim, thresh, coeff, 1)),
+            ("bn", lambda: run_basin(exe, path, fmt, maxdim, thresh, coeff, n)),
+            ("g1", lambda: run_py("gph", path, fmt, maxdim, thresh, coeff, 1)),
+            ("gn", lambda: run_py("gph", path, fmt, maxdim, thresh, coeff, n)),
+        ]
+        for rep in range(args.repeat):
+            for key, job in (jobs if rep % 2 == 0 else jobs[::-1]):
+                runs[key].append(job())
+        b1, bn, g1, gn = (best(runs[k]) for k in ("b1", "bn", "g1", "gn"))
+        counts = {tuple(r["counts"]) for r in (b1, bn, g1, gn)}
+        same = "ok" if len(counts) == 1 else f"MISMATCH {counts}"
+        t = lambda r: max(r["seconds"], 1e-9)
+        print(f"{name:22} {b1['seconds']:8.3f} {bn['seconds']:8.3f} {g1['seconds']:8.3f} {gn['seconds']:8.3f} "
+              f"{t(bn) / t(gn):12.2f} {t(bn) / t(g1):11.2f} {t(b1) / t(bn):14.2f} {t(g1) / t(gn):12.2f}  {same}",
+              flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--sets", default="")
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     exe = basin_binary()
     chosen = [s for s in SETS if not args.sets or s[0] in args.sets.split(",")]
+    if args.threads > 1:
+        threaded(exe, chosen, args)
+        return
     print(f"{'set':22} {'basin s':>9} {'ripser.py s':>12} {'giotto-ph s':>12} {'basin/gph':>10} "
           f"{'basin/ripser':>13} {'basin MiB':>10} {'ripser MiB':>11} {'gph MiB':>8}  counts")
     for name, file, fmt, maxdim, thresh, coeff in chosen:

@@ -4,8 +4,9 @@ against gudhi (and persim), same inputs, one run, ratios printed.
 Reference tools: gudhi==3.13.0 (SimplexTree.insert_batch + expansion +
 compute_persistence; bottleneck_distance(e=0); gudhi.wasserstein with POT),
 persim==0.4.1 (bottleneck), numpy, scipy.
-Usage (from the repository root, with a venv holding those packages):
-    python benches/topo_summaries_side_by_side.py
+Usage (from the repository root, with a venv holding those packages,
+pinned: gudhi==3.13.0 persim==0.4.1 POT==0.9.7.post1 numpy==2.4.6 scipy==1.17.1):
+    python benches/topo_summaries_side_by_side.py [--only sublevel|distances]
 Set BASIN_WORKSPACE to run cargo from another workspace root.
 
 basin's side is run by the crate's bench binaries in their side-by-side mode
@@ -14,6 +15,7 @@ sublevel|distance`), which print best-of-N wall times as JSON lines. Both
 sides get the same distance matrix (computed outside the timing) and time
 the kNN graph, the filtration and the persistence; best of N runs each.
 """
+import argparse
 import json
 import os
 import subprocess
@@ -31,6 +33,10 @@ from scipy.spatial.distance import cdist
 
 assert gudhi.__version__ == "3.13.0", gudhi.__version__
 assert version("persim") == "0.4.1", version("persim")
+assert version("POT") == "0.9.7.post1", version("POT")
+ap = argparse.ArgumentParser()
+ap.add_argument("--only", choices=["sublevel", "distances"], default=None)
+ARGS = ap.parse_args()
 warnings.simplefilter("ignore")
 
 ROOT = os.environ.get("BASIN_WORKSPACE", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -87,7 +93,10 @@ for n, repeats in [(300, 10), (700, 5)]:
     pts, loss = walk(n)
     sub_cases.append({"name": f"walk_n{n}_k20", "points": pts.tolist(), "values": loss.tolist(), "k": 20, "repeats": repeats})
 
-basin_sub = {(r["case"], r["mode"]): r for r in run_basin("sublevel", sub_cases)}
+# (Generated in any case, so the random diagrams below do not depend on --only.)
+if ARGS.only == "distances":
+    sub_cases = []
+basin_sub = {(r["case"], r["mode"]): r for r in run_basin("sublevel", sub_cases)} if sub_cases else {}
 rows = []
 for c in sub_cases:
     pts, f = np.array(c["points"]), np.array(c["values"])
@@ -105,12 +114,14 @@ def diagram(n):
 
 
 dist_cases = []
-for n, repeats in [(100, 5), (300, 3)]:
+for n, repeats in [(100, 5), (300, 3), (1000, 3)]:
     dist_cases.append({"name": f"random_{n}", "a": diagram(n).tolist(), "b": diagram(n).tolist(), "repeats": repeats})
 # Vietoris-Rips D0 style: every birth 0 (basin's exact line program).
 d0 = lambda n: np.round(np.c_[np.zeros(n), rng.exponential(1.0, n)], 6)
 dist_cases.append({"name": "births0_700", "a": d0(700).tolist(), "b": d0(700).tolist(), "repeats": 3})
-basin_dist = {(r["case"], r["distance"]): r for r in run_basin("distance", dist_cases)}
+if ARGS.only == "sublevel":
+    dist_cases = []
+basin_dist = {(r["case"], r["distance"]): r for r in run_basin("distance", dist_cases)} if dist_cases else {}
 for c in dist_cases:
     a, b = np.array(c["a"]), np.array(c["b"])
     t, v = best_of(c["repeats"], lambda: gudhi.bottleneck_distance(a, b, e=0))

@@ -74,7 +74,7 @@ include $(OUT)/plan.mk
 
 all: $(OUT)/runs.parquet $(RUNS:%=$(OUT)/trajectories/%.parquet) \
      $(RUNS:%=$(OUT)/embeddings/%.parquet) $(OUT)/embeddings-joint.parquet \
-     $(RUNS:%=$(OUT)/topology/%.vr.parquet) $(RUNS:%=$(OUT)/topology/%.vr-cocycles.parquet) \
+     $(RUNS:%=$(OUT)/topology/%.vr.parquet) $(RUNS:%=$(OUT)/topology/%.vr-cocycles.parquet) $(RUNS:%=$(OUT)/topology/%.vr-cycles.parquet) \
      $(RUNS:%=$(OUT)/topology/%.sublevel.parquet) \
      $(RUNS:%=$(OUT)/probes/%.naive.parquet) $(RUNS:%=$(OUT)/probes/%.grid.parquet) \
      $(OUT)/compare/classifiers.parquet $(OUT)/report/report.html \
@@ -114,9 +114,10 @@ $(OUT)/embeddings-joint.parquet: $(RUNS:%=$(OUT)/trajectories/%.parquet) $(OUT)/
 	$(LAUNCH_phate) $(BASIN) phate --params $(OUT)/params/phate.toml --scope joint --out $@ $(RUNS:%=$(OUT)/trajectories/%.parquet)
 
 # ---- topology: Rips of each net's weights, sublevel sets of its loss -------
-$(OUT)/topology/%.vr.parquet $(OUT)/topology/%.vr-features.parquet $(OUT)/topology/%.vr-cocycles.parquet: $(OUT)/trajectories/%.parquet $(OUT)/params/topo.toml
+$(OUT)/topology/%.vr.parquet $(OUT)/topology/%.vr-features.parquet $(OUT)/topology/%.vr-cocycles.parquet $(OUT)/topology/%.vr-cycles.parquet: $(OUT)/trajectories/%.parquet $(OUT)/params/topo.toml
 	$(LAUNCH_topo) $(BASIN) topo vr --params $(OUT)/params/topo.toml --out $(OUT)/topology/$*.vr.parquet \
-	  --features-out $(OUT)/topology/$*.vr-features.parquet --cocycles-out $(OUT)/topology/$*.vr-cocycles.parquet $<
+	  --features-out $(OUT)/topology/$*.vr-features.parquet --cocycles-out $(OUT)/topology/$*.vr-cocycles.parquet \
+	  --cycles-out $(OUT)/topology/$*.vr-cycles.parquet $<
 
 $(OUT)/topology/%.sublevel.parquet $(OUT)/topology/%.sublevel-features.parquet: $(OUT)/potential/%.parquet $(OUT)/trajectories/%.parquet $(OUT)/params/topo.toml
 	$(LAUNCH_topo) $(BASIN) topo sublevel --params $(OUT)/params/topo.toml --potential $< --trajectories $(OUT)/trajectories/$*.parquet \

@@ -14,6 +14,7 @@
 //! | `potential_distances` | trajectory point of one net | the trajectory key + `distances` |
 //! | `diagrams` | persistence pair | `source`, `dim`, `birth`, `death`, `essential` |
 //! | `cocycles` | (Rips bar, cocycle vertex) | `source`, `bar` + the vertex's trajectory key |
+//! | `cycles` | (Rips bar of dimension 1, cycle edge) | `source`, `bar` + both endpoints' trajectory keys |
 //! | `features` | (net, feature) | `run_id`, `feature_set`, `feature`, `value` |
 //! | `comparisons` | (target, feature set, learner) | `target`, `feature_set`, `method`, `mean`, `sd` |
 //! | `correlations` | (feature, target, method) | `feature_set`, `feature`, `target`, `method`, `estimate`, CI |
@@ -230,6 +231,28 @@ pub const COCYCLES: SchemaSpec = SchemaSpec {
     ],
 };
 
+/// One row per (bar, edge) of a representative cycle.
+pub const CYCLES: SchemaSpec = SchemaSpec {
+    name: "cycles",
+    major: 1,
+    minor: 0,
+    doc: "Long format: one row per edge of the representative cycle of each 1-dimensional Rips bar, both endpoints given as trajectory points (`_a` the lower point index, `_b` the higher), so a user can follow the loop of checkpoints. The cycle appears at the bar's birth and is filled at its death. `bar` numbers the bars of one source in the order of its `diagrams` rows, as in `cocycles`.",
+    columns: &[
+        col("source", Text, "what the diagram is of (`vr:<run_id>`)"),
+        col("run_id", Text, "the net"),
+        col("bar", Int64, "index of the bar among the source's bars"),
+        col("birth", Float64, "birth value"),
+        col("death", Float64, "death value; +inf for an essential class"),
+        col("coefficient", Int64, "the edge's coefficient in Z/p, in (-p/2, p/2], for the edge oriented from a to b"),
+        col("jump_seed_a", Int64, "first endpoint: jump seed"),
+        col("step_size_a", Float64, "first endpoint: step size"),
+        col("epoch_a", Int64, "first endpoint: epoch"),
+        col("jump_seed_b", Int64, "second endpoint: jump seed"),
+        col("step_size_b", Float64, "second endpoint: step size"),
+        col("epoch_b", Int64, "second endpoint: epoch"),
+    ],
+};
+
 /// One row per (net, feature).
 pub const FEATURES: SchemaSpec = SchemaSpec {
     name: "features",
@@ -380,4 +403,4 @@ pub const MERGE_TREES: SchemaSpec = SchemaSpec {
 };
 
 /// Every schema, for docs and `basin schema`.
-pub const ALL: &[SchemaSpec] = &[SPLITS, RUNS, TRAJECTORIES, EMBEDDINGS, POTENTIAL_DISTANCES, DIAGRAMS, COCYCLES, FEATURES, COMPARISONS, CORRELATIONS, PROBES, SURFACES, PATHS, HESSIAN, MERGE_TREES];
+pub const ALL: &[SchemaSpec] = &[SPLITS, RUNS, TRAJECTORIES, EMBEDDINGS, POTENTIAL_DISTANCES, DIAGRAMS, COCYCLES, CYCLES, FEATURES, COMPARISONS, CORRELATIONS, PROBES, SURFACES, PATHS, HESSIAN, MERGE_TREES];

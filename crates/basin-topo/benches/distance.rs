@@ -22,7 +22,11 @@ fn diagram(n: usize, seed: u64) -> Vec<PersistencePair> {
     (0..n)
         .map(|_| {
             let birth = rng.random::<f64>();
-            PersistencePair { dim: 1, birth, death: birth + rng.random::<f64>() }
+            PersistencePair {
+                dim: 1,
+                birth,
+                death: birth + rng.random::<f64>(),
+            }
         })
         .collect()
 }
@@ -49,7 +53,11 @@ fn parse(value: &Value) -> Vec<PersistencePair> {
         .as_array()
         .expect("diagram")
         .iter()
-        .map(|bar| PersistencePair { dim: 1, birth: bar[0].as_f64().expect("birth"), death: bar[1].as_f64().expect("death") })
+        .map(|bar| PersistencePair {
+            dim: 1,
+            birth: bar[0].as_f64().expect("birth"),
+            death: bar[1].as_f64().expect("death"),
+        })
         .collect()
 }
 
@@ -78,7 +86,9 @@ fn side_by_side(path: &str) {
             let (t, v) = best_of(repeats, || wasserstein(&a, &b, p).expect("wasserstein"));
             println!("{{\"case\": \"{name}\", \"distance\": \"wasserstein{p}\", \"seconds\": {t}, \"value\": {v}}}");
         }
-        let (t, v) = best_of(repeats, || wasserstein_with_ground(&a, &b, 1.0, GroundMetric::L2).expect("wasserstein"));
+        let (t, v) = best_of(repeats, || {
+            wasserstein_with_ground(&a, &b, 1.0, GroundMetric::L2).expect("wasserstein")
+        });
         println!("{{\"case\": \"{name}\", \"distance\": \"wasserstein1_l2\", \"seconds\": {t}, \"value\": {v}}}");
     }
 }

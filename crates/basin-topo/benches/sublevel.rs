@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 
-use basin_topo::sublevel::{Complex, SublevelParams};
+use basin_topo::sublevel::{Complex, Connectivity, SublevelParams};
 use criterion::{criterion_group, BenchmarkId, Criterion};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
@@ -21,7 +21,9 @@ use serde_json::Value;
 /// function with several minima.
 fn landscape(n: usize) -> (Array2<f64>, Vec<f64>) {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let pts: Vec<[f64; 2]> = (0..n).map(|_| [rng.random::<f64>(), rng.random::<f64>()]).collect();
+    let pts: Vec<[f64; 2]> = (0..n)
+        .map(|_| [rng.random::<f64>(), rng.random::<f64>()])
+        .collect();
     let d = Array2::from_shape_fn((n, n), |(i, j)| {
         ((pts[i][0] - pts[j][0]).powi(2) + (pts[i][1] - pts[j][1]).powi(2)).sqrt()
     });
@@ -60,10 +62,19 @@ fn side_by_side(path: &str) {
         let repeats = case["repeats"].as_u64().unwrap_or(5);
         let n = points.len();
         let d = Array2::from_shape_fn((n, n), |(i, j)| {
-            points[i].iter().zip(&points[j]).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt()
+            points[i]
+                .iter()
+                .zip(&points[j])
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f64>()
+                .sqrt()
         });
         for (mode, complex) in [("graph", Complex::Graph), ("flag", Complex::Flag)] {
-            let params = SublevelParams::new().k(k).complex(complex);
+            // gudhi's side builds the plain kNN graph.
+            let params = SublevelParams::new()
+                .k(k)
+                .complex(complex)
+                .connectivity(Connectivity::Knn);
             let mut best = f64::INFINITY;
             let mut bars = 0;
             for _ in 0..repeats {

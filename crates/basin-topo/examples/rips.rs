@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release -p basin-topo --example rips -- FILE \
 //!     [--format lower-distance|distance|point-cloud|sparse] [--metric euclidean|cosine] \
-//!     [--dim D] [--threshold T] [--modulus P] [--threads N] [--cocycles]
+//!     [--dim D] [--threshold T] [--modulus P] [--threads N] [--cocycles] [--cycles]
 //! ```
 //! The time of the computation proper (after reading the file) goes to
 //! stderr as `compute_seconds: …`, for `benches/rips_vs_reference.py`.
@@ -21,7 +21,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut params = RipsParams::new().max_memory(None);
     let mut i = 0;
     let value = |i: usize| -> Result<&str, Box<dyn Error>> {
-        args.get(i + 1).map(String::as_str).ok_or_else(|| format!("{} needs a value", args[i]).into())
+        args.get(i + 1)
+            .map(String::as_str)
+            .ok_or_else(|| format!("{} needs a value", args[i]).into())
     };
     while i < args.len() {
         match args[i].as_str() {
@@ -42,6 +44,11 @@ fn main() -> Result<(), Box<dyn Error>> {
                 i += 1;
                 continue;
             }
+            "--cycles" => {
+                params = params.cycles(true);
+                i += 1;
+                continue;
+            }
             f if !f.starts_with("--") => {
                 file = Some(f.to_string());
                 i += 1;
@@ -51,7 +58,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
         i += 2;
     }
-    let file = file.ok_or("usage: rips FILE [--format ...] [--dim D] [--threshold T] [--modulus P]")?;
+    let file =
+        file.ok_or("usage: rips FILE [--format ...] [--dim D] [--threshold T] [--modulus P]")?;
     let (out, seconds) = match format.as_str() {
         "lower-distance" => {
             let (n, values) = rips::read_lower_distance_matrix(&file)?;
@@ -68,19 +76,29 @@ fn main() -> Result<(), Box<dyn Error>> {
         "point-cloud" => {
             let p = rips::read_point_cloud(&file)?;
             let start = Instant::now();
-            let out = params.compute(&RipsInput::PointCloud { points: p.view(), metric })?;
+            let out = params.compute(&RipsInput::PointCloud {
+                points: p.view(),
+                metric,
+            })?;
             (out, start.elapsed())
         }
         "sparse" => {
             let edges = rips::read_sparse_triplets(&file)?;
-            let n = edges.iter().map(|&(i, j, _)| i.max(j) + 1).max().unwrap_or(0);
+            let n = edges
+                .iter()
+                .map(|&(i, j, _)| i.max(j) + 1)
+                .max()
+                .unwrap_or(0);
             let start = Instant::now();
             let out = params.compute(&RipsInput::Sparse { n, edges: &edges })?;
             (out, start.elapsed())
         }
         f => return Err(format!("unknown format {f}").into()),
     };
-    println!("threshold {}, {} edges", out.threshold as f32, out.num_edges);
+    println!(
+        "threshold {}, {} edges",
+        out.threshold as f32, out.num_edges
+    );
     print!("{}", rips::to_ripser_text(&out.diagram));
     if let Some(cocycles) = &out.cocycles {
         for (pair, z) in out.diagram.pairs.iter().zip(cocycles) {
@@ -92,7 +110,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     eprintln!(
         "memory_estimate: {} bytes, simplices per dimension {:?}",
         out.memory.bytes,
-        out.memory.simplices_per_dim.iter().map(|c| c.round()).collect::<Vec<_>>()
+        out.memory
+            .simplices_per_dim
+            .iter()
+            .map(|c| c.round())
+            .collect::<Vec<_>>()
     );
     eprintln!("compute_seconds: {:.6}", seconds.as_secs_f64());
     Ok(())

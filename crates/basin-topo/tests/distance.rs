@@ -32,7 +32,10 @@ fn assert_close(ours: f64, theirs: f64, what: &str) {
     if theirs.is_infinite() {
         assert!(ours.is_infinite(), "{what}: {ours} vs {theirs}");
     } else {
-        assert!((ours - theirs).abs() <= 1e-9 * theirs.abs().max(1.0), "{what}: basin {ours} vs reference {theirs}");
+        assert!(
+            (ours - theirs).abs() <= 1e-9 * theirs.abs().max(1.0),
+            "{what}: basin {ours} vs reference {theirs}"
+        );
     }
 }
 
@@ -45,14 +48,26 @@ fn matches_gudhi_and_persim() {
         let name = case["name"].as_str().unwrap();
         let (a, b) = (diagram(&case["a"], 1), diagram(&case["b"], 1));
         let ours = bottleneck(&a, &b).unwrap();
-        assert_close(ours, distance(&case["bottleneck_gudhi"]), &format!("{name} bottleneck/gudhi"));
-        assert_close(bottleneck(&b, &a).unwrap(), ours, &format!("{name} bottleneck symmetric"));
+        assert_close(
+            ours,
+            distance(&case["bottleneck_gudhi"]),
+            &format!("{name} bottleneck/gudhi"),
+        );
+        assert_close(
+            bottleneck(&b, &a).unwrap(),
+            ours,
+            &format!("{name} bottleneck symmetric"),
+        );
         if let Some(p) = case.get("bottleneck_persim").and_then(Value::as_f64) {
             assert_close(ours, p, &format!("{name} bottleneck/persim"));
         }
         for (p, expected) in case["wasserstein_linf"].as_object().unwrap() {
             let p: f64 = p.parse().unwrap();
-            assert_close(wasserstein(&a, &b, p).unwrap(), distance(expected), &format!("{name} W{p} L∞"));
+            assert_close(
+                wasserstein(&a, &b, p).unwrap(),
+                distance(expected),
+                &format!("{name} W{p} L∞"),
+            );
         }
         for (p, expected) in case["wasserstein_l2"].as_object().unwrap() {
             let p: f64 = p.parse().unwrap();
@@ -73,7 +88,10 @@ fn dimensions_are_never_matched_across() {
     let b = [bar(1, 0.0, 1.0)];
     // Each point must go to the diagonal at 0.5.
     assert_relative_eq!(bottleneck(&a, &b).unwrap(), 0.5);
-    assert_relative_eq!(wasserstein(&a, &b, 2.0).unwrap(), (0.5f64 * 0.5 * 2.0).sqrt());
+    assert_relative_eq!(
+        wasserstein(&a, &b, 2.0).unwrap(),
+        (0.5f64 * 0.5 * 2.0).sqrt()
+    );
     assert_relative_eq!(wasserstein(&a, &a, 2.0).unwrap(), 0.0);
     // p = ∞ is the bottleneck distance.
     assert_relative_eq!(wasserstein(&a, &b, f64::INFINITY).unwrap(), 0.5);
@@ -81,18 +99,31 @@ fn dimensions_are_never_matched_across() {
 
 #[test]
 fn bad_input_gives_clear_errors() {
-    let bar = |birth, death| PersistencePair { dim: 0, birth, death };
+    let bar = |birth, death| PersistencePair {
+        dim: 0,
+        birth,
+        death,
+    };
     let ok = [bar(0.0, 1.0)];
     let expect = |r: Result<f64, TopoError>, needle: &str| match r {
         Err(TopoError::InvalidInput(m)) => assert!(m.contains(needle), "{m:?} lacks {needle:?}"),
         other => panic!("expected InvalidInput with {needle:?}, got {other:?}"),
     };
     expect(bottleneck(&ok, &[bar(f64::NAN, 1.0)]), "diagram b, bar 0");
-    expect(bottleneck(&[bar(0.0, 1.0), bar(2.0, 1.0)], &ok), "diagram a, bar 1");
+    expect(
+        bottleneck(&[bar(0.0, 1.0), bar(2.0, 1.0)], &ok),
+        "diagram a, bar 1",
+    );
     expect(wasserstein(&ok, &[bar(0.0, f64::NAN)], 1.0), "death NaN");
-    expect(wasserstein(&[bar(f64::NEG_INFINITY, 1.0)], &ok, 1.0), "birth -inf");
+    expect(
+        wasserstein(&[bar(f64::NEG_INFINITY, 1.0)], &ok, 1.0),
+        "birth -inf",
+    );
     for p in [0.5, f64::NAN, -1.0] {
-        assert!(matches!(wasserstein(&ok, &ok, p), Err(TopoError::InvalidParameter { name: "p", .. })));
+        assert!(matches!(
+            wasserstein(&ok, &ok, p),
+            Err(TopoError::InvalidParameter { name: "p", .. })
+        ));
     }
     assert!(matches!(
         wasserstein_with_ground(&ok, &ok, f64::INFINITY, GroundMetric::L2),
@@ -177,7 +208,9 @@ fn brute_force(a: &[PersistencePair], b: &[PersistencePair], p: f64) -> (f64, f6
     let (n, m) = (a.len(), b.len());
     let cost = |i: usize, j: usize| -> f64 {
         match (i < n, j < m) {
-            (true, true) => (a[i].birth - b[j].birth).abs().max((a[i].death - b[j].death).abs()),
+            (true, true) => (a[i].birth - b[j].birth)
+                .abs()
+                .max((a[i].death - b[j].death).abs()),
             (true, false) => (a[i].death - a[i].birth) / 2.0,
             (false, true) => (b[j].death - b[j].birth) / 2.0,
             (false, false) => 0.0,
@@ -218,7 +251,11 @@ proptest! {
 
 fn equal_birth_diagram(max_len: usize) -> impl Strategy<Value = Vec<PersistencePair>> {
     prop::collection::vec(
-        (0i32..40).prop_map(|d| PersistencePair { dim: 0, birth: 0.0, death: f64::from(d) / 8.0 }),
+        (0i32..40).prop_map(|d| PersistencePair {
+            dim: 0,
+            birth: 0.0,
+            death: f64::from(d) / 8.0,
+        }),
         0..max_len,
     )
 }

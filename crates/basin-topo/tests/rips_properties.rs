@@ -18,8 +18,17 @@ fn points_strategy(max_n: usize, dim: usize) -> impl Strategy<Value = Array2<f64
 }
 
 fn sorted_bars(d: &Diagram) -> Vec<(usize, u32, u32)> {
-    let mut v: Vec<_> =
-        d.pairs.iter().map(|p| (p.dim, (p.birth as f32).to_bits(), (p.death as f32).to_bits())).collect();
+    let mut v: Vec<_> = d
+        .pairs
+        .iter()
+        .map(|p| {
+            (
+                p.dim,
+                (p.birth as f32).to_bits(),
+                (p.death as f32).to_bits(),
+            )
+        })
+        .collect();
     v.sort_unstable();
     v
 }
@@ -27,12 +36,18 @@ fn sorted_bars(d: &Diagram) -> Vec<(usize, u32, u32)> {
 fn distances(points: &Array2<f64>) -> Array2<f64> {
     let n = points.nrows();
     Array2::from_shape_fn((n, n), |(i, j)| {
-        (&points.row(i) - &points.row(j)).mapv(|x| x * x).sum().sqrt()
+        (&points.row(i) - &points.row(j))
+            .mapv(|x| x * x)
+            .sum()
+            .sqrt()
     })
 }
 
 fn euclidean(points: &Array2<f64>) -> RipsInput<'_> {
-    RipsInput::PointCloud { points: points.view(), metric: Metric::Euclidean }
+    RipsInput::PointCloud {
+        points: points.view(),
+        metric: Metric::Euclidean,
+    }
 }
 
 fn params(max_dim: usize) -> RipsParams {
@@ -70,6 +85,14 @@ proptest! {
         let a = params(2).compute(&euclidean(&points)).unwrap();
         let b = params(2).compute(&euclidean(&permuted)).unwrap();
         prop_assert_eq!(sorted_bars(&a.diagram), sorted_bars(&b.diagram));
+    }
+
+    #[test]
+    fn threads_keep_the_diagram(points in points_strategy(40, 3), threads in 2usize..5, modulus in prop_oneof![Just(2u32), Just(3)]) {
+        let one = params(2).modulus(modulus).cocycles(true).compute(&euclidean(&points)).unwrap();
+        let many = params(2).modulus(modulus).cocycles(true).n_threads(threads).compute(&euclidean(&points)).unwrap();
+        prop_assert_eq!(&one.diagram, &many.diagram);
+        prop_assert_eq!(&one.cocycles, &many.cocycles);
     }
 
     #[test]
@@ -138,8 +161,18 @@ proptest! {
 /// ripser.py does), the others kept; three coincident points give one bar.
 #[test]
 fn zero_and_equal_values() {
-    let points = ndarray::array![[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]];
-    let out = params(1).threshold(Some(3.0)).compute(&euclidean(&points)).unwrap();
+    let points = ndarray::array![
+        [0.0, 0.0],
+        [0.0, 0.0],
+        [0.0, 0.0],
+        [1.0, 0.0],
+        [1.0, 1.0],
+        [0.0, 1.0]
+    ];
+    let out = params(1)
+        .threshold(Some(3.0))
+        .compute(&euclidean(&points))
+        .unwrap();
     let mut h0: Vec<f64> = out.diagram.in_dim(0).map(|p| p.death).collect();
     h0.sort_by(f64::total_cmp);
     // Square of side 1 (with a triple point at one corner): three merges at 1, one essential.
@@ -157,27 +190,61 @@ fn tiny_inputs() {
     assert_eq!(out.diagram.pairs.len(), 1);
     assert!(out.diagram.pairs[0].is_essential());
     let two = [2.0];
-    let out = params(3).compute(&RipsInput::LowerTriangular { n: 2, values: &two }).unwrap();
+    let out = params(3)
+        .compute(&RipsInput::LowerTriangular { n: 2, values: &two })
+        .unwrap();
     assert_eq!(out.diagram.count(0), 2);
-    assert_eq!(out.diagram.in_dim(0).filter(|p| !p.is_essential()).map(|p| p.death).next(), Some(2.0));
+    assert_eq!(
+        out.diagram
+            .in_dim(0)
+            .filter(|p| !p.is_essential())
+            .map(|p| p.death)
+            .next(),
+        Some(2.0)
+    );
     // Above the threshold the two points stay apart: two essential classes.
-    let out = params(1).threshold(Some(1.0)).compute(&RipsInput::LowerTriangular { n: 2, values: &two }).unwrap();
-    assert_eq!(out.diagram.in_dim(0).filter(|p| p.is_essential()).count(), 2);
+    let out = params(1)
+        .threshold(Some(1.0))
+        .compute(&RipsInput::LowerTriangular { n: 2, values: &two })
+        .unwrap();
+    assert_eq!(
+        out.diagram.in_dim(0).filter(|p| p.is_essential()).count(),
+        2
+    );
 }
 
-/// Threads assemble columns in chunks concatenated in order: the bars and
-/// cocycles are those of one thread (input large enough for the parallel path).
+/// Threads assemble and reduce columns (see `rips/parallel.rs`): the bars, their
+/// order, cocycles and cycles are those of one thread (input large enough for
+/// the parallel assembly and for several reduction windows).
 #[test]
 fn threads_give_the_same_result() {
     let mut s: u64 = 99;
     let points = Array2::from_shape_fn((150, 3), |_| {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (s >> 11) as f64 / (1u64 << 53) as f64
     });
-    let one = params(2).threshold(Some(0.8)).cocycles(true).compute(&euclidean(&points)).unwrap();
-    let two = params(2).threshold(Some(0.8)).cocycles(true).n_threads(2).compute(&euclidean(&points)).unwrap();
-    assert!(one.num_edges > 4096, "{} edges: the parallel path needs 4096 simplices", one.num_edges);
+    let one = params(2)
+        .threshold(Some(0.8))
+        .cocycles(true)
+        .cycles(true)
+        .compute(&euclidean(&points))
+        .unwrap();
+    let two = params(2)
+        .threshold(Some(0.8))
+        .cocycles(true)
+        .cycles(true)
+        .n_threads(2)
+        .compute(&euclidean(&points))
+        .unwrap();
+    assert!(
+        one.num_edges > 4096,
+        "{} edges: the parallel path needs 4096 simplices",
+        one.num_edges
+    );
     assert!(one.diagram.count(1) > 0 && one.diagram.count(2) > 0);
     assert_eq!(one.diagram, two.diagram);
     assert_eq!(one.cocycles, two.cocycles);
+    assert_eq!(one.cycles, two.cycles);
 }

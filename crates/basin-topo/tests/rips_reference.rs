@@ -21,7 +21,11 @@ fn read_reference(name: &str) -> Vec<(usize, f32, f32)> {
     text.lines()
         .map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            let death = if f[2] == "inf" { f32::INFINITY } else { f[2].parse().unwrap() };
+            let death = if f[2] == "inf" {
+                f32::INFINITY
+            } else {
+                f[2].parse().unwrap()
+            };
             (f[0].parse().unwrap(), f[1].parse().unwrap(), death)
         })
         .collect()
@@ -33,9 +37,22 @@ fn read_reference(name: &str) -> Vec<(usize, f32, f32)> {
 fn assert_same_diagram(name: &str, got: &Diagram, want: &[(usize, f32, f32)], rel_tol: f32) {
     let max_dim = want.iter().map(|p| p.0).max().unwrap_or(0).max(got.max_dim);
     for dim in 0..=max_dim {
-        let mut w: Vec<(f32, f32)> = want.iter().filter(|p| p.0 == dim).map(|p| (p.1, p.2)).collect();
-        let mut g: Vec<(f32, f32)> = got.in_dim(dim).map(|p| (p.birth as f32, p.death as f32)).collect();
-        assert_eq!(g.len(), w.len(), "{name}: dim {dim}: {} bars, ripser.py has {}", g.len(), w.len());
+        let mut w: Vec<(f32, f32)> = want
+            .iter()
+            .filter(|p| p.0 == dim)
+            .map(|p| (p.1, p.2))
+            .collect();
+        let mut g: Vec<(f32, f32)> = got
+            .in_dim(dim)
+            .map(|p| (p.birth as f32, p.death as f32))
+            .collect();
+        assert_eq!(
+            g.len(),
+            w.len(),
+            "{name}: dim {dim}: {} bars, ripser.py has {}",
+            g.len(),
+            w.len()
+        );
         let key = |a: &(f32, f32), b: &(f32, f32)| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1));
         w.sort_by(key);
         g.sort_by(key);
@@ -45,7 +62,9 @@ fn assert_same_diagram(name: &str, got: &Diagram, want: &[(usize, f32, f32)], re
             let hit = (0..g.len()).find(|&i| !used[i] && close(g[i].0, b) && close(g[i].1, d));
             match hit {
                 Some(i) => used[i] = true,
-                None => panic!("{name}: dim {dim}: ripser.py bar [{b}, {d}) not found in basin's diagram"),
+                None => panic!(
+                    "{name}: dim {dim}: ripser.py bar [{b}, {d}) not found in basin's diagram"
+                ),
             }
         }
     }
@@ -80,25 +99,52 @@ fn cases() -> Vec<Case> {
 }
 
 fn run_case(case: &Case) {
+    run_case_with_threads(case, 1);
+}
+
+fn run_case_with_threads(case: &Case, threads: usize) {
     let path = repo_root().join(&case.file);
     let params = RipsParams::new()
         .max_dim(case.max_dim)
         .threshold(case.threshold)
         .modulus(case.modulus)
+        .n_threads(threads)
         .max_memory(None);
-    let metric = if case.metric == "cosine" { Metric::Cosine } else { Metric::Euclidean };
+    let metric = if case.metric == "cosine" {
+        Metric::Cosine
+    } else {
+        Metric::Euclidean
+    };
     let (out, tol) = match case.format.as_str() {
         "lower" => {
             let (n, values) = rips::read_lower_distance_matrix(&path).unwrap();
-            (params.compute(&RipsInput::LowerTriangular { n, values: &values }).unwrap(), 0.0)
+            (
+                params
+                    .compute(&RipsInput::LowerTriangular { n, values: &values })
+                    .unwrap(),
+                0.0,
+            )
         }
         "full" => {
             let m = rips::read_distance_matrix(&path).unwrap();
-            (params.compute(&RipsInput::DistanceMatrix(m.view())).unwrap(), 0.0)
+            (
+                params
+                    .compute(&RipsInput::DistanceMatrix(m.view()))
+                    .unwrap(),
+                0.0,
+            )
         }
         "points" => {
             let p = rips::read_point_cloud(&path).unwrap();
-            (params.compute(&RipsInput::PointCloud { points: p.view(), metric }).unwrap(), 1e-6)
+            (
+                params
+                    .compute(&RipsInput::PointCloud {
+                        points: p.view(),
+                        metric,
+                    })
+                    .unwrap(),
+                1e-6,
+            )
         }
         f => panic!("unknown format {f}"),
     };
@@ -134,10 +180,24 @@ fn projective_plane_z2_and_z3_match_ripser_py() {
 
 #[test]
 fn random_inputs_match_ripser_py() {
-    let cases: Vec<Case> = cases().into_iter().filter(|c| c.name.starts_with("random_")).collect();
+    let cases: Vec<Case> = cases()
+        .into_iter()
+        .filter(|c| c.name.starts_with("random_"))
+        .collect();
     assert_eq!(cases.len(), 9);
     for case in &cases {
         run_case(case);
+    }
+}
+
+/// The multi-threaded reduction on every set and random input, with 2 and 3
+/// threads: the same diagrams as ripser.py.
+#[test]
+fn every_case_matches_ripser_py_with_threads() {
+    for case in cases() {
+        for threads in [2, 3] {
+            run_case_with_threads(&case, threads);
+        }
     }
 }
 
@@ -146,7 +206,11 @@ fn random_inputs_match_ripser_py() {
 fn readme_pair_counts() {
     let p = rips::read_distance_matrix(repo_root().join("data/tda/projective_plane.csv")).unwrap();
     let counts = |modulus| {
-        let out = RipsParams::new().max_dim(2).modulus(modulus).compute(&RipsInput::DistanceMatrix(p.view())).unwrap();
+        let out = RipsParams::new()
+            .max_dim(2)
+            .modulus(modulus)
+            .compute(&RipsInput::DistanceMatrix(p.view()))
+            .unwrap();
         (0..=2).map(|d| out.diagram.count(d)).collect::<Vec<_>>()
     };
     assert_eq!(counts(2), vec![13, 1, 1]);

@@ -23,7 +23,12 @@ pub(crate) fn finite_bottleneck(a: &[PersistencePair], b: &[PersistencePair]) ->
     let diag_b: Vec<f64> = b.iter().map(|q| ground.to_diagonal(q)).collect();
 
     // The distance is one of the matching costs.
-    let mut candidates: Vec<f64> = cross.iter().chain(&diag_a).chain(&diag_b).copied().collect();
+    let mut candidates: Vec<f64> = cross
+        .iter()
+        .chain(&diag_a)
+        .chain(&diag_b)
+        .copied()
+        .collect();
     candidates.sort_unstable_by(f64::total_cmp);
     candidates.dedup();
 
@@ -100,7 +105,14 @@ fn maximum_matching(adjacency: &[Vec<usize>], n_right: usize) -> usize {
         let mut next_edge = vec![0usize; n_left];
         for u in 0..n_left {
             if match_left[u] == FREE
-                && augment(u, adjacency, &mut match_left, &mut match_right, &mut layer, &mut next_edge)
+                && augment(
+                    u,
+                    adjacency,
+                    &mut match_left,
+                    &mut match_right,
+                    &mut layer,
+                    &mut next_edge,
+                )
             {
                 size += 1;
             }

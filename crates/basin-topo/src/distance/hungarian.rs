@@ -78,7 +78,9 @@ fn minimum_assignment(cost: &[f64], size: usize) -> Vec<usize> {
         for c in 1..size {
             let reduced = entry(r, c) - v[c];
             // Prefer a free column among the minima.
-            if reduced < best || (reduced == best && row_of_col[c] == NONE && row_of_col[best_col] != NONE) {
+            if reduced < best
+                || (reduced == best && row_of_col[c] == NONE && row_of_col[best_col] != NONE)
+            {
                 best = reduced;
                 best_col = c;
             }

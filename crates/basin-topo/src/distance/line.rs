@@ -29,7 +29,11 @@ pub(crate) fn equal_birth_wasserstein_power(
     let (da, db) = (deaths(a), deaths(b));
     let to_diagonal = |death: f64| {
         ground
-            .to_diagonal(&PersistencePair { dim: 0, birth, death })
+            .to_diagonal(&PersistencePair {
+                dim: 0,
+                birth,
+                death,
+            })
             .powf(p)
     };
     let (diag_a, diag_b): (Vec<f64>, Vec<f64>) = (

@@ -5,12 +5,19 @@
 
 use super::binomial::BinomialCoeffTable;
 use super::distance_matrix::{DenseDistanceMatrix, RipsMatrix, SparseDistanceMatrix};
-use super::types::{get_coefficient, get_diameter, get_index, make_key, Coefficient, Index, Key, Value};
+use super::types::{
+    get_coefficient, get_diameter, get_index, make_key, Coefficient, Index, Key, Value,
+};
 
 /// Largest `v` in `[k - 1, top]` with `C(v, k) ≤ idx` (Ripser's
 /// `get_max_vertex`, a binary search).
 #[inline]
-pub(crate) fn get_max_vertex(binomial: &BinomialCoeffTable, idx: Index, k: usize, top: usize) -> usize {
+pub(crate) fn get_max_vertex(
+    binomial: &BinomialCoeffTable,
+    idx: Index,
+    k: usize,
+    top: usize,
+) -> usize {
     let mut top = top;
     if binomial.get(top, k) > idx {
         let mut count = top - (k - 1);
@@ -87,7 +94,11 @@ struct Common {
 impl Common {
     /// A cleared state for coefficients mod `modulus` under `threshold`.
     fn new(modulus: Coefficient, threshold: Value) -> Self {
-        Self { modulus, threshold, ..Self::default() }
+        Self {
+            modulus,
+            threshold,
+            ..Self::default()
+        }
     }
 
     /// Starts the enumeration of the cofacets of `simplex`.
@@ -116,7 +127,10 @@ impl Common {
 /// `vertices` (decreasing) with `j` inserted in its place, into `out`.
 pub(crate) fn insert_vertex(vertices: &[usize], j: usize, out: &mut Vec<usize>) {
     out.clear();
-    let pos = vertices.iter().position(|&v| v < j).unwrap_or(vertices.len());
+    let pos = vertices
+        .iter()
+        .position(|&v| v < j)
+        .unwrap_or(vertices.len());
     out.extend_from_slice(&vertices[..pos]);
     out.push(j);
     out.extend_from_slice(&vertices[pos..]);
@@ -132,10 +146,18 @@ pub(crate) struct DenseCofacets {
 
 impl CofacetEnumerator<DenseDistanceMatrix> for DenseCofacets {
     fn new(modulus: Coefficient, threshold: Value) -> Self {
-        Self { c: Common::new(modulus, threshold), ..Self::default() }
+        Self {
+            c: Common::new(modulus, threshold),
+            ..Self::default()
+        }
     }
 
-    fn set_simplex_with_vertices(&mut self, m: &DenseDistanceMatrix, simplex: Key, vertices: Vec<usize>) {
+    fn set_simplex_with_vertices(
+        &mut self,
+        m: &DenseDistanceMatrix,
+        simplex: Key,
+        vertices: Vec<usize>,
+    ) {
         self.c.start(simplex, vertices);
         self.j = m.size();
     }
@@ -154,7 +176,12 @@ impl CofacetEnumerator<DenseDistanceMatrix> for DenseCofacets {
     }
 
     #[inline]
-    fn next(&mut self, m: &DenseDistanceMatrix, binomial: &BinomialCoeffTable, all_cofacets: bool) -> Option<Key> {
+    fn next(
+        &mut self,
+        m: &DenseDistanceMatrix,
+        binomial: &BinomialCoeffTable,
+        all_cofacets: bool,
+    ) -> Option<Key> {
         let c = &mut self.c;
         loop {
             // has_next: a candidate vertex j = self.j - 1 remains.
@@ -207,15 +234,24 @@ pub(crate) struct SparseCofacets {
 
 impl CofacetEnumerator<SparseDistanceMatrix> for SparseCofacets {
     fn new(modulus: Coefficient, threshold: Value) -> Self {
-        Self { c: Common::new(modulus, threshold), ..Self::default() }
+        Self {
+            c: Common::new(modulus, threshold),
+            ..Self::default()
+        }
     }
 
-    fn set_simplex_with_vertices(&mut self, m: &SparseDistanceMatrix, simplex: Key, vertices: Vec<usize>) {
+    fn set_simplex_with_vertices(
+        &mut self,
+        m: &SparseDistanceMatrix,
+        simplex: Key,
+        vertices: Vec<usize>,
+    ) {
         self.c.start(simplex, vertices);
         self.asc.clear();
         self.asc.extend(self.c.vertices.iter().rev());
         self.neighbor_it.clear();
-        self.neighbor_it.extend(self.asc.iter().map(|&v| m.neighbors[v].len()));
+        self.neighbor_it
+            .extend(self.asc.iter().map(|&v| m.neighbors[v].len()));
     }
 
     fn vertices_buffer(&mut self) -> &mut Vec<usize> {
@@ -232,7 +268,12 @@ impl CofacetEnumerator<SparseDistanceMatrix> for SparseCofacets {
     }
 
     #[inline]
-    fn next(&mut self, m: &SparseDistanceMatrix, binomial: &BinomialCoeffTable, all_cofacets: bool) -> Option<Key> {
+    fn next(
+        &mut self,
+        m: &SparseDistanceMatrix,
+        binomial: &BinomialCoeffTable,
+        all_cofacets: bool,
+    ) -> Option<Key> {
         let c = &mut self.c;
         let first = &m.neighbors[self.asc[0]];
         'outer: while self.neighbor_it[0] > 0 {
@@ -329,7 +370,11 @@ impl Facets {
         }
         let k = dim - pos; // vertices of the simplex below the omitted one
         let c = get_coefficient(simplex);
-        let coefficient = if k & 1 == 1 { (modulus - 1) * c % modulus } else { c };
+        let coefficient = if k & 1 == 1 {
+            (modulus - 1) * c % modulus
+        } else {
+            c
+        };
         Some((make_key(diameter, index, coefficient), pos))
     }
 }

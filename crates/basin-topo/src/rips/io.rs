@@ -66,7 +66,10 @@ fn to_matrix(rows: Vec<Vec<f64>>, what: &str) -> TopoResult<Array2<f64>> {
 /// [`TopoError::InvalidInput`] for a non-number or a count of values that is
 /// not `n (n - 1) / 2` for any `n`.
 pub fn parse_lower_distance_matrix(text: &str) -> TopoResult<(usize, Vec<f64>)> {
-    let values: Vec<f64> = parse_rows(text, "lower distance matrix")?.into_iter().flatten().collect();
+    let values: Vec<f64> = parse_rows(text, "lower distance matrix")?
+        .into_iter()
+        .flatten()
+        .collect();
     let len = values.len();
     // n (n - 1) / 2 = len  ⇒  n = (1 + sqrt(1 + 8 len)) / 2.
     let n = ((1.0 + (1.0 + 8.0 * len as f64).sqrt()) / 2.0).round() as usize;
@@ -137,9 +140,13 @@ pub fn parse_sparse_triplets(text: &str) -> TopoResult<Vec<(usize, usize, f64)>>
         .enumerate()
         .map(|(row, r)| {
             let vertex = |x: f64| {
-                (x >= 0.0 && x.fract() == 0.0 && x < usize::MAX as f64).then_some(x as usize).ok_or_else(|| {
-                    TopoError::InvalidInput(format!("sparse distances: edge {row}: vertex `{x}` is not an id"))
-                })
+                (x >= 0.0 && x.fract() == 0.0 && x < usize::MAX as f64)
+                    .then_some(x as usize)
+                    .ok_or_else(|| {
+                        TopoError::InvalidInput(format!(
+                            "sparse distances: edge {row}: vertex `{x}` is not an id"
+                        ))
+                    })
             };
             match r.as_slice() {
                 &[i, j, d] => Ok((vertex(i)?, vertex(j)?, d)),

@@ -43,7 +43,12 @@ impl SplitMix64 {
 }
 
 /// Simplex counts per dimension `0..=top_dim`.
-pub(crate) fn simplex_counts<M: RipsMatrix>(m: &M, threshold: Value, num_edges: usize, top_dim: usize) -> Vec<f64> {
+pub(crate) fn simplex_counts<M: RipsMatrix>(
+    m: &M,
+    threshold: Value,
+    num_edges: usize,
+    top_dim: usize,
+) -> Vec<f64> {
     let n = m.size();
     let mut counts = vec![0.0; top_dim + 1];
     counts[0] = n as f64;
@@ -72,7 +77,12 @@ pub(crate) fn simplex_counts<M: RipsMatrix>(m: &M, threshold: Value, num_edges: 
             weight *= candidates.len() as f64;
             let u = candidates[rng.below(candidates.len())];
             next.clear();
-            next.extend(candidates.iter().copied().filter(|&w| w > u && m.dist(u, w) <= threshold));
+            next.extend(
+                candidates
+                    .iter()
+                    .copied()
+                    .filter(|&w| w > u && m.dist(u, w) <= threshold),
+            );
             std::mem::swap(&mut candidates, &mut next);
             *sum += weight * candidates.len() as f64;
         }

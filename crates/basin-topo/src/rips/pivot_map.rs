@@ -21,7 +21,8 @@ impl Hasher for IndexHasher {
 
     #[inline]
     fn write_u64(&mut self, x: u64) {
-        let product = u128::from(x ^ self.0).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
+        let product =
+            u128::from(x ^ self.0).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
         self.0 = (product as u64) ^ ((product >> 64) as u64);
     }
 

@@ -2,100 +2,24 @@
 //! pairs by union–find, then per dimension cohomology with clearing,
 //! apparent and emergent pairs, storing only the reduction matrix.
 
+use super::apparent::{Apparent, Ctx};
 use super::binomial::BinomialCoeffTable;
-use super::coboundary::{get_simplex_vertices, insert_vertex, CofacetEnumerator, Facets};
+use super::coboundary::{get_simplex_vertices, CofacetEnumerator};
+use super::column::{advance, ColumnState, ReductionMatrix, Scratch, View};
 use super::distance_matrix::RipsMatrix;
 use super::pivot_map::{pivot_map_with_capacity, PivotMap};
 use super::types::{
     get_coefficient, get_diameter, get_index, multiplicative_inverse_vector, set_coefficient,
     without_coefficient, Coefficient, Index, Key, Value,
 };
-use super::working_column::{combine_sorted, WorkingCoboundary};
 use super::union_find::UnionFind;
-use rayon::prelude::*;
+use super::working_column::combine_sorted;
 use crate::PersistencePair;
+use rayon::prelude::*;
 
 /// A representative cocycle: simplices (vertex ids, increasing) with their
 /// coefficients in Z/p written in `(-p/2, p/2]` as ripser.py does.
 pub(crate) type Cocycle = Vec<(Vec<usize>, i64)>;
-
-/// Immutable context shared by the apparent-pair tests and the reduction.
-struct Ctx<'a, M> {
-    m: &'a M,
-    binomial: &'a BinomialCoeffTable,
-    modulus: Coefficient,
-}
-
-/// Scratch enumerators for apparent-pair tests (kept apart from the one
-/// enumerating the column being reduced, as the tests run inside that loop).
-/// Vertex lists are passed along so no index is decoded twice.
-struct Apparent<E> {
-    cofacets: E,
-    facets: Facets,
-    buffer: Vec<usize>,
-}
-
-impl<E> Apparent<E> {
-    /// Largest-index cofacet with the simplex's diameter (`get_zero_pivot_cofacet`):
-    /// the coboundary enumerates in decreasing index order, so it is the first.
-    /// Returns it with the vertex it adds.
-    fn zero_pivot_cofacet<M: RipsMatrix>(
-        &mut self,
-        ctx: &Ctx<'_, M>,
-        simplex: Key,
-        vertices: &[usize],
-    ) -> Option<(Key, usize)>
-    where
-        E: CofacetEnumerator<M>,
-    {
-        let diameter = get_diameter(simplex);
-        let mut buffer = std::mem::take(self.cofacets.vertices_buffer());
-        buffer.clear();
-        buffer.extend_from_slice(vertices);
-        self.cofacets.set_simplex_with_vertices(ctx.m, simplex, buffer);
-        while let Some(cofacet) = self.cofacets.next(ctx.m, ctx.binomial, true) {
-            if get_diameter(cofacet) == diameter {
-                return Some((cofacet, self.cofacets.last_vertex()));
-            }
-        }
-        None
-    }
-
-    /// `get_zero_apparent_cofacet`: the cofacet `τ` with `(simplex, τ)` an apparent pair.
-    fn zero_apparent_cofacet<M: RipsMatrix>(&mut self, ctx: &Ctx<'_, M>, simplex: Key, vertices: &[usize]) -> Option<Key>
-    where
-        E: CofacetEnumerator<M>,
-    {
-        let (cofacet, j) = self.zero_pivot_cofacet(ctx, simplex, vertices)?;
-        insert_vertex(vertices, j, &mut self.buffer);
-        let (facet, _) = self.facets.zero_pivot_facet(ctx.m, ctx.binomial, cofacet, &self.buffer, ctx.modulus)?;
-        (get_index(facet) == get_index(simplex)).then_some(cofacet)
-    }
-
-    /// `get_zero_apparent_facet`: the facet `σ` with `(σ, simplex)` an apparent pair.
-    fn zero_apparent_facet<M: RipsMatrix>(&mut self, ctx: &Ctx<'_, M>, simplex: Key, vertices: &[usize]) -> Option<Key>
-    where
-        E: CofacetEnumerator<M>,
-    {
-        let (facet, pos) = self.facets.zero_pivot_facet(ctx.m, ctx.binomial, simplex, vertices, ctx.modulus)?;
-        let mut facet_vertices = std::mem::take(&mut self.buffer);
-        facet_vertices.clear();
-        facet_vertices.extend(vertices.iter().enumerate().filter(|&(q, _)| q != pos).map(|(_, &v)| v));
-        let cofacet = self.zero_pivot_cofacet(ctx, facet, &facet_vertices);
-        self.buffer = facet_vertices;
-        let (cofacet, _) = cofacet?;
-        (get_index(cofacet) == get_index(simplex)).then_some(facet)
-    }
-
-    /// `is_in_zero_apparent_pair`.
-    fn is_in_zero_apparent_pair<M: RipsMatrix>(&mut self, ctx: &Ctx<'_, M>, simplex: Key, vertices: &[usize]) -> bool
-    where
-        E: CofacetEnumerator<M>,
-    {
-        self.zero_apparent_cofacet(ctx, simplex, vertices).is_some()
-            || self.zero_apparent_facet(ctx, simplex, vertices).is_some()
-    }
-}
 
 /// The cofacets of `simplices` with a new vertex above all others (each
 /// `dim`-simplex once): all of them when `keep_simplices`, and those to
@@ -110,7 +34,7 @@ fn assemble_chunk<M: RipsMatrix, E: CofacetEnumerator<M>>(
     threshold: Value,
 ) -> (Vec<Key>, Vec<Key>) {
     let mut cofacets = E::new(modulus, threshold);
-    let mut apparent = Apparent { cofacets: E::new(modulus, threshold), facets: Facets::default(), buffer: Vec::new() };
+    let mut apparent = Apparent::<E>::new::<M>(modulus, threshold);
     let mut cofacet_vertices = Vec::new();
     let mut next_simplices = Vec::new();
     let mut columns = Vec::new();
@@ -126,7 +50,11 @@ fn assemble_chunk<M: RipsMatrix, E: CofacetEnumerator<M>>(
                 cofacet_vertices.clear();
                 cofacet_vertices.push(cofacets.last_vertex());
                 cofacet_vertices.extend_from_slice(cofacets.vertices());
-                if !apparent.is_in_zero_apparent_pair(ctx, set_coefficient(cofacet, 1), &cofacet_vertices) {
+                if !apparent.is_in_zero_apparent_pair(
+                    ctx,
+                    set_coefficient(cofacet, 1),
+                    &cofacet_vertices,
+                ) {
                     columns.push(cofacet);
                 }
             }
@@ -135,44 +63,52 @@ fn assemble_chunk<M: RipsMatrix, E: CofacetEnumerator<M>>(
     (next_simplices, columns)
 }
 
-/// Column storage of the reduction matrix `V` (only the off-diagonal part,
-/// Ripser's `compressed_sparse_matrix`).
-#[derive(Debug, Default)]
-struct ReductionMatrix {
-    bounds: Vec<usize>,
-    entries: Vec<Key>,
-}
-
-impl ReductionMatrix {
-    fn column(&self, j: usize) -> &[Key] {
-        let start = if j == 0 { 0 } else { self.bounds[j - 1] };
-        &self.entries[start..self.bounds[j]]
-    }
+/// A bar found in a dimension `≥ 1`, with the simplices that give it.
+#[derive(Debug, Clone)]
+pub(crate) struct Found {
+    /// Position of the column in `columns_to_reduce` (the order of discovery
+    /// of a sequential run).
+    pub(crate) position: usize,
+    pub(crate) pair: PersistencePair,
+    pub(crate) cocycle: Cocycle,
+    /// The birth simplex (the column, coefficient 1).
+    pub(crate) birth_simplex: Key,
+    /// The death simplex (the pivot), `None` for an essential class.
+    pub(crate) death_simplex: Option<Key>,
 }
 
 /// The whole computation for one distance matrix.
 pub(crate) struct Reducer<'a, M, E> {
-    m: &'a M,
-    binomial: &'a BinomialCoeffTable,
-    n: usize,
+    pub(crate) m: &'a M,
+    pub(crate) binomial: &'a BinomialCoeffTable,
+    pub(crate) n: usize,
     dim_max: usize,
-    threshold: Value,
-    modulus: Coefficient,
-    inverse: Vec<Coefficient>,
+    pub(crate) threshold: Value,
+    pub(crate) modulus: Coefficient,
+    pub(crate) inverse: Vec<Coefficient>,
     do_cocycles: bool,
-    /// Threads for assembling columns (`None`: this thread only).
-    pool: Option<&'a rayon::ThreadPool>,
-    cofacets: E,
-    apparent: Apparent<E>,
+    /// Threads for assembling and reducing columns (`None`: this thread only).
+    pub(crate) pool: Option<&'a rayon::ThreadPool>,
+    scratch: Scratch<E>,
     vertices: Vec<usize>,
-    cofacet_vertices: Vec<usize>,
-    /// Bars found, in order of discovery.
+    /// Bars found, dimension by dimension, each in the order of a sequential run.
     pub(crate) pairs: Vec<PersistencePair>,
     /// One cocycle per bar when asked for (empty for dimension 0).
     pub(crate) cocycles: Vec<Cocycle>,
+    /// With `keep_pairs`: the bars of dimension 1 with their simplices, and
+    /// every pair `(edge, triangle)` the reduction of dimension 1 made
+    /// (zero-persistence ones included; apparent pairs are not in it).
+    pub(crate) dim1_bars: Vec<Found>,
+    pub(crate) dim1_pivots: Vec<(Key, Index)>,
+    /// With `keep_pairs`: the spanning forest of the 0-dimensional pass.
+    pub(crate) tree_edges: Vec<(usize, usize)>,
+    keep_pairs: bool,
+    /// Columns in flight per thread in the parallel reduction.
+    pub(crate) window_per_thread: usize,
 }
 
 impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         m: &'a M,
         binomial: &'a BinomialCoeffTable,
@@ -180,6 +116,7 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
         threshold: Value,
         modulus: Coefficient,
         do_cocycles: bool,
+        keep_pairs: bool,
         pool: Option<&'a rayon::ThreadPool>,
     ) -> Self {
         Self {
@@ -192,23 +129,28 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
             modulus,
             inverse: multiplicative_inverse_vector(modulus),
             do_cocycles,
-            cofacets: E::new(modulus, threshold),
-            apparent: Apparent { cofacets: E::new(modulus, threshold), facets: Facets::default(), buffer: Vec::new() },
-            cofacet_vertices: Vec::new(),
+            scratch: Scratch::new::<M>(modulus, threshold),
             vertices: Vec::new(),
             pairs: Vec::new(),
             cocycles: Vec::new(),
+            dim1_bars: Vec::new(),
+            dim1_pivots: Vec::new(),
+            tree_edges: Vec::new(),
+            keep_pairs,
+            window_per_thread: super::parallel::WINDOW_PER_THREAD,
         }
     }
 
-    fn ctx(&self) -> Ctx<'a, M> {
-        Ctx { m: self.m, binomial: self.binomial, modulus: self.modulus }
+    /// A fresh set of apparent-pair scratch space.
+    pub(crate) fn apparent(&self) -> Apparent<E> {
+        Apparent::new::<M>(self.modulus, self.threshold)
     }
 
-    fn push_pair(&mut self, dim: usize, birth: Value, death: Value, cocycle: Cocycle) {
-        self.pairs.push(PersistencePair { dim, birth: f64::from(birth), death: f64::from(death) });
-        if self.do_cocycles {
-            self.cocycles.push(cocycle);
+    pub(crate) fn ctx(&self) -> Ctx<'a, M> {
+        Ctx {
+            m: self.m,
+            binomial: self.binomial,
+            modulus: self.modulus,
         }
     }
 
@@ -219,9 +161,41 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
         self.compute_dim_0_pairs(&mut simplices, &mut columns_to_reduce);
         for dim in 1..=self.dim_max {
             let mut pivot_column_index = pivot_map_with_capacity(columns_to_reduce.len());
-            self.compute_pairs(&columns_to_reduce, &mut pivot_column_index, dim);
+            let mut found = match self.pool {
+                Some(pool) if pool.current_num_threads() > 1 => self.compute_pairs_parallel(
+                    pool,
+                    &columns_to_reduce,
+                    &mut pivot_column_index,
+                    dim,
+                ),
+                _ => self.compute_pairs(&columns_to_reduce, &mut pivot_column_index, dim),
+            };
+            found.sort_by_key(|f| f.position);
+            if dim == 1 && self.keep_pairs {
+                self.dim1_pivots = pivot_column_index
+                    .iter()
+                    .map(|(&pivot, &(position, _))| {
+                        (
+                            set_coefficient(columns_to_reduce[position as usize], 1),
+                            pivot,
+                        )
+                    })
+                    .collect();
+                self.dim1_bars = found.clone();
+            }
+            for f in found {
+                self.pairs.push(f.pair);
+                if self.do_cocycles {
+                    self.cocycles.push(f.cocycle);
+                }
+            }
             if dim < self.dim_max {
-                self.assemble_columns_to_reduce(&mut simplices, &mut columns_to_reduce, &pivot_column_index, dim + 1);
+                self.assemble_columns_to_reduce(
+                    &mut simplices,
+                    &mut columns_to_reduce,
+                    &pivot_column_index,
+                    dim + 1,
+                );
             }
         }
     }
@@ -233,10 +207,44 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
         let mut dset = UnionFind::new(self.n);
         *edges = self.m.edges(self.threshold, self.binomial);
         // Filtration order: increasing diameter, then decreasing index.
-        edges.sort_unstable_by(|a, b| b.cmp(a));
         let ctx = self.ctx();
+        let (n, binomial) = (self.n, self.binomial);
+        // The apparent-pair test of every edge is independent of the others:
+        // with threads, done for all edges up front.
+        let apparent: Option<Vec<bool>> = match self.pool {
+            Some(pool) if pool.current_num_threads() > 1 && self.dim_max > 0 => {
+                Some(pool.install(|| {
+                    edges.par_sort_unstable_by(|a, b| b.cmp(a));
+                    let (modulus, threshold) = (self.modulus, self.threshold);
+                    edges
+                        .par_chunks(4096)
+                        .flat_map_iter(|part| {
+                            let mut apparent = Apparent::<E>::new::<M>(modulus, threshold);
+                            let mut vertices = Vec::new();
+                            part.iter()
+                                .map(|&e| {
+                                    get_simplex_vertices(
+                                        binomial,
+                                        get_index(e),
+                                        1,
+                                        n,
+                                        &mut vertices,
+                                    );
+                                    apparent.zero_apparent_cofacet(&ctx, e, &vertices).is_some()
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                        .collect()
+                }))
+            }
+            _ => {
+                edges.sort_unstable_by(|a, b| b.cmp(a));
+                None
+            }
+        };
         columns_to_reduce.clear();
-        for &e in edges.iter() {
+        let mut zero_bars = Vec::new();
+        for (i, &e) in edges.iter().enumerate() {
             get_simplex_vertices(self.binomial, get_index(e), 1, self.n, &mut self.vertices);
             let u = dset.find(self.vertices[0] as u32);
             let v = dset.find(self.vertices[1] as u32);
@@ -244,20 +252,44 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
                 let death = get_diameter(e);
                 // ripser.py keeps only bars of positive length.
                 if death > 0.0 {
-                    self.pairs.push(PersistencePair { dim: 0, birth: 0.0, death: f64::from(death) });
-                    if self.do_cocycles {
-                        self.cocycles.push(Vec::new());
-                    }
+                    zero_bars.push(PersistencePair {
+                        dim: 0,
+                        birth: 0.0,
+                        death: f64::from(death),
+                    });
                 }
                 dset.link(u, v);
-            } else if self.dim_max > 0 && self.apparent.zero_apparent_cofacet(&ctx, e, &self.vertices).is_none() {
-                columns_to_reduce.push(e);
+                if self.keep_pairs {
+                    self.tree_edges.push((self.vertices[0], self.vertices[1]));
+                }
+            } else if self.dim_max > 0 {
+                let is_apparent = match &apparent {
+                    Some(flags) => flags[i],
+                    None => self
+                        .scratch
+                        .apparent()
+                        .zero_apparent_cofacet(&ctx, e, &self.vertices)
+                        .is_some(),
+                };
+                if !is_apparent {
+                    columns_to_reduce.push(e);
+                }
             }
         }
         columns_to_reduce.reverse();
         for i in 0..self.n as u32 {
             if dset.find(i) == i {
-                self.push_pair(0, 0.0, Value::INFINITY, Vec::new());
+                zero_bars.push(PersistencePair {
+                    dim: 0,
+                    birth: 0.0,
+                    death: f64::INFINITY,
+                });
+            }
+        }
+        for bar in zero_bars {
+            self.pairs.push(bar);
+            if self.do_cocycles {
+                self.cocycles.push(Vec::new());
             }
         }
     }
@@ -281,11 +313,24 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
             // concatenated in order, so the result does not depend on the
             // number of threads.
             Some(pool) if simplices.len() >= 4096 => pool.install(|| {
-                let chunk = simplices.len().div_ceil(4 * pool.current_num_threads());
+                // Many more pieces than threads: the cost of a simplex's
+                // cofacets varies along the list, work stealing evens it out.
+                let chunk = simplices
+                    .len()
+                    .div_ceil(32 * pool.current_num_threads())
+                    .max(512);
                 let parts: Vec<(Vec<Key>, Vec<Key>)> = simplices
                     .par_chunks(chunk)
                     .map(|part| {
-                        assemble_chunk::<M, E>(&ctx, part, dim, keep_simplices, pivot_column_index, modulus, threshold)
+                        assemble_chunk::<M, E>(
+                            &ctx,
+                            part,
+                            dim,
+                            keep_simplices,
+                            pivot_column_index,
+                            modulus,
+                            threshold,
+                        )
                     })
                     .collect();
                 let (mut next, mut columns) = (Vec::new(), Vec::new());
@@ -297,8 +342,15 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
                 (next, columns)
             }),
             _ => {
-                let (next, mut columns) =
-                    assemble_chunk::<M, E>(&ctx, simplices, dim, keep_simplices, pivot_column_index, modulus, threshold);
+                let (next, mut columns) = assemble_chunk::<M, E>(
+                    &ctx,
+                    simplices,
+                    dim,
+                    keep_simplices,
+                    pivot_column_index,
+                    modulus,
+                    threshold,
+                );
                 columns.sort_unstable();
                 (next, columns)
             }
@@ -307,128 +359,94 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
         *columns_to_reduce = columns;
     }
 
-    /// Adds `simplex` to the reduction column and its coboundary to the
-    /// working coboundary, skipping the entries of the cancelled pivot.
-    fn add_simplex_coboundary(
+    /// The reduction of every column in order, on this thread: each column
+    /// is advanced until its pivot is free, then recorded.
+    fn compute_pairs(
         &mut self,
-        simplex: Key,
+        columns_to_reduce: &[Key],
+        pivot_column_index: &mut PivotMap,
         dim: usize,
-        skip: Option<Index>,
-        working_reduction_column: &mut Vec<Key>,
-        working_coboundary: &mut WorkingCoboundary,
-    ) {
-        working_reduction_column.push(simplex);
-        self.cofacets.set_simplex(self.m, self.binomial, simplex, dim);
-        let skip = skip.unwrap_or(Index::MAX);
-        while let Some(cofacet) = self.cofacets.next(self.m, self.binomial, true) {
-            if get_index(cofacet) != skip {
-                working_coboundary.push(cofacet);
-            }
-        }
-    }
-
-    /// The reduction of every column in order: add earlier reduced columns
-    /// (or the coboundary of an apparent partner) while the pivot is taken.
-    fn compute_pairs(&mut self, columns_to_reduce: &[Key], pivot_column_index: &mut PivotMap, dim: usize) {
+    ) -> Vec<Found> {
         let ctx = self.ctx();
-        let modulus = self.modulus;
-        let mut reduction_matrix = ReductionMatrix::default();
-        let mut working_reduction_column: Vec<Key> = Vec::new();
-        let mut working_coboundary = WorkingCoboundary::new(modulus);
-        let mut cofacet_entries: Vec<Key> = Vec::new();
-
-        for (index_column_to_reduce, &column) in columns_to_reduce.iter().enumerate() {
-            let column_to_reduce = set_coefficient(column, 1);
-            let diameter = get_diameter(column_to_reduce);
-            reduction_matrix.bounds.push(reduction_matrix.entries.len());
-            working_reduction_column.clear();
-
-            let mut pivot = self.init_coboundary_and_get_pivot(
-                &ctx,
-                column_to_reduce,
-                &mut working_coboundary,
-                &mut cofacet_entries,
+        let mut matrix = ReductionMatrix::with_columns(columns_to_reduce.len());
+        let mut state = ColumnState::new(self.modulus);
+        let mut found = Vec::new();
+        let inverse = std::mem::take(&mut self.inverse);
+        let mut scratch = std::mem::replace(
+            &mut self.scratch,
+            Scratch::new::<M>(self.modulus, self.threshold),
+        );
+        for (position, &column) in columns_to_reduce.iter().enumerate() {
+            state.reset(position, column);
+            let view = View {
+                to_reduce: columns_to_reduce,
+                pivots: pivot_column_index,
+                matrix: &matrix,
+                inverse: &inverse,
                 dim,
+            };
+            let pivot = advance(&ctx, &mut scratch, &mut state, &view);
+            self.finish_column(
+                &mut state,
+                pivot,
                 pivot_column_index,
+                &mut matrix,
+                &mut found,
+                dim,
             );
-
-            loop {
-                let Some(p) = pivot else {
-                    // Essential class.
-                    let cocycle = self.cocycle_of(column_to_reduce, &mut working_reduction_column, dim);
-                    self.push_pair(dim, diameter, Value::INFINITY, cocycle);
-                    break;
-                };
-                if let Some(&(index_column_to_add, other_coefficient)) = pivot_column_index.get(&get_index(p)) {
-                    let factor =
-                        modulus - get_coefficient(p) * self.inverse[other_coefficient as usize] % modulus;
-                    let skip = working_coboundary.take_pivot_for_cancellation();
-                    let column_to_add =
-                        set_coefficient(columns_to_reduce[index_column_to_add as usize], factor);
-                    self.add_simplex_coboundary(column_to_add, dim, skip, &mut working_reduction_column, &mut working_coboundary);
-                    for &e in reduction_matrix.column(index_column_to_add as usize) {
-                        let e = set_coefficient(e, get_coefficient(e) * factor % modulus);
-                        self.add_simplex_coboundary(e, dim, skip, &mut working_reduction_column, &mut working_coboundary);
-                    }
-                    working_coboundary.maybe_prune();
-                    pivot = working_coboundary.get_pivot();
-                } else if let Some(e) = {
-                    get_simplex_vertices(self.binomial, get_index(p), dim + 1, self.n, &mut self.cofacet_vertices);
-                    self.apparent.zero_apparent_facet(&ctx, p, &self.cofacet_vertices)
-                } {
-                    let e = set_coefficient(e, modulus - get_coefficient(e));
-                    let skip = working_coboundary.take_pivot_for_cancellation();
-                    self.add_simplex_coboundary(e, dim, skip, &mut working_reduction_column, &mut working_coboundary);
-                    working_coboundary.maybe_prune();
-                    pivot = working_coboundary.get_pivot();
-                } else {
-                    let death = get_diameter(p);
-                    pivot_column_index.insert(get_index(p), (index_column_to_reduce as u32, get_coefficient(p)));
-                    combine_sorted(&mut working_reduction_column, modulus);
-                    if death > diameter {
-                        let cocycle = self.cocycle_of(column_to_reduce, &mut working_reduction_column, dim);
-                        self.push_pair(dim, diameter, death, cocycle);
-                    }
-                    reduction_matrix.entries.extend_from_slice(&working_reduction_column);
-                    *reduction_matrix.bounds.last_mut().expect("a column was appended") =
-                        reduction_matrix.entries.len();
-                    break;
-                }
-            }
         }
+        self.inverse = inverse;
+        self.scratch = scratch;
+        found
     }
 
-    /// Ripser's `init_coboundary_and_get_pivot`: the coboundary of the
-    /// column, unless its pivot is an emergent pair (same diameter, not yet a
-    /// pivot, not apparent) which is returned at once.
-    fn init_coboundary_and_get_pivot(
+    /// Records a column whose reduction is complete: its pivot (if any) is
+    /// free, so it pairs the column's simplex with the pivot (a bar when the
+    /// diameters differ), or the column is an essential class.
+    pub(crate) fn finish_column(
         &mut self,
-        ctx: &Ctx<'a, M>,
-        simplex: Key,
-        working_coboundary: &mut WorkingCoboundary,
-        cofacet_entries: &mut Vec<Key>,
+        state: &mut ColumnState,
+        pivot: Option<Key>,
+        pivot_column_index: &mut PivotMap,
+        matrix: &mut ReductionMatrix,
+        found: &mut Vec<Found>,
         dim: usize,
-        pivot_column_index: &PivotMap,
-    ) -> Option<Key> {
-        let diameter = get_diameter(simplex);
-        let mut check_for_emergent_pair = true;
-        cofacet_entries.clear();
-        self.cofacets.set_simplex(self.m, self.binomial, simplex, dim);
-        while let Some(cofacet) = self.cofacets.next(self.m, self.binomial, true) {
-            cofacet_entries.push(cofacet);
-            if check_for_emergent_pair && get_diameter(cofacet) == diameter {
-                insert_vertex(self.cofacets.vertices(), self.cofacets.last_vertex(), &mut self.cofacet_vertices);
-                if !pivot_column_index.contains_key(&get_index(cofacet))
-                    && self.apparent.zero_apparent_facet(ctx, cofacet, &self.cofacet_vertices).is_none()
-                {
-                    working_coboundary.reset_with(&[]);
-                    return Some(cofacet);
+    ) {
+        let diameter = state.diameter();
+        let bar = |death: Value| PersistencePair {
+            dim,
+            birth: f64::from(diameter),
+            death: f64::from(death),
+        };
+        match pivot {
+            None => {
+                let cocycle = self.cocycle_of(state.column, &mut state.reduction, dim);
+                found.push(Found {
+                    position: state.position,
+                    pair: bar(Value::INFINITY),
+                    cocycle,
+                    birth_simplex: state.column,
+                    death_simplex: None,
+                });
+            }
+            Some(p) => {
+                let death = get_diameter(p);
+                pivot_column_index
+                    .insert(get_index(p), (state.position as u32, get_coefficient(p)));
+                combine_sorted(&mut state.reduction, self.modulus);
+                if death > diameter {
+                    let cocycle = self.cocycle_of(state.column, &mut state.reduction, dim);
+                    found.push(Found {
+                        position: state.position,
+                        pair: bar(death),
+                        cocycle,
+                        birth_simplex: state.column,
+                        death_simplex: Some(p),
+                    });
                 }
-                check_for_emergent_pair = false;
+                matrix.store(state.position, &state.reduction);
             }
         }
-        working_coboundary.reset_with(cofacet_entries);
-        working_coboundary.get_pivot()
     }
 
     /// The cocycle `column + Σ reduction entries` as vertex lists (empty

@@ -105,7 +105,10 @@ mod tests {
         assert!(make_key(1.0, 0, 1) > make_key(2.0, 99, 1));
         assert!(make_key(1.0, 5, 1) > make_key(1.0, 4, 1));
         assert!(make_key(0.0, 0, 1) > make_key(f32::INFINITY, 0, 1));
-        assert_eq!(get_index(make_key(0.5, MAX_SIMPLEX_INDEX, 250)), MAX_SIMPLEX_INDEX);
+        assert_eq!(
+            get_index(make_key(0.5, MAX_SIMPLEX_INDEX, 250)),
+            MAX_SIMPLEX_INDEX
+        );
     }
 
     #[test]

@@ -279,7 +279,12 @@ mod tests {
     #[test]
     fn pivot_sums_copies_mod_p() {
         let mut w = WorkingCoboundary::new(3);
-        w.reset_with(&[make_key(1.0, 5, 1), make_key(1.0, 5, 2), make_key(2.0, 7, 1), make_key(1.0, 4, 2)]);
+        w.reset_with(&[
+            make_key(1.0, 5, 1),
+            make_key(1.0, 5, 2),
+            make_key(2.0, 7, 1),
+            make_key(1.0, 4, 2),
+        ]);
         // index 5 cancels (1 + 2 = 0 mod 3); next is (1.0, 4).
         assert_eq!(w.get_pivot(), Some(make_key(1.0, 4, 2)));
         assert_eq!(w.take_pivot_for_cancellation(), Some(4));
@@ -297,7 +302,11 @@ mod tests {
         assert_eq!(w.take_pivot_for_cancellation(), Some(599));
         w.push(make_key(1.0, 597, 1));
         assert_eq!(w.get_pivot(), Some(make_key(1.0, 595, 1)));
-        let mut v = vec![make_key(1.0, 3, 1), make_key(1.0, 3, 1), make_key(0.5, 1, 1)];
+        let mut v = vec![
+            make_key(1.0, 3, 1),
+            make_key(1.0, 3, 1),
+            make_key(0.5, 1, 1),
+        ];
         combine_sorted(&mut v, 2);
         assert_eq!(v, vec![make_key(0.5, 1, 1)]);
     }

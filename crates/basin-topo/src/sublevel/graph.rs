@@ -108,7 +108,10 @@ pub(crate) fn zero_dimensional(
 /// D1 of the graph as a 1-complex: nothing fills a cycle, so every
 /// cycle-closing edge is an essential class born at its value.
 pub(crate) fn graph_cycles(filtration: &LowerStar, cycle_edges: &[usize]) -> Vec<LocatedBar> {
-    cycle_edges.iter().map(|&e| essential_cycle(filtration, e)).collect()
+    cycle_edges
+        .iter()
+        .map(|&e| essential_cycle(filtration, e))
+        .collect()
 }
 
 /// The essential D1 bar born at edge `e`, located at the edge's upper vertex.

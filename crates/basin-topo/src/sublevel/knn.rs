@@ -40,7 +40,9 @@ pub(crate) fn validate_distance_matrix(distances: ArrayView2<'_, f64>) -> TopoRe
         )));
     }
     // Fast pass first; the slow search for the offending entry only on failure.
-    let largest = distances.iter().fold(1.0f64, |m, &v| if v > m { v } else { m });
+    let largest = distances
+        .iter()
+        .fold(1.0f64, |m, &v| if v > m { v } else { m });
     let floor = -NEGATIVE_TOLERANCE * largest;
     if !distances.iter().all(|&v| v.is_finite() && v >= floor) {
         for ((i, j), &v) in distances.indexed_iter() {
@@ -111,7 +113,10 @@ pub fn knn_graph(distances: ArrayView2<'_, f64>, k: usize) -> TopoResult<KnnGrap
 }
 
 /// [`knn_graph`] of a matrix already validated.
-pub(crate) fn nearest_neighbour_graph(distances: ArrayView2<'_, f64>, k: usize) -> TopoResult<KnnGraph> {
+pub(crate) fn nearest_neighbour_graph(
+    distances: ArrayView2<'_, f64>,
+    k: usize,
+) -> TopoResult<KnnGraph> {
     let n = distances.nrows();
     if k == 0 || k >= n {
         return Err(TopoError::InvalidParameter {
@@ -148,4 +153,114 @@ pub(crate) fn nearest_neighbour_graph(distances: ArrayView2<'_, f64>, k: usize) 
     edges.sort_unstable();
     edges.dedup();
     Ok(KnnGraph { n, edges })
+}
+
+/// Adds to `graph` the shortest edges of `distances` that join its
+/// connected components, as Kruskal's algorithm would pick them: the
+/// result is the graph plus the minimum spanning tree of the complete graph
+/// in which the graph's own edges weigh nothing. A connected graph is
+/// returned unchanged; `c` components get exactly `c − 1` new edges.
+///
+/// # Arguments
+/// * `graph` — a graph on the `n` points of `distances` (edges `(i, j)`, `i < j`).
+/// * `distances` — the `n × n` matrix the bridges are measured in.
+///
+/// # Returns
+/// The connected graph, edges sorted, each once.
+///
+/// # Errors
+/// [`TopoError::InvalidInput`] when `distances` is not `n × n` or not a valid
+/// distance matrix, or an edge has an endpoint `≥ n`.
+///
+/// # Complexity
+/// `O(n² + E)`: Prim's algorithm on the dense matrix, contracting the
+/// graph's components.
+///
+/// # Example
+/// ```
+/// use basin_topo::sublevel::{connect_components, knn_graph};
+/// use ndarray::array;
+/// // Two pairs far apart: the 1-NN graph has two components.
+/// let d = array![[0.0, 1.0, 9.0, 8.0], [1.0, 0.0, 7.0, 9.0], [9.0, 7.0, 0.0, 1.0], [8.0, 9.0, 1.0, 0.0]];
+/// let g = knn_graph(d.view(), 1).unwrap();
+/// assert_eq!(g.edges, vec![(0, 1), (2, 3)]);
+/// // The shortest bridge is (1, 2) at 7.
+/// assert_eq!(connect_components(&g, d.view()).unwrap().edges, vec![(0, 1), (1, 2), (2, 3)]);
+/// ```
+pub fn connect_components(
+    graph: &KnnGraph,
+    distances: ArrayView2<'_, f64>,
+) -> TopoResult<KnnGraph> {
+    validate_distance_matrix(distances)?;
+    if distances.nrows() != graph.n {
+        return Err(TopoError::InvalidInput(format!(
+            "the graph has {} vertices but the distance matrix {} rows",
+            graph.n,
+            distances.nrows()
+        )));
+    }
+    if let Some(&(i, j)) = graph.edges.iter().find(|&&(i, j)| i.max(j) >= graph.n) {
+        return Err(TopoError::InvalidInput(format!(
+            "edge ({i}, {j}) has an endpoint ≥ n = {}",
+            graph.n
+        )));
+    }
+    Ok(bridge_components(graph, distances))
+}
+
+/// [`connect_components`] on validated input.
+pub(crate) fn bridge_components(graph: &KnnGraph, distances: ArrayView2<'_, f64>) -> KnnGraph {
+    let n = graph.n;
+    let mut adjacent = vec![Vec::new(); n];
+    for &(i, j) in &graph.edges {
+        adjacent[i].push(j);
+        adjacent[j].push(i);
+    }
+    // Prim from vertex 0 where graph edges cost 0: a vertex reachable at
+    // cost 0 joins at once (its whole component is swept in by the stack),
+    // otherwise the nearest outside vertex joins by a bridge.
+    let mut in_tree = vec![false; n];
+    let mut best = vec![f64::INFINITY; n];
+    let mut best_from = vec![usize::MAX; n];
+    let mut bridges = Vec::new();
+    let mut stack = Vec::new();
+    let mut joined = 0;
+    let mut next = Some(0);
+    while let Some(start) = next {
+        // Sweep the component of `start` in.
+        stack.push(start);
+        in_tree[start] = true;
+        while let Some(x) = stack.pop() {
+            joined += 1;
+            for &y in &adjacent[x] {
+                if !in_tree[y] {
+                    in_tree[y] = true;
+                    stack.push(y);
+                }
+            }
+            let row = distances.row(x);
+            for y in 0..n {
+                if !in_tree[y] && row[y] < best[y] {
+                    best[y] = row[y];
+                    best_from[y] = x;
+                }
+            }
+        }
+        if joined == n {
+            break;
+        }
+        // The nearest vertex outside (ties: the smaller index).
+        next = (0..n)
+            .filter(|&y| !in_tree[y])
+            .min_by(|&a, &b| best[a].total_cmp(&best[b]).then(a.cmp(&b)));
+        if let Some(y) = next {
+            let x = best_from[y];
+            bridges.push((x.min(y), x.max(y)));
+        }
+    }
+    let mut edges = graph.edges.clone();
+    edges.extend(bridges);
+    edges.sort_unstable();
+    edges.dedup();
+    KnnGraph { n, edges }
 }

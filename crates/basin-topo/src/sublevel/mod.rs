@@ -14,6 +14,31 @@
 //!   `j` (the union, or "or", symmetrisation; each undirected edge is stored
 //!   once). Nearness is by the distance matrix, the point itself excluded,
 //!   ties broken by the smaller index.
+//! * **Connectivity** ([`Connectivity`]). A kNN graph can fall apart: on
+//!   the digits demo each net's graph (k = 20) splits into its 16 jump
+//!   trajectories, because every point's 20 nearest neighbours lie on its
+//!   own trajectory. By default ([`Connectivity::Bridged`]) the components
+//!   are joined by the shortest edges between them, chosen as Kruskal's
+//!   algorithm would (the minimum spanning tree of the components under the
+//!   same potential distances: `c` components get `c − 1` edges, a connected
+//!   graph is left as it is). [`Connectivity::Knn`] keeps the plain graph.
+//!
+//!   *Why bridged by default.* Horoi et al. build the graph so that the
+//!   sublevel sets of the loss on it stand for the sublevel sets of the loss
+//!   over the region of weight space the trajectories explore: D0 should
+//!   say which low-loss basins are separated by how high a barrier, and D1
+//!   which loops the landscape has around high-loss regions. On a graph in
+//!   pieces, no path crosses between the pieces at any loss, so every
+//!   trajectory's minimum is an essential class whatever the loss between
+//!   the trajectories, and the D0 summary measures the number of jumps, not
+//!   the landscape. A bridge is the shortest link PHATE's geometry offers
+//!   between two pieces, entering at the larger loss of its endpoints: the
+//!   merge of two basins then happens at a barrier height read off the data
+//!   (an upper bound of the best barrier seen between them), one essential
+//!   class remains, and D1 is unchanged (a tree of bridges closes no cycle).
+//!   Mutual or adaptive kNN graphs were not chosen: they change the graph
+//!   everywhere, not just where it is disconnected, and still do not
+//!   guarantee one component.
 //! * **Values.** A vertex enters at its function value, an edge at the larger
 //!   of its endpoint values, a triangle (flag mode) at the largest of its
 //!   three vertex values: the lower-star filtration of the function.
@@ -63,7 +88,10 @@
 //! 5. **Zero-persistence bars.** The reference keeps every `(f, f)` pair; basin
 //!    drops them by default (they change no distance or total persistence,
 //!    but inflate counts).
-//! 6. **Flag mode.** The reference only has the graph (1-complex) mode, whose
+//! 6. **Connected graph.** The reference uses the kNN graph as it is; basin
+//!    bridges its components by default (see "Connectivity" above;
+//!    [`Connectivity::Knn`] gives the reference's behaviour).
+//! 7. **Flag mode.** The reference only has the graph (1-complex) mode, whose
 //!    D1 is all essential; basin also offers the clique complex up to
 //!    triangles, where loops of the landscape that are filled get finite bars.
 //!
@@ -95,5 +123,5 @@ mod knn;
 mod params;
 mod union_find;
 
-pub use knn::{knn_graph, KnnGraph};
-pub use params::{BarLocation, Complex, SublevelOutput, SublevelParams};
+pub use knn::{connect_components, knn_graph, KnnGraph};
+pub use params::{BarLocation, Complex, Connectivity, SublevelOutput, SublevelParams};

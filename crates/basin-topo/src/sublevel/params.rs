@@ -4,7 +4,7 @@ use ndarray::ArrayView2;
 
 use super::flag::flag_cycles;
 use super::graph::{graph_cycles, zero_dimensional, LowerStar};
-use super::knn::{nearest_neighbour_graph, validate_distance_matrix, KnnGraph};
+use super::knn::{bridge_components, nearest_neighbour_graph, validate_distance_matrix, KnnGraph};
 use crate::summary::{total_persistence, truncate_essential};
 use crate::{Diagram, TopoError, TopoResult};
 
@@ -20,14 +20,28 @@ pub enum Complex {
     Flag,
 }
 
+/// How the kNN graph is made connected (see the module docs, "Connectivity").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Connectivity {
+    /// The kNN graph plus the shortest edges that join its components (the
+    /// minimum spanning tree of the components, by the same distances).
+    /// Unchanged when the kNN graph is connected.
+    #[default]
+    Bridged,
+    /// The kNN graph as it is (the paper's construction); it may fall apart,
+    /// and then each component keeps an essential D0 class.
+    Knn,
+}
+
 /// Parameters of [`SublevelParams::compute`]; builder setters take and return
 /// `self`.
 ///
-/// Defaults: `k = 20`, [`Complex::Graph`], `p = 2`, zero-persistence bars
-/// dropped.
+/// Defaults: `k = 20`, [`Connectivity::Bridged`], [`Complex::Graph`], `p = 2`,
+/// zero-persistence bars dropped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SublevelParams {
     k: usize,
+    connectivity: Connectivity,
     complex: Complex,
     p: f64,
     keep_zero_persistence: bool,
@@ -37,6 +51,7 @@ impl Default for SublevelParams {
     fn default() -> Self {
         Self {
             k: 20,
+            connectivity: Connectivity::Bridged,
             complex: Complex::Graph,
             p: 2.0,
             keep_zero_persistence: false,
@@ -72,12 +87,16 @@ pub struct SublevelOutput {
     pub max_value: f64,
     /// The kNN graph the filtration was built on (original vertex indices).
     pub graph: KnnGraph,
+    /// Edges added to connect the kNN graph ([`Connectivity::Bridged`]; 0
+    /// when it was connected, with [`Connectivity::Knn`], or for
+    /// [`SublevelParams::compute_on_graph`]).
+    pub bridges: usize,
     /// Triangles enumerated (flag mode; 0 in graph mode).
     pub triangles_visited: usize,
 }
 
 impl SublevelParams {
-    /// The defaults: `k = 20`, graph complex, `p = 2`.
+    /// The defaults: `k = 20`, bridged kNN graph, graph complex, `p = 2`.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
@@ -87,6 +106,14 @@ impl SublevelParams {
     #[must_use]
     pub fn k(mut self, k: usize) -> Self {
         self.k = k;
+        self
+    }
+
+    /// Whether the kNN graph is bridged into one component
+    /// ([`Connectivity::Bridged`], default) or left as it is ([`Connectivity::Knn`]).
+    #[must_use]
+    pub fn connectivity(mut self, connectivity: Connectivity) -> Self {
+        self.connectivity = connectivity;
         self
     }
 
@@ -121,7 +148,10 @@ impl SublevelParams {
         if !(self.p.is_finite() && self.p > 0.0) {
             return Err(TopoError::InvalidParameter {
                 name: "p",
-                reason: format!("p = {}; the total-persistence exponent must be finite and > 0", self.p),
+                reason: format!(
+                    "p = {}; the total-persistence exponent must be finite and > 0",
+                    self.p
+                ),
             });
         }
         Ok(())
@@ -167,7 +197,11 @@ impl SublevelParams {
     /// let flag = SublevelParams::new().k(2).complex(Complex::Flag);
     /// assert_eq!(flag.compute(d.view(), &f).unwrap().diagram.count(1), 1);
     /// ```
-    pub fn compute(&self, distances: ArrayView2<'_, f64>, values: &[f64]) -> TopoResult<SublevelOutput> {
+    pub fn compute(
+        &self,
+        distances: ArrayView2<'_, f64>,
+        values: &[f64],
+    ) -> TopoResult<SublevelOutput> {
         self.check()?;
         validate_distance_matrix(distances)?;
         let n = distances.nrows();
@@ -177,11 +211,22 @@ impl SublevelParams {
                 values.len()
             )));
         }
-        let graph = nearest_neighbour_graph(distances, self.k)?;
-        self.compute_on_graph(graph, values)
+        let knn = nearest_neighbour_graph(distances, self.k)?;
+        let (graph, bridges) = match self.connectivity {
+            Connectivity::Bridged => {
+                let bridged = bridge_components(&knn, distances);
+                let added = bridged.edges.len() - knn.edges.len();
+                (bridged, added)
+            }
+            Connectivity::Knn => (knn, 0),
+        };
+        let mut out = self.compute_on_graph(graph, values)?;
+        out.bridges = bridges;
+        Ok(out)
     }
 
-    /// Sublevel persistence of `values` on a given graph (`k` is ignored).
+    /// Sublevel persistence of `values` on a given graph (`k` and the
+    /// connectivity are ignored: the graph is used as it is).
     ///
     /// # Errors
     /// [`TopoError::InvalidInput`] for an empty graph, an edge with an
@@ -204,7 +249,11 @@ impl SublevelParams {
                 "values[{i}] is {v}; function values must be finite"
             )));
         }
-        if let Some(&(i, j)) = graph.edges.iter().find(|&&(i, j)| i >= n || j >= n || i == j) {
+        if let Some(&(i, j)) = graph
+            .edges
+            .iter()
+            .find(|&&(i, j)| i >= n || j >= n || i == j)
+        {
             return Err(TopoError::InvalidInput(format!(
                 "edge ({i}, {j}) is a loop or has an endpoint ≥ n = {n}"
             )));
@@ -217,7 +266,11 @@ impl SublevelParams {
             )));
         }
         let mut graph = graph;
-        graph.edges = graph.edges.iter().map(|&(i, j)| (i.min(j), i.max(j))).collect();
+        graph.edges = graph
+            .edges
+            .iter()
+            .map(|&(i, j)| (i.min(j), i.max(j)))
+            .collect();
         graph.edges.sort_unstable();
         graph.edges.dedup();
 
@@ -244,6 +297,7 @@ impl SublevelParams {
             diagram: Diagram { pairs, max_dim: 1 },
             locations,
             max_value,
+            bridges: 0,
             graph,
             triangles_visited,
         })

@@ -2,8 +2,8 @@
 //! all the diagrams to be compared.
 
 use super::{
-    betti_curve, landscape, persistence_entropy, persistence_image, total_persistence, truncate_essential,
-    PersistenceImageParams,
+    betti_curve, landscape, persistence_entropy, persistence_image, total_persistence,
+    truncate_essential, PersistenceImageParams,
 };
 use crate::{PersistencePair, TopoError, TopoResult};
 
@@ -93,7 +93,11 @@ pub fn features(pairs: &[PersistencePair], params: &FeatureParams) -> TopoResult
         total_persistence: total_persistence(&bars, params.p),
         entropy: persistence_entropy(&bars),
         betti_curve: betti_curve(&bars, &params.grid),
-        landscape: landscape(&bars, params.landscape_levels, &params.grid)?.into_iter().collect(),
-        image: persistence_image(&bars, &params.image)?.into_iter().collect(),
+        landscape: landscape(&bars, params.landscape_levels, &params.grid)?
+            .into_iter()
+            .collect(),
+        image: persistence_image(&bars, &params.image)?
+            .into_iter()
+            .collect(),
     })
 }

@@ -96,7 +96,10 @@ pub fn persistence_image(
     let sigma = params.bandwidth;
     let (xs, ys) = match params.discretisation {
         Discretisation::PixelCentres => (super::linspace(x0, x1, nx), super::linspace(y0, y1, ny)),
-        Discretisation::PixelIntegrals => (super::linspace(x0, x1, nx + 1), super::linspace(y0, y1, ny + 1)),
+        Discretisation::PixelIntegrals => (
+            super::linspace(x0, x1, nx + 1),
+            super::linspace(y0, y1, ny + 1),
+        ),
     };
     let mut image = Array2::zeros((ny, nx));
     for bar in pairs.iter().filter(|b| b.death.is_finite()) {
@@ -107,7 +110,10 @@ pub fn persistence_image(
         };
         // The isotropic Gaussian factorises: one factor per column, one per row.
         let gx = axis_factors(params.discretisation, &xs, b, sigma);
-        for (iy, gy) in axis_factors(params.discretisation, &ys, l, sigma).into_iter().enumerate() {
+        for (iy, gy) in axis_factors(params.discretisation, &ys, l, sigma)
+            .into_iter()
+            .enumerate()
+        {
             for (ix, &g) in gx.iter().enumerate() {
                 image[[iy, ix]] += w * gy * g;
             }
@@ -141,16 +147,25 @@ fn axis_factors(discretisation: Discretisation, grid: &[f64], mean: f64, sigma: 
 fn check(params: &PersistenceImageParams) -> TopoResult<()> {
     let bad = |name, reason: String| Err(TopoError::InvalidParameter { name, reason });
     if !(params.bandwidth.is_finite() && params.bandwidth > 0.0) {
-        return bad("bandwidth", format!("{} must be finite and > 0", params.bandwidth));
+        return bad(
+            "bandwidth",
+            format!("{} must be finite and > 0", params.bandwidth),
+        );
     }
     if params.resolution.contains(&0) {
-        return bad("resolution", format!("{:?} must have both entries ≥ 1", params.resolution));
+        return bad(
+            "resolution",
+            format!("{:?} must have both entries ≥ 1", params.resolution),
+        );
     }
     let [x0, x1, y0, y1] = params.range;
     if !params.range.iter().all(|v| v.is_finite()) || x0 > x1 || y0 > y1 {
         return bad(
             "range",
-            format!("{:?} must be finite with min ≤ max on both axes", params.range),
+            format!(
+                "{:?} must be finite with min ≤ max on both axes",
+                params.range
+            ),
         );
     }
     if let ImageWeight::PersistencePower(q) = params.weight {

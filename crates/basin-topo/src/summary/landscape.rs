@@ -35,7 +35,11 @@ use crate::{PersistencePair, TopoError, TopoResult};
 /// assert_eq!(l.row(0).to_vec(), vec![1.0, 2.0]);
 /// assert_eq!(l.row(1).to_vec(), vec![0.0, 1.0]);
 /// ```
-pub fn landscape(pairs: &[PersistencePair], levels: usize, grid: &[f64]) -> TopoResult<Array2<f64>> {
+pub fn landscape(
+    pairs: &[PersistencePair],
+    levels: usize,
+    grid: &[f64],
+) -> TopoResult<Array2<f64>> {
     if levels == 0 {
         return Err(TopoError::InvalidParameter {
             name: "levels",

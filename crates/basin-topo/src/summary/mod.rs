@@ -57,7 +57,11 @@ use crate::PersistencePair;
 /// ```
 #[must_use]
 pub fn total_persistence(pairs: &[PersistencePair], p: f64) -> f64 {
-    finite(pairs).map(|b| b.persistence().powf(p)).sum()
+    // Folded from +0.0: `Sum` for f64 starts at −0.0, which an empty diagram
+    // would report as "-0".
+    finite(pairs)
+        .map(|b| b.persistence().powf(p))
+        .fold(0.0, |a, x| a + x)
 }
 
 /// The bars with every infinite death replaced by `max(at, birth)`.
@@ -131,7 +135,13 @@ pub fn linspace(start: f64, end: f64, n: usize) -> Vec<f64> {
         _ => {
             let step = (end - start) / (n - 1) as f64;
             (0..n)
-                .map(|i| if i == n - 1 { end } else { start + i as f64 * step })
+                .map(|i| {
+                    if i == n - 1 {
+                        end
+                    } else {
+                        start + i as f64 * step
+                    }
+                })
                 .collect()
         }
     }

@@ -1,7 +1,7 @@
 """Reference diagrams for basin-topo's sublevel module.
 
 Reference tool: gudhi==3.13.0 (SimplexTree, lower-star filtration,
-compute_persistence with homology_coeff_field=2), numpy, scipy.
+compute_persistence with homology_coeff_field=2), numpy 2.4.6, scipy 1.17.1.
 Run: python make_sublevel.py  (writes sublevel_reference.json next to it)
 
 Each case: points (rounded to 1e-6 so the text is exact), function values,
@@ -11,12 +11,21 @@ smaller index), union-symmetrised. Vertices enter at f, edges at max f,
 triangles (flag mode, SimplexTree.expansion(2)) at max f. gudhi drops bars of
 zero persistence (min_persistence=0 keeps persistence > 0), as basin does by
 default. Infinite deaths are written as null.
+
+"bridged": the same on the kNN graph joined into one component by the
+shortest bridges (basin's default connectivity), computed here with
+scipy.sparse.csgraph.minimum_spanning_tree on the full distance matrix where
+every pair weighs 1 + its distance and kNN edges weigh 0.5 (scipy treats 0,
+and tiny values such as 1e-9, as "no edge"; a constant added to every
+candidate bridge keeps Kruskal's order): the tree edges that are not kNN
+edges are the bridges.
 """
 import json
 import os
 
 import gudhi
 import numpy as np
+from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial.distance import cdist
 
 assert gudhi.__version__ == "3.13.0", gudhi.__version__
@@ -31,6 +40,21 @@ def knn_edges(d, k):
         for j in idx[order[:k]]:
             edges.add((min(i, j), max(i, j)))
     return sorted(edges)
+
+
+def bridged_edges(d, edges):
+    w = np.array(d, dtype=float, copy=True) + 1.0
+    for i, j in edges:
+        w[i, j] = w[j, i] = 0.5
+    np.fill_diagonal(w, 0.0)
+    tree = minimum_spanning_tree(w).tocoo()
+    bridges = {(int(min(i, j)), int(max(i, j))) for i, j, x in zip(tree.row, tree.col, tree.data) if x >= 1.0}
+    return sorted(set(edges) | bridges)
+
+
+def bridged(n, f, d, edges):
+    b = bridged_edges(d, edges)
+    return {"n_edges": len(b), "graph": diagrams(n, f, b, flag=False), "flag": diagrams(n, f, b, flag=True)}
 
 
 def diagrams(n, f, edges, flag):
@@ -71,6 +95,7 @@ def case(name, pts, f, k, metric="euclidean"):
         "n_edges": len(edges),
         "graph": diagrams(len(pts), f, edges, flag=False),
         "flag": diagrams(len(pts), f, edges, flag=True),
+        "bridged": bridged(len(pts), f, d, edges),
     }
 
 
@@ -123,6 +148,7 @@ cases.append({
     "n_edges": len(edges),
     "graph": diagrams(side, f, edges, flag=False),
     "flag": diagrams(side, f, edges, flag=True),
+    "bridged": bridged(side, f, pot, edges),
 })
 
 # A given (non-euclidean) matrix, like PHATE's cosine potential distances.
@@ -133,4 +159,5 @@ with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "sublevel_ref
     json.dump({"gudhi": gudhi.__version__, "cases": cases}, fh)
 for c in cases:
     print(c["name"], "edges", c["n_edges"], "graph", len(c["graph"]["d0"]), len(c["graph"]["d1"]),
-          "flag", len(c["flag"]["d0"]), len(c["flag"]["d1"]), "simplices", c["flag"]["n_simplices"])
+          "flag", len(c["flag"]["d0"]), len(c["flag"]["d1"]), "simplices", c["flag"]["n_simplices"],
+          "bridged edges", c["bridged"]["n_edges"])

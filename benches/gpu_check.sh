@@ -12,17 +12,31 @@
 #
 # No Rust is needed there: only the repository files and two stripped binaries built
 # here with `--features cuda` (see benches/results/basin-train.md, "GPU check"):
-#   benches/gpu_check.sh [BIN_DIR]     BIN_DIR holds `basin` and `step_time` (default .gpu)
+#   benches/gpu_check.sh [BIN_DIR]     BIN_DIR holds `basin` and `step_time`, or the same
+#                                      xz-compressed as `basin.xz`, `step_time.xz` (default .gpu)
 # Writes its files under ${OUT:-/tmp}/basin-gpu-check; exits non-zero if a check fails.
+# GPU_DEVICE=cpu runs the same script with CPU binaries against themselves (a dry run of
+# the script itself on a machine without a GPU).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$(cd "${1:-$root/.gpu}" && pwd)
-basin="$bin/basin"
-step_time="$bin/step_time"
 work=${OUT:-/tmp}/basin-gpu-check
 mkdir -p "$work"
+# The binaries travel xz-compressed (the device tool carries at most 64 MiB).
+for b in basin step_time; do
+  if [ ! -x "$bin/$b" ] && [ -f "$bin/$b.xz" ]; then
+    mkdir -p /tmp/basin-gpu-bin
+    xz -dc "$bin/$b.xz" >"/tmp/basin-gpu-bin/$b" 2>/dev/null \
+      || python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], 'wb'))" "$bin/$b.xz" "/tmp/basin-gpu-bin/$b"
+    chmod +x "/tmp/basin-gpu-bin/$b"
+  fi
+done
+[ -x /tmp/basin-gpu-bin/basin ] && [ ! -x "$bin/basin" ] && bin=/tmp/basin-gpu-bin
+basin="$bin/basin"
+step_time="$bin/step_time"
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/nvidia/lib64:${LD_LIBRARY_PATH:-}
 py=python3
+gpu=${GPU_DEVICE:-cuda}
 failures=0
 t0=$(date +%s)
 say() { echo "[$(($(date +%s) - t0))s] $*"; }
@@ -110,7 +124,7 @@ cols = [c for c in ("train_acc", "test_acc", "train_loss", "test_loss") if c in 
 diff = {c: abs(ra[c] - rb[c]) for c in cols}
 acc = max(diff.get("train_acc", 0.0), diff.get("test_acc", 0.0))
 ok = acc <= tol
-print(f"{'PASS' if ok else 'FAIL'}: base net CPU vs CUDA: " + ", ".join(f"{c} {ra[c]:.4f} vs {rb[c]:.4f}" for c in cols)
+print(f"{'PASS' if ok else 'FAIL'}: base net, CPU vs GPU run: " + ", ".join(f"{c} {ra[c]:.4f} vs {rb[c]:.4f}" for c in cols)
       + f" (accuracy tolerance {tol:g})")
 sys.exit(0 if ok else 1)
 EOF
@@ -127,27 +141,27 @@ for study in digits cnn; do
   p="$work/$study.toml"; d="$work/$study"; mkdir -p "$d"
   n=$net; [ $study = cnn ] && n=$cnn_net
   run "$study-split" "$basin" data split --params "$p" --out "$d/split.parquet"
-  for dev in cpu cuda; do
+  for dev in cpu $gpu; do
     run "$study-train-$dev" "$basin" train --params "$p" --split "$d/split.parquet" --run "$n" \
       --out "$d/$dev.safetensors" --run-table "$d/$dev.run.parquet" --device $dev
   done
-  check "$study base training" compare_runs "$d/cpu.run.parquet" "$d/cuda.run.parquet" 0.03
-  for dev in cpu cuda; do
+  check "$study base training" compare_runs "$d/cpu.run.parquet" "$d/$gpu.run.parquet" 0.03
+  for dev in cpu $gpu; do
     run "$study-jump-$dev" "$basin" jump --params "$p" --split "$d/split.parquet" --checkpoint "$d/cpu.safetensors" \
       --shard "${n}__j1_s0.5" --out "$d/jump-$dev.parquet" --device $dev --force
   done
-  check "$study jump CPU vs CUDA" compare "$d/jump-cpu.parquet" "$d/jump-cuda.parquet" 2e-3 2e-3
+  check "$study jump CPU vs $gpu" compare "$d/jump-cpu.parquet" "$d/jump-$gpu.parquet" 2e-3 2e-3
 done
 
 d="$work/digits"
-run digits-jump-net-cuda "$basin" jump --params "$work/digits.toml" --split "$d/split.parquet" \
-  --checkpoint "$d/cpu.safetensors" --net "$net" --out-dir "$d/net-cuda" --device cuda --force
-check "digits batched CUDA vs sequential CPU" compare "$d/jump-cpu.parquet" "$d/net-cuda/${net}__j1_s0.5.parquet" 2e-3 2e-3
-grep -h "shards in" "$work/digits-jump-net-cuda.log" | tail -1
+run digits-jump-net-$gpu "$basin" jump --params "$work/digits.toml" --split "$d/split.parquet" \
+  --checkpoint "$d/cpu.safetensors" --net "$net" --out-dir "$d/net-$gpu" --device $gpu --force
+check "digits batched $gpu vs sequential CPU" compare "$d/jump-cpu.parquet" "$d/net-$gpu/${net}__j1_s0.5.parquet" 2e-3 2e-3
+grep -h "shards in" "$work/digits-jump-net-$gpu.log" | tail -1
 
 # ---- speed: per step on the GPU, PyTorch beside it ------------------------------------
-say "per-step times on the GPU (basin step_time; PyTorch on the same card if importable)"
-PYTHONUNBUFFERED=1 $py "$root/benches/train_vs_pytorch.py" --device cuda --exe "$step_time" --threads 1 --repeat 3 --jumps \
+say "per-step times on $gpu (basin step_time; PyTorch on the same card if importable)"
+PYTHONUNBUFFERED=1 $py "$root/benches/train_vs_pytorch.py" --device $gpu --exe "$step_time" --threads 1 --repeat 3 --jumps \
   2>&1 | tee "$work/speed.log" || failures=$((failures + 1))
 
 say "done: $failures failure(s); logs in $work"

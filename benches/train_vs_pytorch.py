@@ -88,7 +88,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip-build", action="store_true")
-    ap.add_argument("--jumps", action="store_true", help="also time 16 batched vs sequential jumps")
+    ap.add_argument("--jumps", action="store_true", help="also time 16 and 32 batched vs sequential jumps (40 epochs)")
     ap.add_argument("--repeat", type=int, default=3, help="alternate basin/PyTorch runs, report medians")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--exe", help="basin's step_time binary (default: $CARGO_TARGET_DIR/release/examples/step_time)")
@@ -131,8 +131,8 @@ def main():
         print(f"{name:<12} {bw:>11.1f} {tw:>11.1f} {bw / tw:>6.2f} {bc:>10.1f} {tc:>10.1f} {bc / tc:>6.2f}")
     if a.jumps:
         for k in (16, 32):
-            r = basin(exe, [f"jumps{k}", "10"], a.threads, a.device)
-            print(f"{k} jumps x 10 epochs of the digits MLP (1024 rows, with per-epoch evaluation): "
+            r = basin(exe, [f"jumps{k}", "40"], a.threads, a.device)
+            print(f"{k} jumps x 40 epochs of the digits MLP (1024 rows, with per-epoch evaluation): "
                   f"sequential {r['sequential_s']:.3f} s, batched {r['batched_s']:.3f} s, speed-up {r['speedup']:.2f}x wall; "
                   f"CPU {r['sequential_cpu_s']:.2f} s vs {r['batched_cpu_s']:.2f} s, {r['cpu_speedup']:.2f}x")
     print(f"load average after: {os.getloadavg()[0]:.2f}")

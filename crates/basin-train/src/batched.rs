@@ -64,7 +64,12 @@ impl StackedMlp {
 /// All jumps must share the retraining settings (`epochs`, `lr`,
 /// `momentum`, `nesterov`, `weight_decay`, `batch_size`); `seed` and `step`
 /// may differ. A diverged jump is logged once with its flag and then
-/// dropped from the log (its slice keeps computing, isolated from the others).
+/// dropped from the log (on the CPU it is no longer trained; in the candle
+/// engine its slice keeps computing, isolated from the others).
+///
+/// On the CPU the trajectories do not depend on the number of rayon
+/// threads; they equal the sequential ones within float rounding, not bit
+/// for bit (products are summed in another order).
 ///
 /// # Arguments
 /// * `net` — the trained MLP.

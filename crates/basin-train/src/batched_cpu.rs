@@ -59,7 +59,11 @@ fn add_bias(z: &mut [f32], b: &[f32], relu: bool) {
     // Two loops rather than a test per value: each vectorises.
     if relu {
         for row in z.chunks_exact_mut(b.len()) {
-            row.iter_mut().zip(b).for_each(|(v, &bb)| *v = (*v + bb).max(0.0));
+            row.iter_mut().zip(b).for_each(|(v, &bb)| {
+                let s = *v + bb;
+                // A compare and select, not `f32::max` (which also tests for NaN).
+                *v = if s > 0.0 { s } else { 0.0 };
+            });
         }
     } else {
         for row in z.chunks_exact_mut(b.len()) {
@@ -112,7 +116,7 @@ fn exp_nonpositive(x: f32) -> f32 {
 #[inline]
 fn shifted_exp(z: &[f32], c: usize, e: &mut [f32], sums: &mut [f32], maxes: &mut [f32]) {
     for ((row, er), m) in z.chunks_exact(c).zip(e.chunks_exact_mut(c)).zip(maxes.iter_mut()) {
-        *m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        *m = row.iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
         er.iter_mut().zip(row).for_each(|(a, &v)| *a = v - *m);
     }
     let n = sums.len() * c;

@@ -147,7 +147,7 @@ pub(crate) fn run(args: &JumpArgs) -> Result<()> {
     })
     .with_context(|| format!("shard {}", shard.id()))?;
     bar.finish_and_clear();
-    log_done(&shard, &points, started.elapsed().as_secs_f64());
+    log_done(&shard, &points, Some(started.elapsed().as_secs_f64()));
     write_shard(out, &params, &shard, run.seed, data.seed, &inputs, &net, &points)
 }
 
@@ -157,10 +157,13 @@ fn warn_diverged(shard: &Shard, p: &TrajectoryPoint) {
     }
 }
 
-fn log_done(shard: &Shard, points: &[TrajectoryPoint], seconds: f64) {
+/// Logs a finished shard; `seconds` is its own time (`None` when it ran
+/// batched with others).
+fn log_done(shard: &Shard, points: &[TrajectoryPoint], seconds: Option<f64>) {
     if let Some(last) = points.last() {
+        let time = seconds.map(|t| format!(" in {t:.1}s")).unwrap_or_default();
         tracing::info!(
-            "{}: {} points in {seconds:.1}s, final train loss {:.4}, test acc {:.3}",
+            "{}: {} points{time}, final train loss {:.4}, test acc {:.3}",
             shard.id(),
             points.len(),
             last.train_loss,
@@ -267,7 +270,7 @@ fn run_net(
     let seconds = started.elapsed().as_secs_f64();
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     for ((shard, out), points) in todo.iter().zip(&trajectories) {
-        log_done(shard, points, seconds);
+        log_done(shard, points, None);
         write_shard(out, params, shard, run.seed, data.seed, &inputs, &net, points)?;
     }
     tracing::info!("{net_id}: {} shards in {seconds:.1}s", todo.len());

@@ -22,7 +22,7 @@ use candle_nn::Optimizer;
 use rand::seq::SliceRandom;
 
 use crate::arch::Layers;
-use crate::batched_cpu::{evaluate_all, train_epoch_all, Jump};
+use crate::batched_cpu::{evaluate_all, train_epoch_all, Evaluator, Jump};
 use crate::checkpoint::Checkpoint;
 use crate::error::{invalid, TrainResult};
 use crate::fused;
@@ -177,7 +177,7 @@ fn run_cpu(
         trajectories[i].push(p);
     }
     let sgd = first.sgd();
-    let mut scratch = Vec::new();
+    let mut evaluator = Evaluator::default();
     for epoch in 1..=first.epochs {
         if !engine.iter().any(|j| j.alive) {
             break;
@@ -185,7 +185,7 @@ fn run_cpu(
         train_epoch_all(&mut engine, train_data, first.batch_size, sgd);
         let live: Vec<usize> = (0..engine.len()).filter(|&i| engine[i].alive).collect();
         let refs: Vec<&Jump> = live.iter().map(|&i| &engine[i]).collect();
-        let metrics = evaluate_all(&refs, &[train_data, &splits.val, &splits.test], &mut scratch);
+        let metrics = evaluate_all(&refs, &[train_data, &splits.val, &splits.test], &mut evaluator);
         let (tr, va, te) = (&metrics[0], &metrics[1], &metrics[2]);
         for (a, &i) in live.iter().enumerate() {
             let weights = engine[i].flat_weights(&layout, n_params);

@@ -390,11 +390,20 @@ pub(crate) struct EvalScratch {
     out: Vec<(f64, usize)>,
 }
 
+/// What [`evaluate_all`] keeps between calls: per-chunk buffers and the
+/// stacked first layers, so that evaluating every epoch allocates nothing.
+#[derive(Default)]
+pub(crate) struct Evaluator {
+    chunks: Vec<EvalScratch>,
+    w0: Vec<f32>,
+    b0: Vec<f32>,
+}
+
 /// Loss and accuracy of every jump in `jumps` on each of `sets`, evaluated
 /// together: per chunk of rows, the first layers of all jumps are one
 /// product `X · [W₁ … W_K]ᵀ`. Chunks run in parallel; their sums are added
 /// in chunk order, so the result does not depend on the thread count.
-pub(crate) fn evaluate_all(jumps: &[&Jump], sets: &[&Dataset], scratch: &mut Vec<EvalScratch>) -> Vec<Vec<Metrics>> {
+pub(crate) fn evaluate_all(jumps: &[&Jump], sets: &[&Dataset], ev: &mut Evaluator) -> Vec<Vec<Metrics>> {
     let Some(first) = jumps.first() else {
         return vec![Vec::new(); sets.len()];
     };
@@ -404,8 +413,14 @@ pub(crate) fn evaluate_all(jumps: &[&Jump], sets: &[&Dataset], scratch: &mut Vec
     let c = widths[layers];
     let k = jumps.len();
     // [W₁ … W_K] stacked as one (K·h₁) × d matrix, biases likewise.
-    let w0: Vec<f32> = jumps.iter().flat_map(|j| j.w[0].iter().copied()).collect();
-    let b0: Vec<f32> = jumps.iter().flat_map(|j| j.b[0].iter().copied()).collect();
+    let Evaluator { chunks: scratch, w0, b0 } = ev;
+    w0.clear();
+    b0.clear();
+    for j in jumps {
+        w0.extend_from_slice(&j.w[0]);
+        b0.extend_from_slice(&j.b[0]);
+    }
+    let (w0, b0) = (&*w0, &*b0);
     sets.iter()
         .map(|data| {
             let n = data.len();
@@ -422,8 +437,8 @@ pub(crate) fn evaluate_all(jumps: &[&Jump], sets: &[&Dataset], scratch: &mut Vec
                 sc.y.resize(rows, 0);
                 gather(data, &sc.idx, &mut sc.x, &mut sc.y);
                 sc.h.resize(rows * k * h1, 0.0);
-                gemm(view_mut(&mut sc.h, rows, k * h1), view(&sc.x, rows, d), view(&w0, k * h1, d).transpose(), false);
-                add_bias(&mut sc.h, &b0, layers > 1);
+                gemm(view_mut(&mut sc.h, rows, k * h1), view(&sc.x, rows, d), view(w0, k * h1, d).transpose(), false);
+                add_bias(&mut sc.h, b0, layers > 1);
                 sc.later.resize_with(layers - 1, Vec::new);
                 for (l, buf) in sc.later.iter_mut().enumerate() {
                     buf.resize(rows * widths[l + 2], 0.0);

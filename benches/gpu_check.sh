@@ -23,17 +23,16 @@ bin=$(cd "${1:-$root/.gpu}" && pwd)
 work=${OUT:-/tmp}/basin-gpu-check
 mkdir -p "$work"
 # The binaries travel xz-compressed (the device tool carries at most 64 MiB).
-for b in basin step_time; do
-  if [ ! -x "$bin/$b" ] && [ -f "$bin/$b.xz" ]; then
-    mkdir -p /tmp/basin-gpu-bin
-    xz -dc "$bin/$b.xz" >"/tmp/basin-gpu-bin/$b" 2>/dev/null \
-      || python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], 'wb'))" "$bin/$b.xz" "/tmp/basin-gpu-bin/$b"
-    chmod +x "/tmp/basin-gpu-bin/$b"
-  fi
-done
-[ -x /tmp/basin-gpu-bin/basin ] && [ ! -x "$bin/basin" ] && bin=/tmp/basin-gpu-bin
-basin="$bin/basin"
-step_time="$bin/step_time"
+binary() { # binary NAME: path of NAME in $bin, unpacking NAME.xz when that is what came
+  if [ -x "$bin/$1" ]; then echo "$bin/$1"; return; fi
+  mkdir -p /tmp/basin-gpu-bin
+  xz -dc "$bin/$1.xz" >"/tmp/basin-gpu-bin/$1" 2>/dev/null \
+    || python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], 'wb'))" "$bin/$1.xz" "/tmp/basin-gpu-bin/$1"
+  chmod +x "/tmp/basin-gpu-bin/$1"
+  echo "/tmp/basin-gpu-bin/$1"
+}
+basin=$(binary basin)
+step_time=$(binary step_time)
 export LD_LIBRARY_PATH=/usr/local/cuda/lib64:/usr/local/nvidia/lib64:${LD_LIBRARY_PATH:-}
 py=python3
 gpu=${GPU_DEVICE:-cuda}

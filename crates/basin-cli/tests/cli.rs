@@ -99,6 +99,44 @@ fn split_train_jump_merge() {
     assert_eq!(merged.height(), 4 + big_rows);
 }
 
+/// `basin jump --net` writes every shard of the net (batched: an MLP) with
+/// the trajectories `--shard` gives, within float rounding, and skips
+/// complete shards on a rerun.
+#[test]
+fn jump_net_writes_every_shard_like_single_shards() {
+    let (dir, _) = study();
+    let d = dir.path();
+    ok(d, &["data", "split", "--params", "params.toml", "--out", "split.parquet"]);
+    ok(d, &["train", "--params", "params.toml", "--split", "split.parquet", "--run", RUN, "--out", "net.safetensors", "--run-table", "run.parquet"]);
+    let net = ["jump", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--net", RUN, "--out-dir", "jumps"];
+    ok(d, &net);
+    for (seed, step) in [(0, "0.5"), (0, "50"), (1, "0.5"), (1, "50")] {
+        let shard = format!("{RUN}__j{seed}_s{step}");
+        let batched = d.join("jumps").join(format!("{shard}.parquet"));
+        let single = d.join(format!("{shard}.parquet"));
+        ok(d, &["jump", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--shard", &shard, "--out", &single.to_string_lossy()]);
+        let (a, prov) = read_table(&batched, &TRAJECTORIES).unwrap();
+        let (b, _) = read_table(&single, &TRAJECTORIES).unwrap();
+        assert_eq!(prov.params["shard"], shard.as_str());
+        assert_eq!(a.height(), b.height(), "{shard}");
+        let la = columns::f64s(&a, "train_loss", &batched).unwrap();
+        let lb = columns::f64s(&b, "train_loss", &single).unwrap();
+        let finite = la.iter().all(|v| v.is_finite());
+        if finite {
+            for (x, y) in la.iter().zip(&lb) {
+                assert!((x - y).abs() < 1e-4 * y.abs().max(1.0), "{shard}: train loss {x} vs {y}");
+            }
+            let (wa, wb) = (columns::f32_lists(&a, "weights", &batched).unwrap(), columns::f32_lists(&b, "weights", &single).unwrap());
+            let worst = wa.iter().flatten().zip(wb.iter().flatten()).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+            assert!(worst < 1e-3, "{shard}: largest weight difference {worst}");
+        }
+    }
+    let file = d.join("jumps").join(format!("{RUN}__j1_s0.5.parquet"));
+    let before = std::fs::metadata(&file).unwrap().modified().unwrap();
+    ok(d, &net);
+    assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), before, "complete shards are skipped");
+}
+
 #[test]
 fn plan_lists_runs_and_shards() {
     let (dir, _) = study();

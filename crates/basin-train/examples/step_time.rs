@@ -6,13 +6,15 @@
 //! cargo run --release -p basin-train --example step_time -- jumps16 [epochs]
 //! ```
 //! Prints one JSON line per measurement. Uses mimalloc, as the basin CLI does.
+//! `BASIN_DEVICE=cuda` (a build with `--features cuda`) times the same on
+//! the GPU; the clock stops after the device has finished its queue.
 
 use std::time::Instant;
 
 use basin_data::{rng::stream, Dataset, ImageShape};
 use basin_train::{
-    jump_and_retrain, jump_and_retrain_batched, Architecture, Checkpoint, JumpConfig, Model, Mode, SgdConfig,
-    SgdMomentum, Splits,
+    cross_entropy, jump_and_retrain, jump_and_retrain_batched, Architecture, Checkpoint, JumpConfig, Mode, Model,
+    SgdConfig, SgdMomentum, Splits,
 };
 use candle_core::{Device, Tensor};
 use candle_nn::Optimizer;
@@ -26,12 +28,22 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// `/proc/self/stat` (utime + stime, 100 ticks/s on Linux): robust to other
 /// processes competing for the cores, unlike wall-clock time.
 fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return f64::NAN };
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
     // Fields after the ")" closing the command name: state is field 3, utime 14, stime 15.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The device named by `BASIN_DEVICE` (`cpu` when unset).
+fn device() -> Device {
+    match std::env::var("BASIN_DEVICE").as_deref() {
+        Ok("cuda") => Device::new_cuda(0).expect("CUDA device 0 (build with --features cuda)"),
+        _ => Device::Cpu,
+    }
 }
 
 fn bench_net(name: &str) -> Option<(Architecture, usize)> {
@@ -52,10 +64,11 @@ fn random_data(n: usize, shape: ImageShape, seed: u64) -> Dataset {
 }
 
 fn time_steps(arch: &Architecture, d: usize, steps: usize) -> (f64, f64) {
-    let dev = Device::Cpu;
+    let dev = device();
     let model = Model::new(arch, &mut stream(0, "init"), &dev).expect("model");
-    let mut opt = SgdMomentum::new(model.vars(), SgdConfig { lr: 0.01, momentum: 0.9, weight_decay: 5e-4, nesterov: false })
-        .expect("optimizer");
+    let mut opt =
+        SgdMomentum::new(model.vars(), SgdConfig { lr: 0.01, momentum: 0.9, weight_decay: 5e-4, nesterov: false })
+            .expect("optimizer");
     let data = random_data(1024, arch.input, 1);
     let xs = data.features.as_slice().expect("contiguous").to_vec();
     let batch = 128;
@@ -64,21 +77,25 @@ fn time_steps(arch: &Architecture, d: usize, steps: usize) -> (f64, f64) {
         let x = Tensor::from_slice(&xs[start * d..(start + batch) * d], (batch, d), &dev).expect("x");
         let y = Tensor::from_slice(&data.labels[start..start + batch], batch, &dev).expect("y");
         let logits = model.forward(&x, Mode::TRAIN).expect("forward");
-        let loss = candle_nn::loss::cross_entropy(&logits, &y).expect("loss");
+        let loss = cross_entropy(&logits, &y).expect("loss");
         opt.backward_step(&loss).expect("step");
     };
     for i in 0..steps.div_ceil(10).max(3) {
         step(i);
     }
+    dev.synchronize().expect("synchronize");
     let (t, c) = (Instant::now(), cpu_seconds());
     for i in 0..steps {
         step(i);
     }
+    dev.synchronize().expect("synchronize");
     (t.elapsed().as_secs_f64() / steps as f64, (cpu_seconds() - c) / steps as f64)
 }
 
-fn time_jumps(k: usize, epochs: u32) {
-    let dev = Device::Cpu;
+/// Sequential then batched retraining of `k` jumps; `only` = `sequential`
+/// or `batched` runs one of them (for profilers and instruction counts).
+fn time_jumps(k: usize, epochs: u32, only: Option<&str>) {
+    let dev = device();
     let shape = ImageShape::flat(64);
     let arch = Architecture::mlp(shape, &[64], 10);
     let model = Model::new(&arch, &mut stream(0, "init"), &dev).expect("model");
@@ -90,12 +107,16 @@ fn time_jumps(k: usize, epochs: u32) {
         .map(|i| JumpConfig { seed: i as u64 / 4, step: 0.25 * (1 + i % 4) as f64, epochs, ..JumpConfig::default() })
         .collect();
     let (t, c) = (Instant::now(), cpu_seconds());
-    for j in &jumps {
-        jump_and_retrain(&net, j, &splits, &dev, |_| {}).expect("jump");
+    if only != Some("batched") {
+        for j in &jumps {
+            jump_and_retrain(&net, j, &splits, &dev, |_| {}).expect("jump");
+        }
     }
     let (seq, seq_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
     let (t, c) = (Instant::now(), cpu_seconds());
-    jump_and_retrain_batched(&net, &jumps, &splits, &dev, |_, _| {}).expect("batched");
+    if only != Some("sequential") {
+        jump_and_retrain_batched(&net, &jumps, &splits, &dev, |_, _| {}).expect("batched");
+    }
     let (bat, bat_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
     println!(
         "{{\"bench\":\"jumps\",\"k\":{k},\"epochs\":{epochs},\"sequential_s\":{seq:.4},\"batched_s\":{bat:.4},\"speedup\":{:.3},\"sequential_cpu_s\":{seq_cpu:.3},\"batched_cpu_s\":{bat_cpu:.3},\"cpu_speedup\":{:.3}}}",
@@ -118,12 +139,17 @@ fn trajectory_hash() {
         let splits = Splits { train: ds, val: small.clone(), test: small };
         let cfg = JumpConfig { epochs: 2, lr: 0.05, ..JumpConfig::default() };
         for p in jump_and_retrain(&Checkpoint::new(model, None), &cfg, &splits, &dev, |_| {}).expect("jump") {
-            for b in p.weights.iter().flat_map(|w| w.to_bits().to_le_bytes()).chain(p.train_loss.to_bits().to_le_bytes()) {
+            for b in
+                p.weights.iter().flat_map(|w| w.to_bits().to_le_bytes()).chain(p.train_loss.to_bits().to_le_bytes())
+            {
                 h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
             }
         }
     }
-    println!("{{\"bench\":\"hash\",\"threads\":\"{}\",\"hash\":\"{h:016x}\"}}", std::env::var("RAYON_NUM_THREADS").unwrap_or_default());
+    println!(
+        "{{\"bench\":\"hash\",\"threads\":\"{}\",\"hash\":\"{h:016x}\"}}",
+        std::env::var("RAYON_NUM_THREADS").unwrap_or_default()
+    );
 }
 
 fn main() {
@@ -135,14 +161,26 @@ fn main() {
     }
     let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     if let Some(k) = what.strip_prefix("jumps").and_then(|k| k.parse().ok()) {
-        time_jumps(k, if n == 0 { 3 } else { u32::try_from(n).unwrap_or(3) });
+        time_jumps(k, if n == 0 { 3 } else { u32::try_from(n).unwrap_or(3) }, args.get(2).map(String::as_str));
         return;
     }
     let Some((arch, d)) = bench_net(what) else {
         eprintln!("unknown net {what:?}: digits-mlp, mnist-mlp, mnist-cnn, jumps<K>");
         std::process::exit(2);
     };
-    let steps = if n == 0 { if what == "mnist-cnn" { 50 } else { 500 } } else { n };
+    let steps = if n == 0 {
+        if what == "mnist-cnn" {
+            50
+        } else {
+            500
+        }
+    } else {
+        n
+    };
     let (s, cpu) = time_steps(&arch, d, steps);
-    println!("{{\"bench\":\"{what}\",\"steps\":{steps},\"us_per_step\":{:.1},\"cpu_us_per_step\":{:.1}}}", s * 1e6, cpu * 1e6);
+    println!(
+        "{{\"bench\":\"{what}\",\"steps\":{steps},\"us_per_step\":{:.1},\"cpu_us_per_step\":{:.1}}}",
+        s * 1e6,
+        cpu * 1e6
+    );
 }

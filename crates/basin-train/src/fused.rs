@@ -7,7 +7,7 @@
 //! do the same arithmetic in one pass over contiguous memory. Off the CPU
 //! (CUDA), or for non-contiguous inputs, the plain candle ops are used.
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 
 pub(crate) fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
     match (s, l.contiguous_offsets()) {
@@ -32,6 +32,80 @@ pub(crate) fn bias_add(x: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
     }
     let shape: Vec<usize> = (0..x.rank()).map(|d| if d == 1 { c } else { 1 }).collect();
     x.broadcast_add(&b.reshape(shape)?)
+}
+
+/// `x · wᵀ + b` for `x` (`N × in`), `w` (`out × in`, PyTorch layout), `b` (`out`).
+///
+/// Why fused: candle's matmul backward always computes the gradient of
+/// both operands, so the first layer's product with the input batch, a
+/// constant, costs a third more than it must (a whole `N × out × in`
+/// product, the largest of an MNIST MLP's step). This op computes the input
+/// gradient only when the input is itself tracked (a hidden layer), adds
+/// the bias in the product's own buffer, and otherwise does candle's
+/// arithmetic (its CPU matmul, the same transposed product for the weight
+/// gradient), so results are bit for bit those of `x.matmul(w.t()) + b`.
+pub(crate) fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
+    if fast(x) && fast(w) && fast(b) && x.rank() == 2 && w.rank() == 2 && b.dims() == [w.dim(0)?] {
+        return x.apply_op3(w, b, Linear { input_grad: x.track_op() });
+    }
+    bias_add(&x.matmul(&w.t()?)?, b)
+}
+
+/// See [`linear`].
+struct Linear {
+    input_grad: bool,
+}
+
+impl CustomOp3 for Linear {
+    fn name(&self) -> &'static str {
+        "linear"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        use candle_core::backend::BackendStorage;
+        let (n, k) = l1.shape().dims2()?;
+        let (m, k2) = l2.shape().dims2()?;
+        if k != k2 {
+            candle_core::bail!("linear: input has {k} columns, weight {k2}");
+        }
+        // Candle's own product with the transposed weight view, as `matmul(&w.t())` calls it.
+        let mut out = s1.matmul(s2, (1, n, m, k), l1, &l2.transpose(0, 1)?)?;
+        let b = f32_slice(s3, l3, "linear bias")?;
+        match &mut out {
+            CpuStorage::F32(v) => {
+                for row in v.chunks_mut(m) {
+                    row.iter_mut().zip(b).for_each(|(o, &bc)| *o += bc);
+                }
+            }
+            _ => candle_core::bail!("linear: expected f32"),
+        }
+        Ok((out, Shape::from((n, m))))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _b: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let g = grad.contiguous()?;
+        // (xᵀ·g)ᵀ, the product candle's backward computes for `w.t()`.
+        let gw = x.t()?.matmul(&g)?.t()?.contiguous()?;
+        let (_, m) = g.dims2()?;
+        let gb = g.apply_op1_no_bwd(&ChannelSum { c: m, inner: 1 })?;
+        let gx = if self.input_grad { Some(g.matmul(w)?) } else { None };
+        Ok((gx, Some(gw), Some(gb)))
+    }
 }
 
 /// `x + b` for stacked nets: `x` is `K × B × O`, `b` is `K × 1 × O`.
@@ -71,7 +145,13 @@ impl CustomOp2 for BiasAdd {
         "bias-add"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let x = f32_slice(s1, l1, "bias-add input")?;
         let b = f32_slice(s2, l2, "bias")?;
         let mut out = x.to_vec();
@@ -89,7 +169,13 @@ impl CustomOp2 for BiasAdd {
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 
-    fn bwd(&self, _x: &Tensor, _b: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        _x: &Tensor,
+        _b: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let g = grad.contiguous()?;
         let gb = g.apply_op1_no_bwd(&ChannelSum { c: self.c, inner: self.inner })?;
         Ok((Some(g), Some(gb)))
@@ -137,7 +223,13 @@ impl CustomOp2 for StackedBiasAdd {
         "stacked-bias-add"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let x = f32_slice(s1, l1, "stacked bias-add input")?;
         let b = f32_slice(s2, l2, "stacked bias")?;
         let mut out = x.to_vec();
@@ -149,7 +241,13 @@ impl CustomOp2 for StackedBiasAdd {
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 
-    fn bwd(&self, _x: &Tensor, _b: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        _x: &Tensor,
+        _b: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let g = grad.contiguous()?;
         let gb = g.apply_op1_no_bwd(&StackedRowSum(*self))?;
         Ok((Some(g), Some(gb)))
@@ -203,7 +301,13 @@ impl CustomOp2 for ReluGrad {
         "relu-grad"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let g = f32_slice(s1, l1, "relu gradient")?;
         let r = f32_slice(s2, l2, "relu output")?;
         let out = g.iter().zip(r).map(|(&g, &r)| if r > 0.0 { g } else { 0.0 }).collect();
@@ -232,7 +336,13 @@ impl CustomOp2 for CrossEntropy {
         "cross-entropy"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let z = f32_slice(s1, l1, "logits")?;
         let y = labels_of(s2, l2)?;
         let c = l1.dims()[1];
@@ -248,7 +358,13 @@ impl CustomOp2 for CrossEntropy {
         Ok((CpuStorage::F32(vec![mean]), Shape::from(())))
     }
 
-    fn bwd(&self, z: &Tensor, y: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        z: &Tensor,
+        y: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let g = z.apply_op2_no_bwd(y, &CrossEntropyGrad)?.broadcast_mul(grad)?;
         Ok((Some(g), None))
     }
@@ -262,7 +378,13 @@ impl CustomOp2 for CrossEntropyGrad {
         "cross-entropy-grad"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let z = f32_slice(s1, l1, "logits")?;
         let y = labels_of(s2, l2)?;
         let c = l1.dims()[1];
@@ -293,10 +415,16 @@ mod tests {
         let w = Tensor::new(&[[1.0f32, -2.0], [0.5, 3.0], [1.5, 0.25], [-1.0, 2.0]], &dev).unwrap(); // 4 × 2
         let y = Tensor::new(&[1u32, 0], &dev).unwrap();
         let run = |fused: bool| {
-            let h = if fused { bias_add(&x, &b).unwrap() } else { x.broadcast_add(&b.reshape((1, 2, 1)).unwrap()).unwrap() };
+            let h = if fused {
+                bias_add(&x, &b).unwrap()
+            } else {
+                x.broadcast_add(&b.reshape((1, 2, 1)).unwrap()).unwrap()
+            };
             let h = if fused { relu(&h).unwrap() } else { h.relu().unwrap() };
-            let z = h.flatten_from(1).unwrap().matmul(&w).unwrap().narrow(D::Minus1, 0, 2).unwrap().contiguous().unwrap();
-            let loss = if fused { cross_entropy(&z, &y).unwrap() } else { candle_nn::loss::cross_entropy(&z, &y).unwrap() };
+            let z =
+                h.flatten_from(1).unwrap().matmul(&w).unwrap().narrow(D::Minus1, 0, 2).unwrap().contiguous().unwrap();
+            let loss =
+                if fused { cross_entropy(&z, &y).unwrap() } else { candle_nn::loss::cross_entropy(&z, &y).unwrap() };
             let g = loss.backward().unwrap();
             let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
             (loss.to_scalar::<f32>().unwrap(), flat(g.get(&x).unwrap()), flat(g.get(&b).unwrap()))

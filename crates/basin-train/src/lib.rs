@@ -22,6 +22,7 @@
 
 mod arch;
 mod batched;
+mod batched_cpu;
 mod checkpoint;
 mod error;
 mod eval;
@@ -35,7 +36,7 @@ pub use arch::{Architecture, Downsample, Layers};
 pub use batched::jump_and_retrain_batched;
 pub use checkpoint::{import_pytorch, load_checkpoint, save_checkpoint, Checkpoint};
 pub use error::{TrainError, TrainResult};
-pub use eval::{evaluate, Metrics};
+pub use eval::{cross_entropy, evaluate, Metrics};
 pub use jump::{filter_normalize, filter_normalized_direction, jump_and_retrain, recompute_bn_stats, JumpConfig};
 pub use model::{Mode, Model, ParamInfo};
 pub use optim::{LrSchedule, SgdConfig, SgdMomentum};

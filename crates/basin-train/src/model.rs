@@ -446,7 +446,7 @@ impl Model {
     fn linear(&self, x: &Tensor, name: &str) -> TrainResult<Tensor> {
         let w = self.param(&format!("{name}.weight"))?;
         let b = self.param(&format!("{name}.bias"))?;
-        Ok(fused::bias_add(&x.matmul(&w.t()?)?, b)?)
+        Ok(fused::linear(x, w, b)?)
     }
 
     fn conv(&self, x: &Tensor, name: &str, stride: usize) -> TrainResult<Tensor> {

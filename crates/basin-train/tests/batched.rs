@@ -52,3 +52,22 @@ fn batched_jumps_refuse_mixed_settings_and_batchnorm() {
     let err = jump_and_retrain_batched(&plain.checkpoint, &mixed, &splits, &Device::Cpu, |_, _| {}).unwrap_err();
     assert!(err.to_string().contains("jump 1"), "{err}");
 }
+
+/// The CPU engine runs one jump per thread and reduces evaluation chunks in
+/// a fixed order: the trajectories do not depend on the thread count.
+#[test]
+fn batched_jumps_do_not_depend_on_the_thread_count() {
+    let splits = common::head(&common::digits_splits(), 300);
+    let arch = Architecture::mlp(ImageShape::flat(64), &[24], 10);
+    let cfg = TrainConfig { epochs: 2, batch_size: 32, lr: 0.05, seed: 2, ..TrainConfig::default() };
+    let net = train(&arch, &cfg, &splits, &Device::Cpu, |_| {}).unwrap().checkpoint;
+    let jumps: Vec<JumpConfig> =
+        (0..5).map(|i| JumpConfig { seed: i, step: 0.5, epochs: 3, lr: 0.01, batch_size: 64, ..JumpConfig::default() }).collect();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| jump_and_retrain_batched(&net, &jumps, &splits, &Device::Cpu, |_, _| {}).unwrap())
+    };
+    let one = run(1);
+    assert_eq!(one, run(3));
+    assert_ne!(one[0][0].weights, one[0][3].weights);
+}

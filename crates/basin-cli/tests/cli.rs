@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use basin_store::schema::{EMBEDDINGS, RUNS, SPLITS, TRAJECTORIES};
+use basin_store::schema::{CYCLES, DIAGRAMS, EMBEDDINGS, RUNS, SPLITS, TRAJECTORIES};
 use basin_store::{columns, read_table};
 
 const PARAMS: &str = r#"
@@ -222,4 +222,102 @@ fn phate_per_net_keeps_every_point_and_joint_keeps_the_epoch_stride() {
     let (success, err) = basin(d, &["phate", "--params", "zero.toml", "--scope", "joint", "--out", "z.parquet", "traj.parquet"]);
     assert!(!success && err.contains("joint_epoch_stride"), "{err}");
     assert!(!d.join("z.parquet").exists());
+}
+
+/// One net's trajectories of `seeds × steps` short jumps (7 logged points
+/// each), merged into `traj.parquet`, for the topology stage.
+fn jumps(d: &Path, p: &Path, seeds: &[u64], steps: &[&str]) {
+    let mut text = std::fs::read_to_string(p).unwrap();
+    text.push_str("\n[phate]\nknn = 3\nt = 4\nn_pca = 0\nmds = \"classic\"\n");
+    let text = text.replace("steps = [0.5, 50.0]", &format!("steps = [{}]", steps.join(", "))).replace("epochs = 3", "epochs = 6");
+    let text = text.replace("seeds = [0, 1]", &format!("seeds = {seeds:?}"));
+    std::fs::write(p, text).unwrap();
+    ok(d, &["data", "split", "--params", "params.toml", "--out", "split.parquet"]);
+    ok(d, &["train", "--params", "params.toml", "--split", "split.parquet", "--run", RUN, "--out", "net.safetensors", "--run-table", "run.parquet"]);
+    let mut shards = Vec::new();
+    for seed in seeds {
+        for step in steps {
+            let out = format!("j{seed}-{step}.parquet");
+            let shard = format!("{RUN}__j{seed}_s{step}");
+            ok(d, &["jump", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--shard", &shard, "--out", &out]);
+            shards.push(out);
+        }
+    }
+    let mut merge = vec!["merge", "--schema", "trajectories", "--out", "traj.parquet"];
+    merge.extend(shards.iter().map(String::as_str));
+    ok(d, &merge);
+}
+
+#[test]
+fn topo_vr_writes_diagrams_cocycles_and_closed_cycles_the_same_at_any_thread_count() {
+    let (dir, p) = study();
+    let d = dir.path();
+    jumps(d, &p, &[0, 1, 2, 3], &["0.25", "0.5", "0.75", "1"]);
+    let vr = |threads: &str, tag: &str| {
+        ok(d, &[
+            "topo", "vr", "--params", "params.toml", "--threads", threads, "--out", &format!("vr{tag}.parquet"),
+            "--features-out", &format!("vr-features{tag}.parquet"), "--cocycles-out", &format!("cocycles{tag}.parquet"),
+            "--cycles-out", &format!("cycles{tag}.parquet"), "traj.parquet",
+        ]);
+    };
+    vr("1", "1");
+    vr("2", "2");
+    for name in ["vr", "vr-features", "cocycles", "cycles"] {
+        let one = std::fs::read(d.join(format!("{name}1.parquet"))).unwrap();
+        assert_eq!(one, std::fs::read(d.join(format!("{name}2.parquet"))).unwrap(), "{name}: same bytes with 1 and 2 threads");
+    }
+    let path = d.join("vr1.parquet");
+    let (diagrams, _) = read_table(&path, &DIAGRAMS).unwrap();
+    let dims = columns::i64s(&diagrams, "dim", &path).unwrap();
+    let essential = columns::bools(&diagrams, "essential", &path).unwrap();
+    let h0 = dims.iter().filter(|&&k| k == 0).count();
+    assert_eq!(h0, 112, "one H0 bar per point (16 jumps × 7 logged points)");
+    assert_eq!(dims.iter().zip(&essential).filter(|(&k, &e)| k == 0 && e).count(), 1, "one essential H0 class");
+    let h1 = dims.iter().filter(|&&k| k == 1).count();
+    assert!(h1 > 0, "these trajectories have loops");
+
+    // Every H1 bar's cycle is closed: over Z/2 each vertex meets an even number of its edges.
+    let path = d.join("cycles1.parquet");
+    let (cycles, _) = read_table(&path, &CYCLES).unwrap();
+    let bars = columns::i64s(&cycles, "bar", &path).unwrap();
+    let vertex = |side: &str| {
+        let seeds = columns::i64s(&cycles, &format!("jump_seed_{side}"), &path).unwrap();
+        let steps = columns::f64s(&cycles, &format!("step_size_{side}"), &path).unwrap();
+        let epochs = columns::i64s(&cycles, &format!("epoch_{side}"), &path).unwrap();
+        (0..seeds.len()).map(|i| format!("{}/{}/{}", seeds[i], steps[i], epochs[i])).collect::<Vec<_>>()
+    };
+    let (a, b) = (vertex("a"), vertex("b"));
+    let mut degree = std::collections::BTreeMap::<(i64, String), usize>::new();
+    for i in 0..bars.len() {
+        *degree.entry((bars[i], a[i].clone())).or_default() += 1;
+        *degree.entry((bars[i], b[i].clone())).or_default() += 1;
+    }
+    let with_cycle: std::collections::BTreeSet<i64> = bars.iter().copied().collect();
+    assert_eq!(with_cycle.len(), h1, "every H1 bar has a cycle");
+    assert!(degree.values().all(|n| n % 2 == 0), "cycles are closed: {degree:?}");
+}
+
+#[test]
+fn topo_sublevel_bridged_graph_has_one_essential_class() {
+    let (dir, p) = study();
+    let d = dir.path();
+    jumps(d, &p, &[0, 1], &["0.5", "0.25"]);
+    ok(d, &["phate", "--params", "params.toml", "--out", "emb.parquet", "--potential-out", "potential.parquet", "traj.parquet"]);
+    let essential_h0 = |connectivity: &str| {
+        let text = std::fs::read_to_string(&p).unwrap() + &format!("\n[topo]\nsublevel_k = 2\nsublevel_connectivity = \"{connectivity}\"\n");
+        let params = format!("{connectivity}.toml");
+        std::fs::write(d.join(&params), text).unwrap();
+        let out = format!("sublevel-{connectivity}.parquet");
+        ok(d, &[
+            "topo", "sublevel", "--params", &params, "--potential", "potential.parquet", "--trajectories", "traj.parquet",
+            "--out", &out, "--features-out", &format!("features-{connectivity}.parquet"),
+        ]);
+        let (df, _) = read_table(&d.join(&out), &DIAGRAMS).unwrap();
+        let dims = columns::i64s(&df, "dim", &d.join(&out)).unwrap();
+        let essential = columns::bools(&df, "essential", &d.join(&out)).unwrap();
+        dims.iter().zip(&essential).filter(|(&k, &e)| k == 0 && e).count()
+    };
+    let plain = essential_h0("knn");
+    assert!(plain > 1, "k = 2 leaves the four jumps' graph in pieces ({plain} components)");
+    assert_eq!(essential_h0("bridged"), 1, "bridges join the components into one");
 }

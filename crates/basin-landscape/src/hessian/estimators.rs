@@ -7,7 +7,7 @@
 
 use basin_data::rng::stream;
 
-use super::hvp::LossFunction;
+use super::hvp::{HvpMethod, LossFunction};
 use super::lanczos::{dot, gaussian_vector, lanczos, rademacher_vector};
 use crate::errors::{invalid, LandscapeResult};
 
@@ -287,7 +287,7 @@ fn keskar_sharpness(f: &LossFunction, v: &[f64], loss: f64, eps: f64) -> Landsca
 pub fn top_eigenvalue_over_subsamples(
     model: &basin_train::Model,
     data: &basin_data::Dataset,
-    fd_step: f64,
+    method: HvpMethod,
     lanczos_steps: usize,
     n_subsamples: usize,
     fraction: f64,
@@ -308,7 +308,7 @@ pub fn top_eigenvalue_over_subsamples(
         let mut rows = rand::seq::index::sample(&mut rng, data.len(), size).into_vec();
         rows.sort_unstable();
         let subset = data.select(&rows).map_err(|e| invalid("data", e.to_string()))?;
-        let f = LossFunction::new(model, &subset, fd_step)?;
+        let f = LossFunction::new(model, &subset, method)?;
         let start = gaussian_vector(f.dim(), &mut rng);
         let r = lanczos(
             f.dim(),

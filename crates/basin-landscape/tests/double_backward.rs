@@ -1,8 +1,9 @@
 //! Hessian-vector products by double backward against JAX's exact Hessians
-//! of a tiny MLP (tests/reference/make_hessian.py) and two tiny CNNs
-//! (tests/reference/make_hessian_cnn.py: strided with BatchNorm and a
-//! residual block; average-pooled), against central differences, and
-//! against a dense Hessian assembled column by column (nalgebra).
+//! of a tiny MLP (tests/reference/make_hessian.py), two tiny CNNs and a
+//! BatchNorm MLP (tests/reference/make_hessian_cnn.py: strided with
+//! BatchNorm and a residual block; average-pooled), against central
+//! differences, and against a dense Hessian assembled column by column
+//! (nalgebra).
 //!
 //! This test binary has its own `main` (no libtest harness) because candle
 //! reads `CANDLE_GRAD_DO_NOT_DETACH` once per thread: the variable must be in
@@ -87,7 +88,10 @@ fn mlp(file: &str) -> (Value, Model, Dataset) {
     (r, model, data)
 }
 
-/// One CNN of make_hessian_cnn.py, built from its named tensors.
+/// The nets of make_hessian_cnn.py.
+const NETS: [&str; 3] = ["cnn_bn_res", "cnn_pool", "mlp_bn"];
+
+/// One net of make_hessian_cnn.py, built from its named tensors.
 fn cnn(name: &str) -> (Value, Model, Dataset) {
     let all = reference_file("hessian_cnn.json");
     let r = all[name].clone();
@@ -105,6 +109,7 @@ fn cnn(name: &str) -> (Value, Model, Dataset) {
                 batch_norm: true,
             },
         ),
+        "mlp_bn" => (ImageShape::flat(4), Layers::Mlp { hidden: vec![5], batch_norm: true }),
         "cnn_pool" => (
             ImageShape {
                 channels: 1,
@@ -239,7 +244,7 @@ fn mlp_double_backward_agrees_with_frozen_differences() {
 }
 
 fn cnn_logits_match_the_nets_forward_and_jax() {
-    for name in ["cnn_bn_res", "cnn_pool"] {
+    for name in NETS {
         let (r, model, data) = cnn(name);
         let x = Tensor::from_vec(
             data.features.iter().copied().collect::<Vec<f32>>(),
@@ -282,7 +287,7 @@ fn cnn_logits_match_the_nets_forward_and_jax() {
 }
 
 fn cnn_loss_gradient_and_hvp_match_jax() {
-    for name in ["cnn_bn_res", "cnn_pool"] {
+    for name in NETS {
         let (r, model, data) = cnn(name);
         let f = LossFunction::new(&model, &data, HvpMethod::DoubleBackward).unwrap();
         assert!(f.exact());
@@ -311,7 +316,7 @@ fn cnn_loss_gradient_and_hvp_match_jax() {
 }
 
 fn cnn_dense_hessian_is_symmetric_with_jax_spectrum() {
-    for name in ["cnn_bn_res", "cnn_pool"] {
+    for name in NETS {
         let (r, model, data) = cnn(name);
         let f = LossFunction::new(&model, &data, HvpMethod::DoubleBackward).unwrap();
         let h = dense(&f);
@@ -341,7 +346,7 @@ fn cnn_hvp_agrees_with_central_differences() {
     // Differences of the fused forward's gradients cross a few ReLU kinks,
     // so they agree with the exact product only to the size of those jumps.
     // Both are measured on the same random direction; h = 1e-3.
-    for name in ["cnn_bn_res", "cnn_pool"] {
+    for name in NETS {
         let (r, model, data) = cnn(name);
         let exact = LossFunction::new(&model, &data, HvpMethod::DoubleBackward).unwrap();
         let diff = LossFunction::new(&model, &data, HvpMethod::Differences { step: 1e-3 }).unwrap();

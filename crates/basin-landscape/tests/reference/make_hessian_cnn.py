@@ -1,4 +1,5 @@
-"""Reference Hessians of two tiny CNNs for basin-landscape's tests/double_backward.rs.
+"""Reference Hessians of two tiny CNNs and a BatchNorm MLP for basin-landscape's
+tests/double_backward.rs.
 
 Nets, in basin's architecture and parameter naming (basin_train::Layers::Cnn,
 3x3 convolutions with padding 1, NCHW, PyTorch layouts):
@@ -12,6 +13,8 @@ Nets, in basin's architecture and parameter naming (basin_train::Layers::Cnn,
 * `cnn_pool`: input 1x7x7, two stages of 2 and 3 channels, stride-1
   convolutions each followed by ReLU and a 2x2 average pool that drops the
   odd last row/column (7 -> 3 -> 1), classifier `fc`, 3 classes.
+* `mlp_bn`: 4 -> 5 -> 3 MLP with BatchNorm1d (`bn0`, evaluation mode) between
+  `fc0` and its ReLU.
 
 The loss is the mean cross-entropy over the rows; JAX differentiates it
 exactly in float64 (ReLU'' = 0). Weights and data are float32 values (drawn
@@ -44,6 +47,16 @@ def bn(x, p, buffers, name):
     mean = buffers[f"{name}.running_mean"][None, :, None, None]
     var = buffers[f"{name}.running_var"][None, :, None, None]
     return (x - mean) / jnp.sqrt(var + 1e-5) * p[f"{name}.weight"][None, :, None, None] + p[f"{name}.bias"][None, :, None, None]
+
+
+def bn1d(x, p, buffers, name):
+    mean, var = buffers[f"{name}.running_mean"], buffers[f"{name}.running_var"]
+    return (x - mean) / jnp.sqrt(var + 1e-5) * p[f"{name}.weight"] + p[f"{name}.bias"]
+
+
+def forward_mlp_bn(p, buffers, x):
+    h = jax.nn.relu(bn1d(x @ p["fc0.weight"].T + p["fc0.bias"], p, buffers, "bn0"))
+    return h @ p["fc1.weight"].T + p["fc1.bias"]
 
 
 def pool(x):
@@ -93,6 +106,16 @@ NETS = {
             "fc.weight": (N_CLASSES, 3), "fc.bias": (N_CLASSES,),
         },
         "buffers": [],
+    },
+    "mlp_bn": {
+        "forward": forward_mlp_bn,
+        "input": 4,
+        "params": {
+            "fc0.weight": (5, 4), "fc0.bias": (5,),
+            "bn0.weight": (5,), "bn0.bias": (5,),
+            "fc1.weight": (N_CLASSES, 5), "fc1.bias": (N_CLASSES,),
+        },
+        "buffers": ["bn0"],
     },
 }
 

@@ -158,8 +158,11 @@ $(OUT)/report/report.html $(OUT)/report/report.md &: $(OUT)/compare/classifiers.
 LANDSCAPE_RUNS := $(shell sed -n 's/^\(good\|poor\)_run *= *"\([^"]*\)".*/\2/p' $(PARAMS))
 LANDSCAPE_NET = --params $(OUT)/params/landscape.toml --split $(OUT)/split.parquet --checkpoint $(OUT)/nets/$*.safetensors --run $*
 
+# Exact Hessian-vector products (double backward) allocate and free large
+# graphs every product: keeping freed memory committed (mimalloc's purge
+# delay off) saves about a third of the time on CPU and changes no value.
 $(OUT)/landscape/%.hessian.parquet $(OUT)/landscape/%.hessian-features.parquet: $(OUT)/nets/%.safetensors $(OUT)/split.parquet $(OUT)/params/landscape.toml
-	$(BASIN) landscape hessian $(LANDSCAPE_NET) \
+	MIMALLOC_PURGE_DELAY=-1 $(BASIN) landscape hessian $(LANDSCAPE_NET) \
 	  --out $(OUT)/landscape/$*.hessian.parquet --features-out $(OUT)/landscape/$*.hessian-features.parquet \
 	  --figures $(OUT)/landscape/figures/$*.hessian
 

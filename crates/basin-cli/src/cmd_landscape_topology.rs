@@ -119,9 +119,12 @@ pub(crate) fn merge_tree_cmd(args: &MergeTreeArgs) -> Result<()> {
     Ok(())
 }
 
+/// The run id, the selected kind, coordinates and losses of some rows.
+type Rows = (String, String, Vec<Vec<f32>>, Vec<f64>);
+
 /// The run id, the selected kind, coordinates and losses of the rows of one
 /// net (and one surface or method).
-fn rows(df: &DataFrame, path: &Path, select_col: &str, select: Option<&str>, loss: &str) -> Result<(String, String, Vec<Vec<f32>>, Vec<f64>)> {
+fn rows(df: &DataFrame, path: &Path, select_col: &str, select: Option<&str>, loss: &str) -> Result<Rows> {
     let ids = columns::strings(df, "run_id", path)?;
     let kinds = columns::strings(df, select_col, path)?;
     let coords = columns::f32_lists(df, "coords", path)?;

@@ -88,10 +88,10 @@ fn estimators_match_jax_with_honest_uncertainty() {
     let rep = analyze(&f, &cfg, || {}).unwrap();
     let all = &rep.blocks[0];
     assert_eq!(all.block, "all");
-    for k in 0..3 {
-        let err = (all.top_eigenvalues[k] - eig[k]).abs();
-        assert!(err < 2e-3, "λ{k}: {} vs {}", all.top_eigenvalues[k], eig[k]);
-        assert!(all.top_residuals[k] < 1e-2, "residual {}", all.top_residuals[k]);
+    assert_eq!(all.top_eigenvalues.len(), 3, "top_k = 3");
+    for (k, (top, residual)) in all.top_eigenvalues.iter().zip(&all.top_residuals).enumerate() {
+        assert!((top - eig[k]).abs() < 2e-3, "λ{k}: {top} vs {}", eig[k]);
+        assert!(*residual < 1e-2, "residual {residual}");
     }
     assert!((all.min_eigenvalue - eig[42]).abs() < 2e-3, "λ_min {} vs {}", all.min_eigenvalue, eig[42]);
     assert!((all.eig_ratio() - (eig[42] / eig[0]).abs()).abs() < 1e-3);
@@ -139,7 +139,7 @@ fn lanczos_finds_the_extremes_of_a_known_spectrum() {
     assert!(r.ritz_vectors[0][199].abs() > 0.9);
     // A space that closes early stops early: rank-2 operator.
     let rank2 = |v: &[f64]| Ok(v.iter().enumerate().map(|(i, x)| if i < 2 { 5.0 * x } else { 0.0 }).collect());
-    let r = lanczos(10, rank2, &vec![1.0; 10], 10, 0).unwrap();
+    let r = lanczos(10, rank2, &[1.0; 10], 10, 0).unwrap();
     assert!(r.steps <= 3, "{}", r.steps);
 }
 

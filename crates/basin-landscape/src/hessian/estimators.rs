@@ -196,6 +196,8 @@ pub fn analyze(f: &LossFunction, cfg: &HessianConfig, on_hvp: impl Fn()) -> Land
         return Err(invalid("operator", format!("the loss at θ is {loss}: no curvature to measure")));
     }
     let count = std::cell::Cell::new(0usize);
+    // Each block is a list of ranges; the whole net is the one range 0..n.
+    #[allow(clippy::single_range_in_vec_init)]
     let mut blocks = vec![(String::from("all"), vec![0..n])];
     if cfg.per_layer {
         blocks.extend(layer_blocks(f));
@@ -284,6 +286,7 @@ fn keskar_sharpness(f: &LossFunction, v: &[f64], loss: f64, eps: f64) -> Landsca
 /// # Errors
 /// [`crate::LandscapeError::InvalidParameter`] for fewer than 2 subsamples
 /// or a fraction outside (0, 1]; errors of the Hessian-vector products.
+#[allow(clippy::too_many_arguments)] // each is a documented setting of the CLI's `--subsamples`
 pub fn top_eigenvalue_over_subsamples(
     model: &basin_train::Model,
     data: &basin_data::Dataset,

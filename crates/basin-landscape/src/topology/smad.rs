@@ -26,7 +26,10 @@
 //! neighbour with the largest drop per unit distance when coordinates are
 //! given (topopy's "steepest" gradient), the largest drop otherwise;
 //! non-finite losses are left out, so N, the range and the basins count
-//! finite points only.
+//! finite points only. `tests/merge_tree.rs` checks all three variants on
+//! hand-worked paths and against Landscaper's formula evaluated on topopy
+//! 1.0.4's merge tree and Morse–Smale complex of the same grids
+//! (`tests/reference/make_smad.py`).
 
 use super::merge_tree::{MergeTree, NodeKind};
 use crate::errors::{invalid, LandscapeResult};

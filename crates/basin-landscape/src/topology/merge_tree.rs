@@ -139,6 +139,13 @@ impl MergeTree {
     /// 16 of each basin's own points per side. Valleys are minima, their
     /// depths the persistences; components are laid side by side (lowest
     /// minimum first), so the profile spans x ∈ [0, n_points].
+    ///
+    /// Landscaper 1.x (Geniesse et al.'s code) counts a basin's width the
+    /// same way (the points of its subtree's arcs plus its parent's level)
+    /// and orders sub-basins the same way, but draws each basin as its own
+    /// V, each wall as long as the count, centred in its parent (so nested
+    /// V's overlap); here one polyline of total width = count is drawn
+    /// instead, half the scale of Landscaper's x axis.
     #[must_use]
     pub fn profile(&self) -> Vec<(f64, f64)> {
         let children = self.children();

@@ -81,6 +81,7 @@ all: $(OUT)/runs.parquet $(RUNS:%=$(OUT)/trajectories/%.parquet) \
      $(RUNS:%=$(OUT)/landscape/%.hessian.parquet) $(OUT)/landscape/features.parquet \
      $(LANDSCAPE_RUNS:%=$(OUT)/landscape/%.surface.parquet) $(LANDSCAPE_RUNS:%=$(OUT)/landscape/%.path.parquet) \
      $(LANDSCAPE_RUNS:%=$(OUT)/landscape/%.surface-merge-tree.parquet) \
+     $(LANDSCAPE_RUNS:%=$(OUT)/landscape/%.base-path.parquet) \
      $(if $(word 2,$(LANDSCAPE_RUNS)),$(OUT)/landscape/interp.parquet)
 
 # ---- data split -------------------------------------------------------------
@@ -158,8 +159,11 @@ $(OUT)/report/report.html $(OUT)/report/report.md &: $(OUT)/compare/classifiers.
 LANDSCAPE_RUNS := $(shell sed -n 's/^\(good\|poor\)_run *= *"\([^"]*\)".*/\2/p' $(PARAMS))
 LANDSCAPE_NET = --params $(OUT)/params/landscape.toml --split $(OUT)/split.parquet --checkpoint $(OUT)/nets/$*.safetensors --run $*
 
+# Exact Hessian-vector products (double backward) allocate and free large
+# graphs every product: keeping freed memory committed (mimalloc's purge
+# delay off) saves about a third of the time on CPU and changes no value.
 $(OUT)/landscape/%.hessian.parquet $(OUT)/landscape/%.hessian-features.parquet: $(OUT)/nets/%.safetensors $(OUT)/split.parquet $(OUT)/params/landscape.toml
-	$(BASIN) landscape hessian $(LANDSCAPE_NET) \
+	MIMALLOC_PURGE_DELAY=-1 $(BASIN) landscape hessian $(LANDSCAPE_NET) \
 	  --out $(OUT)/landscape/$*.hessian.parquet --features-out $(OUT)/landscape/$*.hessian-features.parquet \
 	  --figures $(OUT)/landscape/figures/$*.hessian
 
@@ -188,6 +192,18 @@ $(OUT)/landscape/%.path.parquet $(OUT)/landscape/%.pca-surface.parquet: $(OUT)/t
 	$(BASIN) landscape path $(LANDSCAPE_NET) --trajectories $< \
 	  --out $(OUT)/landscape/$*.pca-surface.parquet --path-out $(OUT)/landscape/$*.path.parquet \
 	  --figures $(OUT)/landscape/figures/$*.path --vtk $(OUT)/landscape/$*.pca-surface.vtk
+
+# The good and poor nets' own optimizer paths: each net trained again with
+# its weights logged every epoch (training is seeded: the checkpoint is the
+# same bytes as nets/%.safetensors), drawn on the plane of its PCA directions.
+$(OUT)/landscape/%.base-trajectory.parquet: $(OUT)/split.parquet $(OUT)/params/train.toml
+	$(LAUNCH_train) $(BASIN) train --params $(OUT)/params/train.toml --split $(OUT)/split.parquet --run $* \
+	  --out $(OUT)/landscape/$*.base-net.safetensors --run-table $(OUT)/landscape/$*.base-run.parquet --trajectory-out $@ $(DEVICE_train)
+
+$(OUT)/landscape/%.base-path.parquet $(OUT)/landscape/%.base-pca-surface.parquet: $(OUT)/landscape/%.base-trajectory.parquet $(OUT)/nets/%.safetensors $(OUT)/split.parquet $(OUT)/params/landscape.toml
+	$(BASIN) landscape path $(LANDSCAPE_NET) --trajectories $< --base \
+	  --out $(OUT)/landscape/$*.base-pca-surface.parquet --path-out $(OUT)/landscape/$*.base-path.parquet \
+	  --figures $(OUT)/landscape/figures/$*.base-path
 
 $(OUT)/landscape/interp.parquet: $(LANDSCAPE_RUNS:%=$(OUT)/nets/%.safetensors) $(OUT)/split.parquet $(OUT)/params/landscape.toml
 	$(BASIN) landscape surface --kind interp --params $(OUT)/params/landscape.toml --split $(OUT)/split.parquet \

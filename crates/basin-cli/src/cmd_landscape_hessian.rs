@@ -12,6 +12,7 @@ use basin_store::write_table;
 use clap::Args;
 
 use crate::cmd_landscape::NetArgs;
+use crate::params::HvpChoice;
 use crate::progress;
 
 /// Arguments of `basin landscape hessian`.
@@ -34,7 +35,11 @@ pub(crate) struct HessianArgs {
     /// Lanczos steps per SLQ probe; defaults to `[landscape] slq_steps`.
     #[arg(long)]
     slq_steps: Option<usize>,
-    /// Finite-difference step of the Hessian-vector products; defaults to `[landscape] fd_step`.
+    /// How Hessian-vector products are computed; defaults to `[landscape] hvp`
+    /// (`double-backward`: exact, every architecture).
+    #[arg(long, value_enum)]
+    hvp: Option<HvpChoice>,
+    /// Finite-difference step of `--hvp differences`; defaults to `[landscape] fd_step`.
     #[arg(long)]
     fd_step: Option<f64>,
     /// Also the top eigenvalue on this many random data subsamples (a 95 %
@@ -78,12 +83,14 @@ pub(crate) fn hessian_cmd(args: &HessianArgs) -> Result<()> {
     };
     cfg.validate()?;
     let fd_step = args.fd_step.unwrap_or(p.fd_step);
+    let hvp = args.hvp.unwrap_or(p.hvp);
+    let method = hvp.method(fd_step);
     // Curvature of the loss the net was trained on: its training split with
     // its own labels, full data (no subsampling).
-    let f = LossFunction::new(&l.net.model, &l.sets.train, fd_step)?;
-    if !f.frozen_relu() {
+    let f = LossFunction::new(&l.net.model, &l.sets.train, method)?;
+    if !f.exact() {
         tracing::warn!(
-            "{}: not a plain MLP, so Hessian-vector products difference gradients across ReLU kinks; the estimates depend on --fd-step {fd_step}",
+            "{}: not a plain MLP, so difference Hessian-vector products cross ReLU kinks; the estimates depend on --fd-step {fd_step} (--hvp double-backward is exact)",
             l.run.run_id
         );
     }
@@ -110,7 +117,7 @@ pub(crate) fn hessian_cmd(args: &HessianArgs) -> Result<()> {
     let fraction = args.subsample_fraction.unwrap_or(p.subsample_fraction);
     let subsampled = if n_sub > 0 {
         let bar = progress::bar((n_sub * cfg.lanczos_steps) as u64, "subsample");
-        let e = top_eigenvalue_over_subsamples(&l.net.model, &l.sets.train, fd_step, cfg.lanczos_steps, n_sub, fraction, cfg.seed, || bar.inc(1))?;
+        let e = top_eigenvalue_over_subsamples(&l.net.model, &l.sets.train, method, cfg.lanczos_steps, n_sub, fraction, cfg.seed, || bar.inc(1))?;
         bar.finish_and_clear();
         let (lo, hi) = e.ci95();
         tracing::info!("{}: λ_max over {n_sub} subsamples of {:.0}% of the rows: {:.4} [{lo:.4}, {hi:.4}]", l.run.run_id, 100.0 * fraction, e.mean);
@@ -121,7 +128,7 @@ pub(crate) fn hessian_cmd(args: &HessianArgs) -> Result<()> {
     let extra = serde_json::json!({
         "top_k": cfg.top_k, "lanczos_steps": cfg.lanczos_steps, "hutchinson_probes": cfg.hutchinson_probes,
         "slq_probes": cfg.slq_probes, "slq_steps": cfg.slq_steps, "per_layer": cfg.per_layer,
-        "sharpness_epsilon": cfg.sharpness_epsilon, "fd_step": fd_step, "seed": cfg.seed, "n_hvp": rep.n_hvp,
+        "sharpness_epsilon": cfg.sharpness_epsilon, "hvp": method.name(), "fd_step": fd_step, "seed": cfg.seed, "n_hvp": rep.n_hvp,
         "subsamples": n_sub, "subsample_fraction": fraction,
     });
     let mut df = hessian_frame(&l.run.run_id, &rep, subsampled.as_ref())?;

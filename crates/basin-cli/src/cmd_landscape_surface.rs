@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use basin_landscape::{
-    difference, evaluate_train_points, linspace, path_pca, paths_frame, random_directions, surface, surfaces_frame, write_figure,
+    check_surface_budget, difference, evaluate_train_points, linspace, path_pca, paths_frame, random_directions, surface, surfaces_frame, write_figure,
     write_ply_surface, write_vtk_path, write_vtk_surface, BiasBn, Figure, PathPoint, Surface,
 };
 use basin_landscape::hessian::hvp::LossFunction;
@@ -27,7 +27,7 @@ pub(crate) enum SurfaceKind {
     /// θ = (1−α)θ₁ + αθ₂ from the net towards `--other`.
     Interp,
     /// The top `--dims` Hessian eigenvectors (unit norm, Lanczos on the
-    /// training loss; `[landscape] lanczos_steps`, `fd_step`).
+    /// training loss; `[landscape] lanczos_steps`, `hvp`, `fd_step`).
     Hessian,
 }
 
@@ -95,6 +95,11 @@ pub(crate) fn surface_cmd(args: &SurfaceArgs) -> Result<()> {
     let default_resolution = if args.dims > 2 { l.landscape.ndim_resolution } else { l.landscape.surface_resolution };
     let resolution = args.resolution.unwrap_or(default_resolution);
     let theta0 = l.net.model.flat_weights()?;
+    // Refuse a grid that would not fit before any work (Hessian directions
+    // alone cost Lanczos steps).
+    let n_dirs = if args.kind == SurfaceKind::Interp { 1 } else { usize::from(args.dims) };
+    let budget = u128::from(args.views.memory_budget_mb.unwrap_or(l.landscape.memory_budget_mb)) << 20;
+    check_surface_budget(&vec![resolution; n_dirs], theta0.len(), budget).with_context(|| format!("--resolution {resolution} in {n_dirs} directions"))?;
     let bias_bn = if args.include_bias_bn { BiasBn::Keep } else { BiasBn::Zero };
     let (name, directions, lo, hi) = match args.kind {
         SurfaceKind::Random => {
@@ -130,7 +135,7 @@ pub(crate) fn surface_cmd(args: &SurfaceArgs) -> Result<()> {
 
 /// The top `k` eigenvectors of the training loss's Hessian at the net.
 fn hessian_directions(l: &LoadedNet, k: usize, seed: u64) -> Result<Vec<Vec<f32>>> {
-    let f = LossFunction::new(&l.net.model, &l.sets.train, l.landscape.fd_step)?;
+    let f = LossFunction::new(&l.net.model, &l.sets.train, l.landscape.hvp.method(l.landscape.fd_step))?;
     let start = gaussian_vector(f.dim(), &mut basin_data::rng::stream(seed, "lanczos-all"));
     let steps = l.landscape.lanczos_steps.max(k + 1);
     let bar = progress::bar(steps as u64, "lanczos");
@@ -209,9 +214,15 @@ fn write_views(v: &ViewArgs, s: &Surface, path: Option<&[PathPoint]>, title: &st
 pub(crate) struct PathArgs {
     #[command(flatten)]
     net: NetArgs,
-    /// The net's merged `trajectories` file.
+    /// The net's merged `trajectories` file, or its base-training path
+    /// (`basin train --trajectory-out`, with `--base`).
     #[arg(long)]
     trajectories: PathBuf,
+    /// Draw the base net's own training path (the rows with jump seed −1
+    /// and step 0 that `basin train --trajectory-out` writes) instead of a
+    /// jump trajectory.
+    #[arg(long, conflicts_with_all = ["jump_seed", "step_size"])]
+    base: bool,
     /// Jump seed of the trajectory to draw; defaults to `[landscape] path_jump_seed`.
     #[arg(long)]
     jump_seed: Option<i64>,
@@ -238,8 +249,11 @@ pub(crate) struct PathArgs {
 pub(crate) fn path_cmd(args: &PathArgs) -> Result<()> {
     let mut l = args.net.load()?;
     let resolution = args.resolution.unwrap_or(l.landscape.path_resolution);
-    let jump_seed = args.jump_seed.unwrap_or(l.landscape.path_jump_seed);
-    let step_size = args.step_size.unwrap_or(l.landscape.path_step_size);
+    let (jump_seed, step_size) = if args.base {
+        (crate::trajectories::BASE_TRAINING_SEED, 0.0)
+    } else {
+        (args.jump_seed.unwrap_or(l.landscape.path_jump_seed), args.step_size.unwrap_or(l.landscape.path_step_size))
+    };
     let (epochs, weights) = read_path(&args.trajectories, &l.run.run_id, jump_seed, step_size)?;
     l.inputs.push(args.trajectories.clone());
     // θ_final: the last point with finite weights (a diverged tail is kept
@@ -274,9 +288,9 @@ pub(crate) fn path_cmd(args: &PathArgs) -> Result<()> {
             surface_loss: s.interpolate_2d(pca.coords[i][0], pca.coords[i][1]),
         })
         .collect();
-    let name = format!("pca:j{jump_seed}_s{step_size}");
+    let name = if args.base { String::from("pca:base") } else { format!("pca:j{jump_seed}_s{step_size}") };
     let extra = serde_json::json!({
-        "kind": "pca", "jump_seed": jump_seed, "step_size": step_size, "resolution": resolution,
+        "kind": "pca", "base": args.base, "jump_seed": jump_seed, "step_size": step_size, "resolution": resolution,
         "margin": args.margin, "explained_variance_ratio": pca.explained_variance_ratio, "centre_epoch": epochs[last],
     });
     write_surface(&l, &name, &s, &args.out, extra.clone(), 0)?;
@@ -284,8 +298,9 @@ pub(crate) fn path_cmd(args: &PathArgs) -> Result<()> {
     let prov = l.provenance(&PATHS, "landscape path", extra, 0)?;
     write_table(&args.path_out, &mut df, &PATHS, &prov)?;
     let title = format!(
-        "{} j{jump_seed} s{step_size}: PCA {:.1}% + {:.1}% explained",
+        "{} {}: PCA {:.1}% + {:.1}% explained",
         l.run.run_id,
+        if args.base { String::from("base training") } else { format!("j{jump_seed} s{step_size}") },
         100.0 * pca.explained_variance_ratio[0],
         100.0 * pca.explained_variance_ratio[1]
     );

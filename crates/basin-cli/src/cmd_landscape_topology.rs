@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use basin_landscape::topology::graph::{detect_grid, grid_graph, knn_graph};
 use basin_landscape::topology::merge_tree::merge_tree;
+use basin_landscape::topology::smad::smad;
 use basin_landscape::{merge_tree_diagram_frame, merge_tree_features_frame, merge_tree_frame};
 use basin_store::polars::prelude::DataFrame;
 use basin_store::schema::{DIAGRAMS, FEATURES, MERGE_TREES, PROBES, SURFACES};
@@ -50,10 +51,12 @@ pub(crate) struct MergeTreeArgs {
     /// Output `merge_trees` file: the tree's nodes.
     #[arg(long)]
     tree_out: Option<PathBuf>,
-    /// Output `features` file (feature set `landscape`, names prefixed `merge_tree:`).
+    /// Output `features` file (feature set `landscape`, names prefixed
+    /// `merge_tree:`): minima, saddles, persistence, SMAD.
     #[arg(long)]
     features_out: Option<PathBuf>,
-    /// Write the landscape profile as `<STEM>.{png,svg}`.
+    /// Write the landscape profile as `<STEM>.{png,svg}` (every basin as wide
+    /// as the points in it, as Geniesse et al. draw them).
     #[arg(long)]
     figures: Option<PathBuf>,
 }
@@ -69,25 +72,29 @@ pub(crate) fn merge_tree_cmd(args: &MergeTreeArgs) -> Result<()> {
     let (run_id, kind, coords, values) = rows(&df, path, select_col, args.select.as_deref(), &args.loss)?;
     let dims = coords[0].len();
     let grid = detect_grid(&coords);
+    let pts: Vec<Vec<f64>> = coords.iter().map(|c| c.iter().map(|&x| f64::from(x)).collect()).collect();
     let (adjacency, graph_desc) = match (args.graph, grid) {
         (GraphKind::Grid | GraphKind::Auto, Some(shape)) => (grid_graph(&shape), serde_json::json!({ "graph": "grid", "shape": shape })),
         (GraphKind::Grid, None) => bail!("{}: the points are not a full grid in row-major order; use --graph knn", path.display()),
         (GraphKind::Knn | GraphKind::Auto, _) => {
             let k = args.k.unwrap_or(if dims == 2 { 8 } else { 4 * dims });
             let mutual = args.mutual.unwrap_or(dims != 2);
-            let pts: Vec<Vec<f64>> = coords.iter().map(|c| c.iter().map(|&x| f64::from(x)).collect()).collect();
             (knn_graph(&pts, k, mutual)?, serde_json::json!({ "graph": "knn", "k": k, "mutual": mutual }))
         }
     };
     let tree = merge_tree(&values, &adjacency)?;
+    let smad = smad(&tree, &values, &adjacency, Some(pts.as_slice()))?;
     if tree.n_nonfinite > 0 {
         tracing::warn!("{}: {} points with a non-finite {} left out of the merge tree", path.display(), tree.n_nonfinite, args.loss);
     }
     tracing::info!(
-        "{run_id} {kind}: {} minima, {} saddles, average persistence {:.4}",
+        "{run_id} {kind}: {} minima, {} saddles, average persistence {:.4}, SMAD {:.4} (normalised {:.4}, weighted {:.4})",
         tree.n_minima(),
         tree.n_saddles(),
-        tree.average_persistence()
+        tree.average_persistence(),
+        smad.plain,
+        smad.normalized,
+        smad.weighted
     );
     let source = format!("{kind}:{}", args.loss);
     let params = serde_json::json!({ "input_schema": prov.schema, "select": args.select, "loss": args.loss, "graph": graph_desc });
@@ -103,18 +110,21 @@ pub(crate) fn merge_tree_cmd(args: &MergeTreeArgs) -> Result<()> {
     }
     if let Some(stem) = &args.figures {
         let title = format!("{run_id} {source}: {} minima, {} saddles", tree.n_minima(), tree.n_saddles());
-        basin_landscape::write_curves(stem, &[("profile", tree.profile())], "minima (tree order)", &args.loss, false, &title)?;
+        basin_landscape::write_curves(stem, &[("profile", tree.profile())], "basin width (points)", &args.loss, false, &title)?;
     }
     if let Some(p) = &args.features_out {
-        let mut df = merge_tree_features_frame(&run_id, "merge_tree:", &tree)?;
+        let mut df = merge_tree_features_frame(&run_id, "merge_tree:", &tree, &smad)?;
         write_table(p, &mut df, &FEATURES, &make_prov(&FEATURES)?)?;
     }
     Ok(())
 }
 
+/// The run id, the selected kind, coordinates and losses of some rows.
+type Rows = (String, String, Vec<Vec<f32>>, Vec<f64>);
+
 /// The run id, the selected kind, coordinates and losses of the rows of one
 /// net (and one surface or method).
-fn rows(df: &DataFrame, path: &Path, select_col: &str, select: Option<&str>, loss: &str) -> Result<(String, String, Vec<Vec<f32>>, Vec<f64>)> {
+fn rows(df: &DataFrame, path: &Path, select_col: &str, select: Option<&str>, loss: &str) -> Result<Rows> {
     let ids = columns::strings(df, "run_id", path)?;
     let kinds = columns::strings(df, select_col, path)?;
     let coords = columns::f32_lists(df, "coords", path)?;

@@ -35,6 +35,12 @@ pub(crate) struct TrainArgs {
     /// Compute device: `cpu`, or `cuda` / `cuda:N` with the `cuda` feature.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// Also write the net's own optimizer path as a `trajectories` file:
+    /// its weights and metrics at initialisation (epoch 0) and after every
+    /// epoch, with `jump_seed` = −1 and `step_size` = 0 (`basin landscape
+    /// path --base` draws it). The checkpoint and run table are unchanged.
+    #[arg(long)]
+    pub trajectory_out: Option<PathBuf>,
 }
 
 /// Parses `--device`.
@@ -86,7 +92,10 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
     let run = train_params.run(&args.run)?;
     let (sets, inputs) = load_split_sets(&data, &args.split)?;
     let arch = architecture(&train_params, &sets);
-    let cfg = train_config(&train_params, &run);
+    let mut cfg = train_config(&train_params, &run);
+    // Logging weights only keeps a copy of them per epoch; the training is
+    // the same (the checkpoint records the config without it, below).
+    cfg.log_weights = args.trajectory_out.is_some();
     let device = device(&args.device)?;
     let splits = splits(&sets);
 
@@ -147,11 +156,46 @@ pub(crate) fn run(args: &TrainArgs) -> Result<()> {
         .with_inputs(&inputs)?;
     write_table(&args.run_table, &mut df, &RUNS, &prov)?;
 
+    if let Some(path) = &args.trajectory_out {
+        write_base_path(path, &run.run_id, &net, &params, &run, data.seed, &inputs)?;
+    }
     let mut ck = net.checkpoint;
+    if let Some(c) = ck.train_config.as_mut() {
+        c.log_weights = false;
+    }
     ck.metadata.insert("run_id".into(), run.run_id.clone());
     ck.metadata.insert("dataset".into(), sets.train.name.clone());
     ck.metadata.insert("split_seed".into(), data.seed.to_string());
     ck.metadata.insert("basin_version".into(), env!("CARGO_PKG_VERSION").into());
     save_checkpoint(&args.out, &ck).with_context(|| format!("writing {}", args.out.display()))?;
+    Ok(())
+}
+
+/// The base net's per-epoch weights as a `trajectories` file (jump seed −1,
+/// step 0), with the parameter layout in its footer as `basin jump` writes it.
+fn write_base_path(
+    path: &std::path::Path,
+    run_id: &str,
+    net: &basin_train::TrainedNet,
+    params: &Params,
+    run: &RunSpec,
+    split_seed: u64,
+    inputs: &[PathBuf],
+) -> Result<()> {
+    use crate::trajectories::{frame_with_seed, BASE_TRAINING_SEED};
+    let mut df = frame_with_seed(run_id, BASE_TRAINING_SEED, 0.0, &net.history)?;
+    let layout: Vec<serde_json::Value> = net
+        .checkpoint
+        .model
+        .parameter_layout()
+        .iter()
+        .map(|p| serde_json::json!({ "name": p.name, "shape": p.shape, "offset": p.offset }))
+        .collect();
+    let prov = Provenance::new(&basin_store::schema::TRAJECTORIES, "train")
+        .with_params(serde_json::json!({ "data": params.section_json("data"), "train": params.section_json("train"), "run": run, "path": "base-training" }))
+        .with_seeds(serde_json::json!({ "root": run.seed, "split": split_seed }))
+        .with_inputs(inputs)?
+        .with_extra("parameter_layout", serde_json::to_string(&layout)?);
+    write_table(path, &mut df, &basin_store::schema::TRAJECTORIES, &prov).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }

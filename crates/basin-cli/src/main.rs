@@ -107,6 +107,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Landscape(_)) {
+        // Hessian-vector products by double backward need candle to keep
+        // gradients differentiable; candle reads this once per thread, at
+        // its first backward pass, so it is set here, before any thread
+        // starts. It changes no value candle computes (training and jumps
+        // write the same bytes with it, tests/landscape.rs), only what the
+        // gradients keep alive; other subcommands run without it.
+        std::env::set_var("CANDLE_GRAD_DO_NOT_DETACH", "1");
+    }
     let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&cli.log));
     let filter = match filter {
         Ok(f) => f,

@@ -359,6 +359,28 @@ fn default_jump_batch() -> usize {
     128
 }
 
+/// How `basin landscape` computes Hessian-vector products (`[landscape] hvp`, `--hvp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum HvpChoice {
+    /// H·v = ∇(∇L·v) by double backward in candle: exact, every architecture.
+    #[default]
+    DoubleBackward,
+    /// Central differences of gradients (step `fd_step`; exact up to O(h²)
+    /// only for MLPs without BatchNorm, whose ReLU pattern is frozen).
+    Differences,
+}
+
+impl HvpChoice {
+    /// The library's method with the step `fd_step`.
+    pub(crate) fn method(self, fd_step: f64) -> basin_landscape::hessian::hvp::HvpMethod {
+        match self {
+            Self::DoubleBackward => basin_landscape::hessian::hvp::HvpMethod::DoubleBackward,
+            Self::Differences => basin_landscape::hessian::hvp::HvpMethod::Differences { step: fd_step },
+        }
+    }
+}
+
 /// The `[landscape]` section: loss-landscape views around trained nets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -402,7 +424,13 @@ pub(crate) struct LandscapeParams {
     /// Hessian: Lanczos steps per SLQ probe.
     #[serde(default = "default_lanczos_steps")]
     pub slq_steps: usize,
-    /// Hessian: finite-difference step of the Hessian-vector products.
+    /// Hessian: how Hessian-vector products are computed, `double-backward`
+    /// (exact, the default) or `differences` (central differences of
+    /// gradients with step `fd_step`).
+    #[serde(default)]
+    pub hvp: HvpChoice,
+    /// Hessian: finite-difference step of the Hessian-vector products
+    /// (`hvp = "differences"` only).
     #[serde(default = "default_fd_step")]
     pub fd_step: f64,
     /// Hessian: random data subsamples for the top eigenvalue's interval over data (0 = off).
@@ -472,6 +500,7 @@ impl Default for LandscapeParams {
             hutchinson_probes: default_hutchinson_probes(),
             slq_probes: default_slq_probes(),
             slq_steps: default_lanczos_steps(),
+            hvp: HvpChoice::default(),
             fd_step: default_fd_step(),
             hessian_subsamples: 0,
             subsample_fraction: default_subsample_fraction(),

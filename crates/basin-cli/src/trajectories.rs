@@ -19,12 +19,22 @@ pub(crate) struct TrajectoryKey<'a> {
     pub step_size: f64,
 }
 
+/// `jump_seed` of the rows of a base net's own training path (`basin train
+/// --trajectory-out`), whose `step_size` is 0 and epoch 0 the initialisation.
+pub(crate) const BASE_TRAINING_SEED: i64 = -1;
+
 /// One `trajectories` frame from the points of one shard.
 pub(crate) fn frame(key: &TrajectoryKey<'_>, points: &[TrajectoryPoint]) -> Result<DataFrame> {
+    frame_with_seed(key.run_id, i64::try_from(key.jump_seed)?, key.step_size, points)
+}
+
+/// One `trajectories` frame with an explicit `jump_seed` column value
+/// (negative for [`BASE_TRAINING_SEED`]).
+pub(crate) fn frame_with_seed(run_id: &str, seed: i64, step_size: f64, points: &[TrajectoryPoint]) -> Result<DataFrame> {
+    let key = TrajectoryKey { run_id, jump_seed: 0, step_size };
     let n = points.len();
     let f = |g: fn(&TrajectoryPoint) -> f64| points.iter().map(g).collect::<Vec<f64>>();
     let weights: Vec<Vec<f32>> = points.iter().map(|p| p.weights.clone()).collect();
-    let seed = i64::try_from(key.jump_seed)?;
     Ok(DataFrame::new(
         n,
         vec![

@@ -36,9 +36,15 @@ grid_resolution = 3
 const RUN: &str = "wd0.0005-bs64-aug0-noise0-s0";
 
 fn basin(dir: &Path, args: &[&str]) -> (bool, String) {
+    basin_with_env(dir, args, &[])
+}
+
+fn basin_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_basin"))
         .args(["--quiet", "--log", "warn"])
         .args(args)
+        .env_remove("CANDLE_GRAD_DO_NOT_DETACH")
+        .envs(env.iter().copied())
         .current_dir(dir)
         .output()
         .expect("basin runs");
@@ -280,6 +286,105 @@ fn hessian_and_its_features() {
     assert_eq!(columns::f64s(&f, "value", &p("f.parquet")).unwrap()[0], top);
     run("h2.parquet", "f2.parquet");
     assert_eq!(std::fs::read(p("h.parquet")).unwrap(), std::fs::read(p("h2.parquet")).unwrap(), "same seed, same bytes");
+    // Double backward is the default; differences of gradients (ReLU
+    // pattern frozen on this MLP) give the same curvature to ~1e-3.
+    assert_eq!(prov.params["command"]["hvp"], "double-backward");
+    ok(d, &["landscape", "hessian", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--run", RUN,
+        "--lanczos-steps", "12", "--hutchinson-probes", "10", "--slq-probes", "0", "--no-per-layer", "--hvp", "differences", "--out", "hd.parquet"]);
+    let (hd, prov) = read_table(&p("hd.parquet"), &HESSIAN).unwrap();
+    assert_eq!(prov.params["command"]["hvp"], "differences");
+    let stat = columns::strings(&hd, "statistic", &p("hd.parquet")).unwrap();
+    let top_d = columns::f64s(&hd, "value", &p("hd.parquet")).unwrap()[stat.iter().position(|s| s == "eigenvalue").unwrap()];
+    assert!((top_d - top).abs() < 1e-3 * top, "differences {top_d} vs double backward {top}");
+}
+
+#[test]
+fn training_writes_the_same_bytes_when_candle_keeps_gradients() {
+    // `basin landscape` runs with CANDLE_GRAD_DO_NOT_DETACH=1 (double
+    // backward); a user may export it for everything. Training and jumps
+    // must not change: same checkpoint, run table and trajectories, for an
+    // MLP and for a CNN with residual blocks and BatchNorm.
+    let dir = study();
+    let d = dir.path();
+    let cnn = std::fs::read_to_string(d.join("params.toml"))
+        .unwrap()
+        .replace(r#"architecture = { kind = "mlp", hidden = [16] }"#, r#"architecture = { kind = "cnn", channels = [3], residual = true, batch_norm = true }"#)
+        .replace("epochs = 4", "epochs = 1");
+    std::fs::write(d.join("cnn.toml"), cnn).unwrap();
+    // Each variant runs in its own folder with the same relative paths, so
+    // every byte written (provenance included) must match.
+    for params in ["params.toml", "cnn.toml"] {
+        let params_arg = format!("../{params}");
+        for (tag, env) in [("plain", vec![]), ("kept", vec![("CANDLE_GRAD_DO_NOT_DETACH", "1")])] {
+            let sub = d.join(format!("{params}-{tag}"));
+            std::fs::create_dir_all(&sub).unwrap();
+            let (success, stderr) = basin_with_env(
+                &sub,
+                &["train", "--params", &params_arg, "--split", "../split.parquet", "--run", RUN, "--out", "net.safetensors", "--run-table", "run.parquet"],
+                &env,
+            );
+            assert!(success, "{stderr}");
+            let shard = format!("{RUN}__j1_s1");
+            let (success, stderr) = basin_with_env(
+                &sub,
+                &["jump", "--params", &params_arg, "--split", "../split.parquet", "--checkpoint", "net.safetensors", "--shard", &shard, "--out", "jump.parquet"],
+                &env,
+            );
+            assert!(success, "{stderr}");
+        }
+        for file in ["net.safetensors", "run.parquet", "jump.parquet"] {
+            let a = std::fs::read(d.join(format!("{params}-plain/{file}"))).unwrap();
+            let b = std::fs::read(d.join(format!("{params}-kept/{file}"))).unwrap();
+            assert!(a == b, "{params}: {file} differs with CANDLE_GRAD_DO_NOT_DETACH=1");
+        }
+    }
+}
+
+#[test]
+fn base_training_path_and_its_pca() {
+    use basin_store::schema::PATHS;
+    let dir = study();
+    let d = dir.path();
+    let p = |name: &str| -> PathBuf { d.join(name) };
+    // Training again with --trajectory-out writes the same checkpoint and
+    // run table, and the net's path: initialisation + 4 epochs.
+    ok(d, &["train", "--params", "params.toml", "--split", "split.parquet", "--run", RUN, "--out", "again.safetensors", "--run-table", "again.parquet", "--trajectory-out", "base.parquet"]);
+    assert_eq!(std::fs::read(p("net.safetensors")).unwrap(), std::fs::read(p("again.safetensors")).unwrap(), "checkpoint bytes unchanged");
+    // The run table differs only in the `checkpoint` path column.
+    let runs = |f: &str| read_table(&p(f), &RUNS).unwrap().0.drop("checkpoint").unwrap();
+    assert!(runs("run.parquet").equals(&runs("again.parquet")), "run table unchanged");
+    let (base, prov) = read_table(&p("base.parquet"), &TRAJECTORIES).unwrap();
+    assert_eq!(base.height(), 5);
+    assert!(prov.extra.contains_key("parameter_layout"));
+    assert_eq!(columns::i64s(&base, "jump_seed", &p("base.parquet")).unwrap(), vec![-1; 5]);
+    assert_eq!(columns::f64s(&base, "step_size", &p("base.parquet")).unwrap(), vec![0.0; 5]);
+    assert_eq!(columns::i64s(&base, "epoch", &p("base.parquet")).unwrap(), vec![0, 1, 2, 3, 4]);
+    let w = columns::f32_lists(&base, "weights", &p("base.parquet")).unwrap();
+    assert_eq!(w[4], theta0(d), "the last point is the trained net");
+    let ck = basin_train::load_checkpoint(p("net.safetensors"), &candle_core::Device::Cpu).unwrap();
+    let seed = ck.train_config.as_ref().unwrap().seed;
+    let init = basin_train::Model::new(ck.model.architecture(), &mut basin_data::rng::stream(seed, "init"), &candle_core::Device::Cpu).unwrap();
+    assert_eq!(w[0], init.flat_weights().unwrap(), "epoch 0 is the seed's initialisation");
+    let run_loss = columns::f64s(&read_table(&p("run.parquet"), &RUNS).unwrap().0, "train_loss", &p("run.parquet")).unwrap()[0];
+    assert_eq!(columns::f64s(&base, "train_loss", &p("base.parquet")).unwrap()[4], run_loss);
+
+    // Its PCA plane: five points, centred on the trained net.
+    ok(d, &["landscape", "path", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--run", RUN,
+        "--trajectories", "base.parquet", "--base", "--resolution", "5", "--out", "bpca.parquet", "--path-out", "bpath.parquet"]);
+    let (path, prov) = read_table(&p("bpath.parquet"), &PATHS).unwrap();
+    assert_eq!(path.height(), 5);
+    assert_eq!(prov.params["command"]["base"], true);
+    assert_eq!(columns::strings(&path, "surface", &p("bpath.parquet")).unwrap()[0], "pca:base");
+    assert_eq!(columns::f32_lists(&path, "coords", &p("bpath.parquet")).unwrap()[4], vec![0.0, 0.0]);
+    let true_loss = columns::f64s(&path, "true_loss", &p("bpath.parquet")).unwrap();
+    let logged = columns::f64s(&base, "train_loss", &p("base.parquet")).unwrap();
+    for i in 0..5 {
+        assert!((true_loss[i] - logged[i]).abs() < 1e-6, "epoch {i}: {} vs {}", true_loss[i], logged[i]);
+    }
+    // A jump-trajectory file has no base path.
+    let (success, stderr) = basin(d, &["landscape", "path", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--run", RUN,
+        "--trajectories", "traj.parquet", "--base", "--out", "x.parquet", "--path-out", "y.parquet"]);
+    assert!(!success && stderr.contains("jump seed -1"), "{stderr}");
 }
 
 #[test]
@@ -317,4 +422,53 @@ fn merge_trees_of_probes_and_surfaces() {
     assert!(!success && stderr.contains("not a full grid"), "{stderr}");
     let (success, stderr) = basin(d, &["landscape", "merge-tree", "traj.parquet", "--out", "x.parquet"]);
     assert!(!success && stderr.contains("`trajectories` file"), "{stderr}");
+}
+
+#[test]
+fn bad_input_is_refused_or_kept_and_flagged() {
+    use basin_store::schema::{FEATURES, SURFACES};
+    let dir = study();
+    let d = dir.path();
+    let p = |name: &str| -> PathBuf { d.join(name) };
+    let net = ["--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--run", RUN];
+    // A 4D Hessian grid of 500⁴ points: refused from the estimate, before
+    // any Lanczos step, naming the resolution.
+    let mut args = vec!["landscape", "surface"];
+    args.extend(net);
+    args.extend(["--kind", "hessian", "--dims", "4", "--resolution", "500", "--out", "x.parquet"]);
+    let (success, stderr) = basin(d, &args);
+    assert!(!success && stderr.contains("--resolution 500") && stderr.contains("62500000000 grid points") && stderr.contains("budget"), "{stderr}");
+    // A checkpoint of another architecture than the params' is refused by
+    // every landscape command.
+    let other = PARAMS.replace("hidden = [16]", "hidden = [8]").replace("DATA_DIR", &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data").to_string_lossy());
+    std::fs::write(d.join("other.toml"), other).unwrap();
+    ok(d, &["train", "--params", "other.toml", "--split", "split.parquet", "--run", RUN, "--out", "small.safetensors", "--run-table", "small.parquet"]);
+    for cmd in [vec!["hessian", "--out", "x.parquet"], vec!["surface", "--out", "x.parquet"], vec!["path", "--trajectories", "traj.parquet", "--out", "x.parquet", "--path-out", "y.parquet"]] {
+        let mut args = vec!["landscape", cmd[0], "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "small.safetensors", "--run", RUN];
+        args.extend(&cmd[1..]);
+        let (success, stderr) = basin(d, &args);
+        assert!(!success && stderr.contains("does not match"), "{cmd:?}: {stderr}");
+    }
+    assert!(!p("x.parquet").exists() && !p("y.parquet").exists(), "no output on error");
+    // A curve reaching weights of ±1e38: the far points' losses overflow.
+    // They are kept (NaN, finite = false), the centre is θₒ, and the merge
+    // tree leaves them out and counts them.
+    let mut args = vec!["landscape", "surface"];
+    args.extend(net);
+    args.extend(["--dims", "1", "--resolution", "5", "--lo=-1e38", "--hi=1e38", "--out", "wild.parquet"]);
+    ok(d, &args);
+    let (wild, _) = read_table(&p("wild.parquet"), &SURFACES).unwrap();
+    let finite = columns::bools(&wild, "finite", &p("wild.parquet")).unwrap();
+    let loss = columns::f64s(&wild, "train_loss", &p("wild.parquet")).unwrap();
+    assert_eq!(wild.height(), 5, "every point is kept");
+    assert!(!finite[0] && !finite[4] && finite[2], "{finite:?}");
+    assert!(loss[0].is_nan() && loss[4].is_nan() && loss[2].is_finite(), "{loss:?}");
+    let n_bad = finite.iter().filter(|f| !**f).count();
+    ok(d, &["landscape", "merge-tree", "wild.parquet", "--out", "wmt.parquet", "--features-out", "wmtf.parquet"]);
+    let (f, _) = read_table(&p("wmtf.parquet"), &FEATURES).unwrap();
+    let names = columns::strings(&f, "feature", &p("wmtf.parquet")).unwrap();
+    let values = columns::f64s(&f, "value", &p("wmtf.parquet")).unwrap();
+    let get = |n: &str| values[names.iter().position(|x| x == n).unwrap()];
+    assert_eq!(get("merge_tree:n_nonfinite"), n_bad as f64);
+    assert!(get("merge_tree:smad").is_finite() && get("merge_tree:smad_weighted").is_finite());
 }

@@ -42,7 +42,7 @@ pub use evaluate::{evaluate_at, evaluate_points, evaluate_train_points, EvalSets
 pub use export::{write_ply_surface, write_vtk_path, write_vtk_surface};
 pub use pca::{path_pca, PathPca};
 pub use plot::{write_curves, write_figure, Figure};
-pub use surface::{estimate_surface_bytes, linspace, surface, Surface, DEFAULT_MEMORY_BUDGET};
+pub use surface::{check_surface_budget, estimate_surface_bytes, linspace, surface, Surface, DEFAULT_MEMORY_BUDGET};
 pub use probe::{axis_values, distances_from, grid_lattice, grid_probes, naive_probes, ProbePoint, MAX_GRID_POINTS};
 pub use tables::{
     features_frame, hessian_features_frame, hessian_frame, merge_tree_diagram_frame, merge_tree_features_frame, merge_tree_frame, paths_frame, probes_frame,

@@ -108,7 +108,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, figure: Figure, s: &S
 fn log_range(s: &Surface) -> Option<(f64, f64)> {
     let logs = s.train_loss.iter().filter(|v| v.is_finite()).map(|&v| v.max(1e-12).log10());
     let (lo, hi) = logs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    (lo.is_finite() && hi.is_finite()).then(|| if hi > lo { (lo, hi) } else { (lo - 0.5, hi + 0.5) })
+    (lo.is_finite() && hi.is_finite()).then_some(if hi > lo { (lo, hi) } else { (lo - 0.5, hi + 0.5) })
 }
 
 fn axis_range(a: &[f32]) -> std::ops::Range<f64> {

@@ -87,9 +87,41 @@ pub fn linspace(lo: f64, hi: f64, resolution: usize) -> LandscapeResult<Vec<f32>
 
 /// Bytes a surface needs: the result table (coordinates, two metrics, row
 /// overhead), the directions, and one weight vector and net per worker.
+/// Saturates at `u128::MAX` instead of overflowing.
 #[must_use]
 pub fn estimate_surface_bytes(n_points: u128, dims: u128, n_parameters: u128, workers: u128) -> u128 {
-    n_points * (dims * 4 + 16 + 48) + (dims + 1) * n_parameters * 4 + workers * n_parameters * 4 * 3
+    let table = n_points.saturating_mul(dims.saturating_mul(4).saturating_add(16 + 48));
+    let directions = dims.saturating_add(1).saturating_mul(n_parameters).saturating_mul(4);
+    let nets = workers.saturating_mul(n_parameters).saturating_mul(12);
+    table.saturating_add(directions).saturating_add(nets)
+}
+
+/// Refuses a grid with `shape` points per axis for a net of `n_parameters`
+/// when [`estimate_surface_bytes`] exceeds `memory_budget` bytes: call it
+/// before computing directions (Hessian directions cost Lanczos steps).
+///
+/// # Errors
+/// [`LandscapeError::MemoryBudget`] naming the number of grid points.
+///
+/// # Example
+/// ```
+/// use basin_landscape::check_surface_budget;
+/// assert!(check_surface_budget(&[51, 51], 4810, 1 << 30).is_ok());
+/// let e = check_surface_budget(&[41; 4], 4810, 1 << 20).unwrap_err();
+/// assert!(e.to_string().contains("2825761 grid points"));
+/// ```
+pub fn check_surface_budget(shape: &[usize], n_parameters: usize, memory_budget: u128) -> LandscapeResult<()> {
+    let n_points = shape.iter().try_fold(1u128, |acc, &a| acc.checked_mul(a as u128)).unwrap_or(u128::MAX);
+    let workers = rayon::current_num_threads() as u128;
+    let bytes = estimate_surface_bytes(n_points, shape.len() as u128, n_parameters as u128, workers);
+    if bytes > memory_budget || n_points > usize::MAX as u128 {
+        return Err(LandscapeError::MemoryBudget {
+            estimated_bytes: bytes,
+            budget_bytes: memory_budget,
+            advice: format!("{n_points} grid points: lower the resolution or the number of directions"),
+        });
+    }
+    Ok(())
 }
 
 /// Evaluates the training loss and accuracy over the grid `axes` of
@@ -124,19 +156,11 @@ pub fn surface(
     if n != model.n_parameters() || directions.iter().any(|d| d.len() != n) {
         return Err(invalid("directions", format!("weights and directions must have the net's {} parameters", model.n_parameters())));
     }
-    let n_points = axes.iter().try_fold(1u128, |acc, a| acc.checked_mul(a.len() as u128)).unwrap_or(u128::MAX);
-    let workers = rayon::current_num_threads() as u128;
-    let bytes = estimate_surface_bytes(n_points, axes.len() as u128, n as u128, workers);
-    if bytes > memory_budget || n_points > usize::MAX as u128 {
-        return Err(LandscapeError::MemoryBudget {
-            estimated_bytes: bytes,
-            budget_bytes: memory_budget,
-            advice: format!("{n_points} grid points: lower the resolution or the number of directions"),
-        });
-    }
     let shape: Vec<usize> = axes.iter().map(Vec::len).collect();
+    check_surface_budget(&shape, n, memory_budget)?;
+    let n_points: usize = shape.iter().product();
     #[allow(clippy::cast_possible_truncation)]
-    let coords: Vec<Vec<f32>> = (0..n_points as usize)
+    let coords: Vec<Vec<f32>> = (0..n_points)
         .map(|mut i| {
             let mut c = vec![0.0f32; shape.len()];
             for k in (0..shape.len()).rev() {

@@ -8,6 +8,7 @@ use crate::probe::ProbePoint;
 use crate::hessian::estimators::{Estimate, HessianReport};
 use crate::surface::Surface;
 use crate::topology::merge_tree::{MergeTree, NodeKind};
+use crate::topology::smad::Smad;
 
 /// A `probes` frame (see `basin_store::schema::PROBES`): one row per point,
 /// `sample` numbering the points in order. Non-finite losses are written as
@@ -294,11 +295,13 @@ pub fn merge_tree_diagram_frame(run_id: &str, source: &str, tree: &MergeTree) ->
 }
 
 /// The `features` rows of a merge tree: `<prefix>n_minima`, `n_saddles`,
-/// `avg_persistence`, `max_persistence`, `n_nonfinite`.
+/// `avg_persistence`, `max_persistence`, `n_nonfinite`, and the Landscaper
+/// paper's SMAD as `smad`, `smad_normalized` and `smad_weighted` (see
+/// [`crate::topology::smad`]).
 ///
 /// # Errors
 /// Polars errors when building the frame.
-pub fn merge_tree_features_frame(run_id: &str, prefix: &str, tree: &MergeTree) -> LandscapeResult<DataFrame> {
+pub fn merge_tree_features_frame(run_id: &str, prefix: &str, tree: &MergeTree, smad: &Smad) -> LandscapeResult<DataFrame> {
     #[allow(clippy::cast_precision_loss)]
     let rows = [
         ("n_minima", tree.n_minima() as f64),
@@ -306,6 +309,9 @@ pub fn merge_tree_features_frame(run_id: &str, prefix: &str, tree: &MergeTree) -
         ("avg_persistence", tree.average_persistence()),
         ("max_persistence", tree.max_persistence()),
         ("n_nonfinite", tree.n_nonfinite as f64),
+        ("smad", smad.plain),
+        ("smad_normalized", smad.normalized),
+        ("smad_weighted", smad.weighted),
     ];
     let names: Vec<String> = rows.iter().map(|(n, _)| format!("{prefix}{n}")).collect();
     let values: Vec<f64> = rows.iter().map(|(_, v)| *v).collect();

@@ -1,9 +1,9 @@
-//! Hessian-vector products, Lanczos, Hutchinson and SLQ against JAX's exact
+//! Hessian-vector products by central differences, Lanczos, Hutchinson and SLQ against JAX's exact
 //! Hessian of a tiny ReLU MLP (tests/reference/make_hessian.py).
 
 use basin_data::{rng::stream, Dataset, ImageShape};
 use basin_landscape::hessian::estimators::{analyze, HessianConfig};
-use basin_landscape::hessian::hvp::LossFunction;
+use basin_landscape::hessian::hvp::{HvpMethod, LossFunction};
 use basin_landscape::hessian::lanczos::{gaussian_vector, lanczos};
 use basin_train::{Architecture, Model};
 use candle_core::Device;
@@ -36,7 +36,7 @@ fn loss_function_with_step(r: &Value, h: f64) -> LossFunction {
     let n = rows.len() / 4;
     let labels: Vec<u32> = r["y"].as_array().unwrap().iter().map(|y| y.as_u64().unwrap() as u32).collect();
     let ds = Dataset::new("ref", Array2::from_shape_vec((n, 4), rows).unwrap(), labels, ImageShape::flat(4), 3).unwrap();
-    LossFunction::new(&model, &ds, h).unwrap()
+    LossFunction::new(&model, &ds, HvpMethod::Differences { step: h }).unwrap()
 }
 
 fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
@@ -88,10 +88,10 @@ fn estimators_match_jax_with_honest_uncertainty() {
     let rep = analyze(&f, &cfg, || {}).unwrap();
     let all = &rep.blocks[0];
     assert_eq!(all.block, "all");
-    for k in 0..3 {
-        let err = (all.top_eigenvalues[k] - eig[k]).abs();
-        assert!(err < 2e-3, "λ{k}: {} vs {}", all.top_eigenvalues[k], eig[k]);
-        assert!(all.top_residuals[k] < 1e-2, "residual {}", all.top_residuals[k]);
+    assert_eq!(all.top_eigenvalues.len(), 3, "top_k = 3");
+    for (k, (top, residual)) in all.top_eigenvalues.iter().zip(&all.top_residuals).enumerate() {
+        assert!((top - eig[k]).abs() < 2e-3, "λ{k}: {top} vs {}", eig[k]);
+        assert!(*residual < 1e-2, "residual {residual}");
     }
     assert!((all.min_eigenvalue - eig[42]).abs() < 2e-3, "λ_min {} vs {}", all.min_eigenvalue, eig[42]);
     assert!((all.eig_ratio() - (eig[42] / eig[0]).abs()).abs() < 1e-3);
@@ -139,7 +139,7 @@ fn lanczos_finds_the_extremes_of_a_known_spectrum() {
     assert!(r.ritz_vectors[0][199].abs() > 0.9);
     // A space that closes early stops early: rank-2 operator.
     let rank2 = |v: &[f64]| Ok(v.iter().enumerate().map(|(i, x)| if i < 2 { 5.0 * x } else { 0.0 }).collect());
-    let r = lanczos(10, rank2, &vec![1.0; 10], 10, 0).unwrap();
+    let r = lanczos(10, rank2, &[1.0; 10], 10, 0).unwrap();
     assert!(r.steps <= 3, "{}", r.steps);
 }
 
@@ -177,4 +177,23 @@ fn a_kink_next_to_theta_does_not_change_the_hessian() {
     let eig = floats(&r["eigenvalues"]);
     assert!((rep.blocks[0].top_eigenvalues[0] - eig[0]).abs() < 2e-3, "{} vs {}", rep.blocks[0].top_eigenvalues[0], eig[0]);
     assert!((rep.blocks[0].min_eigenvalue - eig[42]).abs() < 2e-3);
+}
+
+#[test]
+fn double_backward_without_the_environment_variable_is_refused() {
+    // This harness does not set CANDLE_GRAD_DO_NOT_DETACH (tests/double_backward.rs
+    // does): candle detaches gradients, so the exact method must say why it
+    // cannot run rather than return a Hessian missing its chain-rule terms.
+    if std::env::var_os("CANDLE_GRAD_DO_NOT_DETACH").is_some() {
+        return; // set by the caller's environment: nothing to refuse
+    }
+    let r = reference();
+    let model = Model::new(&Architecture::mlp(ImageShape::flat(4), &[5], 3), &mut stream(0, "init"), &Device::Cpu).unwrap();
+    let rows: Vec<f32> = r["x"].as_array().unwrap().iter().flat_map(|row| floats(row).into_iter().map(|x| x as f32)).collect();
+    let labels: Vec<u32> = r["y"].as_array().unwrap().iter().map(|y| y.as_u64().unwrap() as u32).collect();
+    let ds = Dataset::new("ref", Array2::from_shape_vec((rows.len() / 4, 4), rows).unwrap(), labels, ImageShape::flat(4), 3).unwrap();
+    let e = LossFunction::new(&model, &ds, HvpMethod::DoubleBackward).unwrap_err().to_string();
+    assert!(e.contains("CANDLE_GRAD_DO_NOT_DETACH") && e.contains("hvp"), "{e}");
+    assert!(!basin_landscape::hessian::autodiff::double_backward_available());
+    assert!(LossFunction::new(&model, &ds, HvpMethod::Differences { step: 0.0 }).unwrap_err().to_string().contains("fd_step"));
 }

@@ -23,8 +23,9 @@ fn matches_scikit_learn() {
     let origin: Vec<f32> = r["origin"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
     let pca = path_pca(&path, &origin, 2).unwrap();
     let ratio: Vec<f64> = r["explained_variance_ratio"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
-    for k in 0..2 {
-        approx::assert_abs_diff_eq!(pca.explained_variance_ratio[k], ratio[k], epsilon = 1e-9);
+    assert_eq!(pca.explained_variance_ratio.len(), 2);
+    for (got, want) in pca.explained_variance_ratio.iter().zip(&ratio) {
+        approx::assert_abs_diff_eq!(*got, *want, epsilon = 1e-9);
     }
     for (d, c) in pca.directions.iter().zip(rows(&r["components"])) {
         for (a, b) in d.iter().zip(&c) {

@@ -147,10 +147,10 @@ pub const TRAJECTORIES: SchemaSpec = SchemaSpec {
     name: "trajectories",
     major: 1,
     minor: 0,
-    doc: "One row per (net, jump seed, step size, epoch). Epoch 0 is the jump point θo + step·d. `weights` holds every parameter of the net flattened in the documented order (parameter tensors sorted by name, each row-major); the order is also stored in the file metadata under `basin.parameter_layout`.",
+    doc: "One row per (net, jump seed, step size, epoch). Epoch 0 is the jump point θo + step·d; a base net's own training path (`basin train --trajectory-out`) has jump seed −1, step size 0, and epoch 0 at its initialisation. `weights` holds every parameter of the net flattened in the documented order (parameter tensors sorted by name, each row-major); the order is also stored in the file metadata under `basin.parameter_layout`.",
     columns: &[
         col("run_id", Text, "the net (see `runs`)"),
-        col("jump_seed", Int64, "seed of the random direction"),
+        col("jump_seed", Int64, "seed of the random direction; −1 for the base net's own training path"),
         col("step_size", Float64, "jump length in units of the filter-normalised direction"),
         col("epoch", Int64, "0 = jump point, then after every retraining epoch"),
         col("train_loss", Float64, "cross-entropy on the training split"),

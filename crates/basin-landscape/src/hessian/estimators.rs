@@ -7,7 +7,7 @@
 
 use basin_data::rng::stream;
 
-use super::hvp::LossFunction;
+use super::hvp::{HvpMethod, LossFunction};
 use super::lanczos::{dot, gaussian_vector, lanczos, rademacher_vector};
 use crate::errors::{invalid, LandscapeResult};
 
@@ -196,6 +196,8 @@ pub fn analyze(f: &LossFunction, cfg: &HessianConfig, on_hvp: impl Fn()) -> Land
         return Err(invalid("operator", format!("the loss at θ is {loss}: no curvature to measure")));
     }
     let count = std::cell::Cell::new(0usize);
+    // Each block is a list of ranges; the whole net is the one range 0..n.
+    #[allow(clippy::single_range_in_vec_init)]
     let mut blocks = vec![(String::from("all"), vec![0..n])];
     if cfg.per_layer {
         blocks.extend(layer_blocks(f));
@@ -284,10 +286,11 @@ fn keskar_sharpness(f: &LossFunction, v: &[f64], loss: f64, eps: f64) -> Landsca
 /// # Errors
 /// [`crate::LandscapeError::InvalidParameter`] for fewer than 2 subsamples
 /// or a fraction outside (0, 1]; errors of the Hessian-vector products.
+#[allow(clippy::too_many_arguments)] // each is a documented setting of the CLI's `--subsamples`
 pub fn top_eigenvalue_over_subsamples(
     model: &basin_train::Model,
     data: &basin_data::Dataset,
-    fd_step: f64,
+    method: HvpMethod,
     lanczos_steps: usize,
     n_subsamples: usize,
     fraction: f64,
@@ -308,7 +311,7 @@ pub fn top_eigenvalue_over_subsamples(
         let mut rows = rand::seq::index::sample(&mut rng, data.len(), size).into_vec();
         rows.sort_unstable();
         let subset = data.select(&rows).map_err(|e| invalid("data", e.to_string()))?;
-        let f = LossFunction::new(model, &subset, fd_step)?;
+        let f = LossFunction::new(model, &subset, method)?;
         let start = gaussian_vector(f.dim(), &mut rng);
         let r = lanczos(
             f.dim(),

@@ -7,6 +7,12 @@
 //! persistence pair (birth = its minimum's loss, death = the saddle's loss)
 //! per merge. The pairs are the H0 persistence diagram of the lower-star
 //! filtration of the graph.
+//!
+//! Every node also records the vertices that joined its component while it
+//! was the component's top node (its own value first), so each node knows
+//! its basin's size: the number of points in its sublevel-set component
+//! just before that component merges into its parent. The landscape profile
+//! ([`MergeTree::profile`]) draws every basin that wide.
 
 use crate::errors::{invalid, LandscapeResult};
 
@@ -30,6 +36,10 @@ pub struct TreeNode {
     pub kind: NodeKind,
     /// The node it merges into (`None` for the last node of a component).
     pub parent: Option<usize>,
+    /// Points in the node's component just below its parent's level (for a
+    /// root, in the whole component): its children's sizes plus the
+    /// vertices that joined it before the merge, itself included.
+    pub size: usize,
 }
 
 /// One H0 persistence pair.
@@ -62,7 +72,15 @@ pub struct MergeTree {
     pub pairs: Vec<Pair>,
     /// Vertices left out because their loss is not finite.
     pub n_nonfinite: usize,
+    /// Per node, the values of the vertices that joined its component while
+    /// it was the component's top node, ascending (its own value first).
+    levels: Vec<Vec<f64>>,
 }
+
+/// Most wall points a basin's profile draws per side (evenly spaced in
+/// rank among the basin's own points, the lowest and highest always kept),
+/// so profiles of large grids stay small.
+const WALL_POINTS: usize = 16;
 
 impl MergeTree {
     /// Number of minima (leaves).
@@ -96,54 +114,112 @@ impl MergeTree {
         self.pairs.iter().filter(|p| p.death.is_finite()).map(Pair::persistence).fold(0.0, f64::max)
     }
 
-    /// The topological landscape profile: a 1D curve drawn from the tree by
-    /// visiting it depth first (children in order of their minima), every
-    /// minimum a valley floor at its loss and every saddle a pass at its
-    /// loss between the subtrees it joins, one unit of x per minimum. Its
-    /// valleys are the minima and their depths the persistences, as in
-    /// Geniesse et al.'s profiles (equal widths here rather than basin sizes).
-    /// One profile per connected component, laid side by side.
+    /// The values of the vertices that joined node `i`'s component while it
+    /// was the component's top node, ascending (node `i`'s own value first).
+    #[must_use]
+    pub fn levels(&self, i: usize) -> &[f64] {
+        &self.levels[i]
+    }
+
+    /// Number of points the tree was built on (finite values).
+    #[must_use]
+    pub fn n_points(&self) -> usize {
+        self.nodes.iter().filter(|n| n.parent.is_none()).map(|n| n.size).sum()
+    }
+
+    /// The topological landscape profile (Geniesse et al.): a 1D curve of
+    /// the basins of the merge tree, each basin as wide as the points in it.
+    ///
+    /// At loss level y, a basin's valley is as wide as the number of its
+    /// points with loss ≤ y (one unit of x per point): its walls rise from
+    /// its floor, at its minimum (a leaf, one unit wide) or at the saddle
+    /// where its sub-basins meet (side by side, largest first, as Geniesse
+    /// et al.'s profiles order them), to its rim at its parent's level,
+    /// where it is [`TreeNode::size`] wide. Walls are drawn through at most
+    /// 16 of each basin's own points per side. Valleys are minima, their
+    /// depths the persistences; components are laid side by side (lowest
+    /// minimum first), so the profile spans x ∈ [0, n_points].
+    ///
+    /// Landscaper 1.x (Geniesse et al.'s code) counts a basin's width the
+    /// same way (the points of its subtree's arcs plus its parent's level)
+    /// and orders sub-basins the same way, but draws each basin as its own
+    /// V, each wall as long as the count, centred in its parent (so nested
+    /// V's overlap); here one polyline of total width = count is drawn
+    /// instead, half the scale of Landscaper's x axis.
     #[must_use]
     pub fn profile(&self) -> Vec<(f64, f64)> {
-        let mut children: Vec<Vec<usize>> = vec![Vec::new(); self.nodes.len()];
-        let mut roots = Vec::new();
-        for (i, n) in self.nodes.iter().enumerate() {
-            match n.parent {
-                Some(p) => children[p].push(i),
-                None => roots.push(i),
-            }
-        }
+        let children = self.children();
+        let mut roots: Vec<usize> = (0..self.nodes.len()).filter(|&i| self.nodes[i].parent.is_none()).collect();
         let lowest: Vec<f64> = (0..self.nodes.len()).map(|i| self.subtree_min(i, &children)).collect();
-        for c in &mut children {
-            c.sort_by(|&a, &b| lowest[a].total_cmp(&lowest[b]));
-        }
         roots.sort_by(|&a, &b| lowest[a].total_cmp(&lowest[b]));
         let mut out = Vec::new();
         let mut x = 0.0;
         for r in roots {
-            self.walk(r, &children, &mut x, &mut out);
+            let rim = self.levels[r].last().copied().unwrap_or(self.nodes[r].value);
+            self.draw(r, &children, x, rim, &mut out);
+            #[allow(clippy::cast_precision_loss)]
+            let width = self.nodes[r].size as f64;
+            x += width;
         }
+        out.dedup();
         out
+    }
+
+    /// Children of every node, largest basin first (ties: lower minimum,
+    /// then lower node index).
+    fn children(&self) -> Vec<Vec<usize>> {
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); self.nodes.len()];
+        for (i, n) in self.nodes.iter().enumerate() {
+            if let Some(p) = n.parent {
+                children[p].push(i);
+            }
+        }
+        let lowest: Vec<f64> = (0..self.nodes.len()).map(|i| self.subtree_min(i, &children)).collect();
+        for c in &mut children {
+            c.sort_by(|&a, &b| self.nodes[b].size.cmp(&self.nodes[a].size).then(lowest[a].total_cmp(&lowest[b])).then(a.cmp(&b)));
+        }
+        children
     }
 
     fn subtree_min(&self, i: usize, children: &[Vec<usize>]) -> f64 {
         children[i].iter().map(|&c| self.subtree_min(c, children)).fold(self.nodes[i].value, f64::min)
     }
 
-    fn walk(&self, i: usize, children: &[Vec<usize>], x: &mut f64, out: &mut Vec<(f64, f64)>) {
-        let node = &self.nodes[i];
-        if children[i].is_empty() {
-            out.push((*x, node.value));
-            *x += 1.0;
-            return;
+    /// Draws node `i`'s basin on [left, left + size] with its rim at `rim`.
+    #[allow(clippy::cast_precision_loss)]
+    fn draw(&self, i: usize, children: &[Vec<usize>], left: f64, rim: f64, out: &mut Vec<(f64, f64)>) {
+        let levels = &self.levels[i];
+        let size = self.nodes[i].size as f64;
+        let base: usize = children[i].iter().map(|&c| self.nodes[c].size).sum();
+        let centre = left + size / 2.0;
+        // Width at the k-th own point: the sub-basins plus k + 1 own points.
+        let half = |k: usize| (base + k + 1) as f64 / 2.0;
+        let ranks = wall_ranks(levels.len());
+        out.push((left, rim));
+        for &k in ranks.iter().rev() {
+            out.push((centre - half(k), levels[k]));
         }
-        for (k, &c) in children[i].iter().enumerate() {
-            if k > 0 {
-                out.push((*x - 0.5, node.value));
-            }
-            self.walk(c, children, x, out);
+        let mut x = centre - base as f64 / 2.0;
+        for &c in &children[i] {
+            self.draw(c, children, x, levels[0], out);
+            x += self.nodes[c].size as f64;
         }
+        for &k in &ranks {
+            out.push((centre + half(k), levels[k]));
+        }
+        out.push((left + size, rim));
     }
+}
+
+/// Ranks of a basin's own points its walls are drawn through: all of them
+/// up to [`WALL_POINTS`], else that many evenly spaced, first and last kept.
+fn wall_ranks(n: usize) -> Vec<usize> {
+    if n <= WALL_POINTS {
+        return (0..n).collect();
+    }
+    let mut r: Vec<usize> = (0..WALL_POINTS).map(|j| j * (n - 1) / (WALL_POINTS - 1)).collect();
+    r.dedup();
+    r
 }
 
 /// Builds the merge tree of the sublevel sets of `values` on the graph
@@ -178,6 +254,7 @@ pub fn merge_tree(values: &[f64], adjacency: &[Vec<usize>]) -> LandscapeResult<M
     let mut birth_of = vec![usize::MAX; n];
     let mut node_of = vec![usize::MAX; n];
     let mut nodes: Vec<TreeNode> = Vec::new();
+    let mut levels: Vec<Vec<f64>> = Vec::new();
     let mut pairs = Vec::new();
     for &v in &order {
         entered[v] = true;
@@ -186,13 +263,16 @@ pub fn merge_tree(values: &[f64], adjacency: &[Vec<usize>]) -> LandscapeResult<M
         roots.dedup();
         match roots.len() {
             0 => {
-                nodes.push(TreeNode { vertex: v, value: values[v], kind: NodeKind::Minimum, parent: None });
+                nodes.push(TreeNode { vertex: v, value: values[v], kind: NodeKind::Minimum, parent: None, size: 1 });
+                levels.push(vec![values[v]]);
                 birth_of[v] = v;
                 node_of[v] = nodes.len() - 1;
             }
             1 => {
                 let r = roots[0];
                 let (b, t) = (birth_of[r], node_of[r]);
+                nodes[t].size += 1;
+                levels[t].push(values[v]);
                 let root = uf.union(r, v);
                 birth_of[root] = b;
                 node_of[root] = t;
@@ -200,7 +280,9 @@ pub fn merge_tree(values: &[f64], adjacency: &[Vec<usize>]) -> LandscapeResult<M
             _ => {
                 // Elder rule: the component with the lowest minimum survives.
                 roots.sort_by(|&a, &b| values[birth_of[a]].total_cmp(&values[birth_of[b]]).then(birth_of[a].cmp(&birth_of[b])));
-                nodes.push(TreeNode { vertex: v, value: values[v], kind: NodeKind::Saddle, parent: None });
+                let size = 1 + roots.iter().map(|&r| nodes[node_of[r]].size).sum::<usize>();
+                nodes.push(TreeNode { vertex: v, value: values[v], kind: NodeKind::Saddle, parent: None, size });
+                levels.push(vec![values[v]]);
                 let saddle = nodes.len() - 1;
                 for &r in &roots {
                     nodes[node_of[r]].parent = Some(saddle);
@@ -227,7 +309,7 @@ pub fn merge_tree(values: &[f64], adjacency: &[Vec<usize>]) -> LandscapeResult<M
         .collect();
     ess.sort_by(|a, b| a.birth.total_cmp(&b.birth));
     pairs.extend(ess);
-    Ok(MergeTree { nodes, pairs, n_nonfinite })
+    Ok(MergeTree { nodes, pairs, n_nonfinite, levels })
 }
 
 /// Union–find with path halving and union by size.

@@ -5,10 +5,14 @@
 //!
 //! * [`graph`] — neighbour graphs: grids and (mutual) kNN.
 //! * [`merge_tree`] — union–find over vertices in increasing loss: minima,
-//!   saddles, persistence pairs (elder rule), the tree and its profile.
+//!   saddles, persistence pairs (elder rule), basin sizes, the tree and its
+//!   profile (basins as wide as their points, as Geniesse et al. draw them).
+//! * [`smad`] — the Landscaper paper's saddle–minimum average distance,
+//!   plain, normalised and weighted by steepest-descent basins.
 //!
 //! Non-finite losses are left out of the graph (flagged in the result's
 //! `n_nonfinite`), never imputed.
 
 pub mod graph;
 pub mod merge_tree;
+pub mod smad;

@@ -72,6 +72,11 @@ $(OUT)/plan.mk: $(OUT)/params/plan.toml
 	$(BASIN) plan --params $< --out-dir $(OUT) --out $@
 include $(OUT)/plan.mk
 
+# The good and the poor net of [landscape] (good_run / poor_run), whose
+# surfaces, paths and interpolation the landscape rules draw. Set before
+# `all`, whose prerequisites are expanded as the rule is read.
+LANDSCAPE_RUNS := $(shell sed -n 's/^\(good\|poor\)_run *= *"\([^"]*\)".*/\2/p' $(PARAMS))
+
 all: $(OUT)/runs.parquet $(RUNS:%=$(OUT)/trajectories/%.parquet) \
      $(RUNS:%=$(OUT)/embeddings/%.parquet) $(OUT)/embeddings-joint.parquet \
      $(RUNS:%=$(OUT)/topology/%.vr.parquet) $(RUNS:%=$(OUT)/topology/%.vr-cocycles.parquet) $(RUNS:%=$(OUT)/topology/%.vr-cycles.parquet) \
@@ -156,7 +161,6 @@ $(OUT)/report/report.html $(OUT)/report/report.md &: $(OUT)/compare/classifiers.
 # ---- landscape: Hessian features of every net; surfaces, the PCA view of
 # one jump trajectory and the interpolation between the good and the poor
 # net ([landscape] good_run / poor_run) -----------------------------------
-LANDSCAPE_RUNS := $(shell sed -n 's/^\(good\|poor\)_run *= *"\([^"]*\)".*/\2/p' $(PARAMS))
 LANDSCAPE_NET = --params $(OUT)/params/landscape.toml --split $(OUT)/split.parquet --checkpoint $(OUT)/nets/$*.safetensors --run $*
 
 # Exact Hessian-vector products (double backward) allocate and free large

@@ -32,7 +32,7 @@ pub(crate) fn gemm(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, bt: bool) -> 
     let n = if bt { b.nrows() } else { b.ncols() };
     let threads = rayon::current_num_threads();
     if threads == 1 || m < 64 || (m as f64) * (n as f64) * (k as f64) < 4e6 {
-        return gemm_par(a, b.view(), bt, Par::Seq);
+        return gemm_seq(a, b.view(), bt);
     }
     let a = a.as_standard_layout();
     let rows = m.div_ceil(threads * 4).max(16);
@@ -63,12 +63,7 @@ pub(crate) fn gemm_sym(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2
         .enumerate()
         .for_each(|(bi, mut o)| {
             let (r0, r1) = (bi * block, (bi * block + o.nrows()).min(m));
-            let part = gemm_par(
-                a.slice(s![r0..r1, ..]),
-                b.slice(s![..r1, ..]),
-                true,
-                Par::Seq,
-            );
+            let part = gemm_seq(a.slice(s![r0..r1, ..]), b.slice(s![..r1, ..]), true);
             o.slice_mut(s![.., ..r1]).assign(&part);
         });
     // mirror the lower triangle, by tiles so both sides stay in cache
@@ -105,6 +100,7 @@ pub(crate) fn gemm_sym(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2
     out
 }
 
+/// `out` (`m x n`, row-major) <- `a * b^T` when `bt`, else `a * b`, on this thread.
 fn gemm_into(
     a: ArrayView2<'_, f64>,
     b: ArrayView2<'_, f64>,
@@ -134,28 +130,13 @@ fn gemm_into(
     faer::linalg::matmul::matmul(fo, Accum::Replace, fa, fb, 1.0, Par::Seq);
 }
 
-fn gemm_par(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, bt: bool, par: Par) -> Array2<f64> {
-    let (ac, m, k) = as_faer(&a);
-    let (bc, br, bcn) = as_faer(&b);
-    let asl = ac.as_ref().map_or_else(
-        || a.as_slice().unwrap_or(&[]),
-        |x| x.as_slice().unwrap_or(&[]),
-    );
-    let bsl = bc.as_ref().map_or_else(
-        || b.as_slice().unwrap_or(&[]),
-        |x| x.as_slice().unwrap_or(&[]),
-    );
-    let n = if bt { br } else { bcn };
+/// `a * b^T` (or `a * b`) on this thread only, into a new matrix.
+fn gemm_seq(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, bt: bool) -> Array2<f64> {
+    let (m, n) = (a.nrows(), if bt { b.nrows() } else { b.ncols() });
     let mut out = Array2::<f64>::zeros((m, n));
-    if m == 0 || n == 0 || k == 0 {
-        return out;
+    if let Some(osl) = out.as_slice_mut() {
+        gemm_into(a, b, bt, osl, m, n);
     }
-    let fa = MatRef::from_row_major_slice(asl, m, k);
-    let fb0 = MatRef::from_row_major_slice(bsl, br, bcn);
-    let fb = if bt { fb0.transpose() } else { fb0 };
-    let osl = out.as_slice_mut().unwrap_or(&mut []);
-    let fo = MatMut::from_row_major_slice_mut(osl, m, n);
-    faer::linalg::matmul::matmul(fo, Accum::Replace, fa, fb, 1.0, par);
     out
 }
 

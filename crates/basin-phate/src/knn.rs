@@ -433,3 +433,25 @@ pub(crate) fn select_exact(row: ArrayView1<'_, f64>, need: &Need) -> Vec<(usize,
         .map(|(j, &d)| (j, d))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rule `tests/knn_search.rs::auto_uses_tree_and_agrees` relies on
+    /// (it can only see that the kernels agree): the tree for euclidean or
+    /// Minkowski data with few columns and many rows, brute force otherwise.
+    #[test]
+    fn auto_picks_the_tree_only_for_few_columns_and_many_rows() {
+        use Distance::{Cosine, Euclidean, Minkowski};
+        let (many, few) = (KDTREE_MIN_ROWS, KDTREE_MIN_ROWS - 1);
+        assert_eq!(SearchMethod::auto(Euclidean, 2500, 3), SearchMethod::KdTree);
+        assert_eq!(SearchMethod::auto(Euclidean, many, KDTREE_MAX_DIM), SearchMethod::KdTree);
+        assert_eq!(SearchMethod::auto(Minkowski(1.0), many, 2), SearchMethod::KdTree);
+        assert_eq!(SearchMethod::auto(Euclidean, few, 3), SearchMethod::BruteGemm);
+        assert_eq!(SearchMethod::auto(Euclidean, many, KDTREE_MAX_DIM + 1), SearchMethod::BruteGemm);
+        assert_eq!(SearchMethod::auto(Cosine, 10 * many, 3), SearchMethod::BruteGemm);
+        assert_eq!(SearchMethod::auto(Minkowski(3.0), few, 3), SearchMethod::BruteDirect);
+        assert_eq!(SearchMethod::auto(Minkowski(3.0), many, 100), SearchMethod::BruteDirect);
+    }
+}

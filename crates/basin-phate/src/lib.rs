@@ -42,6 +42,8 @@
 //!   Lloyd k-means gives lumpier clusters, a smaller t and a lower DEMaP).
 //! - **Threads**: coarse rayon tasks around single-threaded kernels (no
 //!   barrier-synchronised BLAS), so a loaded machine slows basin in proportion.
+//!   Blocks are fixed and partial sums added in a fixed order, so the bytes
+//!   of a fit do not depend on the number of threads.
 //! - **Bad input**: NaN/inf, empty input, fewer than knn + 2 points and bad
 //!   precomputed matrices are errors; duplicates follow graphtools (bandwidth
 //!   floored at machine epsilon); identical points embed at the origin.

@@ -32,7 +32,7 @@ pub(crate) fn gemm(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, bt: bool) -> 
     let n = if bt { b.nrows() } else { b.ncols() };
     let threads = rayon::current_num_threads();
     if threads == 1 || m < 64 || (m as f64) * (n as f64) * (k as f64) < 4e6 {
-        return gemm_par(a, b.view(), bt, Par::Seq);
+        return gemm_seq(a, b.view(), bt);
     }
     let a = a.as_standard_layout();
     let rows = m.div_ceil(threads * 4).max(16);
@@ -63,12 +63,7 @@ pub(crate) fn gemm_sym(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2
         .enumerate()
         .for_each(|(bi, mut o)| {
             let (r0, r1) = (bi * block, (bi * block + o.nrows()).min(m));
-            let part = gemm_par(
-                a.slice(s![r0..r1, ..]),
-                b.slice(s![..r1, ..]),
-                true,
-                Par::Seq,
-            );
+            let part = gemm_seq(a.slice(s![r0..r1, ..]), b.slice(s![..r1, ..]), true);
             o.slice_mut(s![.., ..r1]).assign(&part);
         });
     // mirror the lower triangle, by tiles so both sides stay in cache
@@ -105,6 +100,7 @@ pub(crate) fn gemm_sym(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2
     out
 }
 
+/// `out` (`m x n`, row-major) <- `a * b^T` when `bt`, else `a * b`, on this thread.
 fn gemm_into(
     a: ArrayView2<'_, f64>,
     b: ArrayView2<'_, f64>,
@@ -134,28 +130,13 @@ fn gemm_into(
     faer::linalg::matmul::matmul(fo, Accum::Replace, fa, fb, 1.0, Par::Seq);
 }
 
-fn gemm_par(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, bt: bool, par: Par) -> Array2<f64> {
-    let (ac, m, k) = as_faer(&a);
-    let (bc, br, bcn) = as_faer(&b);
-    let asl = ac.as_ref().map_or_else(
-        || a.as_slice().unwrap_or(&[]),
-        |x| x.as_slice().unwrap_or(&[]),
-    );
-    let bsl = bc.as_ref().map_or_else(
-        || b.as_slice().unwrap_or(&[]),
-        |x| x.as_slice().unwrap_or(&[]),
-    );
-    let n = if bt { br } else { bcn };
+/// `a * b^T` (or `a * b`) on this thread only, into a new matrix.
+fn gemm_seq(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, bt: bool) -> Array2<f64> {
+    let (m, n) = (a.nrows(), if bt { b.nrows() } else { b.ncols() });
     let mut out = Array2::<f64>::zeros((m, n));
-    if m == 0 || n == 0 || k == 0 {
-        return out;
+    if let Some(osl) = out.as_slice_mut() {
+        gemm_into(a, b, bt, osl, m, n);
     }
-    let fa = MatRef::from_row_major_slice(asl, m, k);
-    let fb0 = MatRef::from_row_major_slice(bsl, br, bcn);
-    let fb = if bt { fb0.transpose() } else { fb0 };
-    let osl = out.as_slice_mut().unwrap_or(&mut []);
-    let fo = MatMut::from_row_major_slice_mut(osl, m, n);
-    faer::linalg::matmul::matmul(fo, Accum::Replace, fa, fb, 1.0, par);
     out
 }
 
@@ -164,12 +145,16 @@ pub(crate) fn gram(a: ArrayView2<'_, f64>) -> Array2<f64> {
     at_b(a, a)
 }
 
-/// `a^T b` for tall `a` and `b` with the same rows, summed over row blocks in parallel.
+/// `a^T b` for tall `a` and `b` with the same rows: row blocks multiplied in
+/// parallel, their products added in block order (not by rayon's `reduce`,
+/// whose order follows the work stealing), so the bytes do not depend on the
+/// thread count.
 pub(crate) fn at_b(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
     let (la, lb) = (a.ncols(), b.ncols());
     let a = a.as_standard_layout();
     let b = b.as_standard_layout();
-    a.axis_chunks_iter(Axis(0), 2048)
+    let parts: Vec<Array2<f64>> = a
+        .axis_chunks_iter(Axis(0), 2048)
         .into_par_iter()
         .zip(b.axis_chunks_iter(Axis(0), 2048).into_par_iter())
         .map(|(ab, bb)| {
@@ -185,7 +170,10 @@ pub(crate) fn at_b(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64
             }
             g
         })
-        .reduce(|| Array2::zeros((la, lb)), |x, y| x + y)
+        .collect();
+    parts
+        .into_iter()
+        .fold(Array2::zeros((la, lb)), |sum, part| sum + part)
 }
 
 /// `a * b^T` in single precision, single-threaded: `a` is m x k and `b` is
@@ -274,12 +262,48 @@ fn cholesky_qr_step(q: &mut Array2<f64>) -> bool {
     q.iter().all(|v| v.is_finite())
 }
 
+/// Thin Q of a Householder QR, single-threaded: `Mat::qr` and
+/// `compute_thin_Q` run on faer's global parallelism (all of rayon's
+/// threads), whose blocking follows the thread count, and so would the bits.
 fn householder_orthonormalize(q: &mut Array2<f64>) {
+    use faer::dyn_stack::{MemBuffer, MemStack};
+    use faer::linalg::householder;
+    use faer::linalg::qr::no_pivoting::factor;
     let (n, l) = q.dim();
-    let m = faer::Mat::<f64>::from_fn(n, l, |i, j| q[[i, j]]);
-    let thin = m.qr().compute_thin_Q();
+    let size = n.min(l);
+    if size == 0 {
+        return;
+    }
+    let mut qr = faer::Mat::<f64>::from_fn(n, l, |i, j| q[[i, j]]);
+    let block = factor::recommended_block_size::<f64>(n, l);
+    let mut coeff = faer::Mat::<f64>::zeros(block, size);
+    let scratch = factor::qr_in_place_scratch::<f64>(n, l, block, Par::Seq, Default::default());
+    factor::qr_in_place(
+        qr.as_mut(),
+        coeff.as_mut(),
+        Par::Seq,
+        MemStack::new(&mut MemBuffer::new(scratch)),
+        Default::default(),
+    );
+    // The Householder vectors: the unit lower trapezoid of the first `size` columns.
+    let basis = faer::Mat::<f64>::from_fn(n, size, |i, j| match i.cmp(&j) {
+        std::cmp::Ordering::Less => 0.0,
+        std::cmp::Ordering::Equal => 1.0,
+        std::cmp::Ordering::Greater => qr[(i, j)],
+    });
+    let mut thin = faer::Mat::<f64>::identity(n, size);
+    let scratch =
+        householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<f64>(n, block, size);
+    householder::apply_block_householder_sequence_on_the_left_in_place_with_conj(
+        basis.as_ref(),
+        coeff.as_ref(),
+        faer::Conj::No,
+        thin.as_mut(),
+        Par::Seq,
+        MemStack::new(&mut MemBuffer::new(scratch)),
+    );
     for i in 0..n {
-        for j in 0..l {
+        for j in 0..size {
             q[[i, j]] = thin[(i, j)];
         }
     }
@@ -344,4 +368,67 @@ pub(crate) fn top_eigen_abs(
         vals.slice(s![..kk]).to_owned(),
         q.slice(s![.., ..kk]).to_owned(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap()
+    }
+
+    /// The products that feed the landmarks and PCA give the same bytes on
+    /// any number of threads (rayon's `reduce` would add the row blocks of
+    /// `a^T b` in an order that depends on the work stealing).
+    #[test]
+    fn products_do_not_depend_on_the_thread_count() {
+        // 5 row blocks of 2048 for `at_b`; a product big enough for `gemm`'s
+        // threads, with a long inner dimension (PCA's, the input's columns).
+        let a = gaussian(10_000, 12, 1);
+        let b = gaussian(10_000, 7, 2);
+        let x = gaussian(1000, 2000, 3);
+        let y = gaussian(30, 2000, 4);
+        let run = |threads: usize| {
+            pool(threads).install(|| {
+                let mut q = a.clone();
+                orthonormalize(&mut q);
+                (at_b(a.view(), b.view()), gemm(x.view(), y.view(), true), q)
+            })
+        };
+        let one = run(1);
+        // Rank-deficient columns: Cholesky QR refuses them, Householder QR runs.
+        let mut deficient = gaussian(3000, 40, 5);
+        for j in 20..40 {
+            let src = deficient.column(j - 20).to_owned();
+            deficient.column_mut(j).assign(&src);
+        }
+        let householder = |threads: usize| {
+            pool(threads).install(|| {
+                let mut q = deficient.clone();
+                orthonormalize(&mut q);
+                q
+            })
+        };
+        let h1 = householder(1);
+        // It is still an orthonormal basis of the column space (of rank 20).
+        let g = gram(h1.view());
+        for i in 0..40 {
+            for j in 0..40 {
+                let expected = if i == j { 1.0 } else { 0.0 };
+                assert!((g[[i, j]] - expected).abs() < 1e-10, "Q^T Q [{i}, {j}] = {}", g[[i, j]]);
+            }
+        }
+        let residual = &deficient - &gemm(h1.view(), at_b(h1.view(), deficient.view()).view(), false);
+        assert!(residual.iter().all(|v| v.abs() < 1e-9));
+        for threads in [2, 3, 4] {
+            assert_eq!(h1, householder(threads), "Householder QR at {threads} threads");
+        }
+        for threads in [2, 3, 4] {
+            let other = run(threads);
+            assert_eq!(one.0, other.0, "a^T b at {threads} threads");
+            assert_eq!(one.1, other.1, "gemm at {threads} threads");
+            assert_eq!(one.2, other.2, "orthonormalize at {threads} threads");
+        }
+    }
 }

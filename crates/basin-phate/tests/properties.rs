@@ -67,6 +67,24 @@ fn same_seed_same_bytes() {
     assert_eq!(a.embedding, b.embedding);
 }
 
+/// The thread count changes nothing: PCA and landmarks (whose products sum
+/// row blocks: more than two of 2048 rows here) and SGD MDS give the same
+/// bytes on 1 and 3 threads.
+#[test]
+fn same_bytes_on_any_number_of_threads() {
+    let n = 4500;
+    let base = cloud(n, 4);
+    let wide = Array2::from_shape_fn((n, 20), |(i, j)| {
+        base[[i, j % 5]] * (1.0 + j as f64 * 0.1) + ((i * 7 + j * 13) % 17) as f64 * 1e-3
+    });
+    let p = Phate::params().n_pca(Some(10)).n_landmark(Some(100)).seed(4);
+    let one = p.clone().n_jobs(Some(1)).fit(wide.view()).unwrap();
+    let three = p.n_jobs(Some(3)).fit(wide.view()).unwrap();
+    assert!(one.landmarks().is_some());
+    assert_eq!(one.t, three.t);
+    assert_eq!(one.embedding, three.embedding);
+}
+
 /// Refit on the cached graph equals a fresh fit with the same settings.
 #[test]
 fn refit_equals_fresh_fit() {

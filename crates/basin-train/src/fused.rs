@@ -346,6 +346,11 @@ impl CustomOp2 for CrossEntropy {
         let z = f32_slice(s1, l1, "logits")?;
         let y = labels_of(s2, l2)?;
         let c = l1.dims()[1];
+        // As candle's `cross_entropy`: one label per row of logits (a zip
+        // would quietly drop rows or labels), and at least one class.
+        if c == 0 || y.len() * c != z.len() {
+            candle_core::bail!("cross-entropy: {} labels for logits of shape {:?}", y.len(), l1.dims())
+        }
         let mut total = 0.0f32;
         for (row, &label) in z.chunks(c).zip(y) {
             let Some(&zy) = row.get(label as usize) else {
@@ -436,6 +441,22 @@ mod tests {
             assert!((a - b).abs() < 1e-6, "{a} vs {b}");
         }
         assert!(gb1.iter().any(|&v| v != 0.0));
+    }
+
+    /// A label count that does not match the rows of logits is an error, as
+    /// in candle's `cross_entropy`, not a loss over the rows that have one.
+    #[test]
+    fn cross_entropy_refuses_a_label_count_mismatch() {
+        let dev = Device::Cpu;
+        let z = Tensor::new(&[[0.0f32, 1.0], [2.0, 0.0], [0.5, 0.5]], &dev).unwrap();
+        for labels in [&[0u32, 1][..], &[0, 1, 1, 0][..]] {
+            let y = Tensor::new(labels, &dev).unwrap();
+            assert!(candle_nn::loss::cross_entropy(&z, &y).is_err());
+            let err = cross_entropy(&z, &y).unwrap_err().to_string();
+            assert!(err.contains(&format!("{} labels", labels.len())), "{err}");
+        }
+        let y = Tensor::new(&[0u32, 1, 1], &dev).unwrap();
+        assert!(cross_entropy(&z, &y).is_ok());
     }
 }
 

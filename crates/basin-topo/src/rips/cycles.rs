@@ -53,7 +53,8 @@ pub(crate) struct CycleInput<'r> {
 
 /// One cycle per bar of `input.bars` (same order); `None` where the
 /// homology reduction did not end at the bar's birth edge, which would be a
-/// bug (it is tested never to happen) and is reported instead of a wrong cycle.
+/// bug (it is tested never to happen): the caller then gives the bar an
+/// empty cycle rather than a wrong one.
 pub(crate) fn representative_cycles<M: RipsMatrix, E: CofacetEnumerator<M>>(
     ctx: &Ctx<'_, M>,
     apparent: &mut Apparent<E>,

@@ -205,15 +205,14 @@ fn check_distance(d: f64, what: impl FnOnce() -> String) -> TopoResult<()> {
     Ok(())
 }
 
-/// Validates an input and converts it to `f32` distances.
+/// Validates an input and converts it to `f32` distances, the matrix the
+/// reduction reads; `pool` computes a point cloud's distances on threads.
 ///
 /// # Errors
 /// [`TopoError::InvalidInput`] for empty, ragged, non-square, non-symmetric
 /// input, a non-zero diagonal, NaN, infinite or negative values, vertex ids
 /// out of range, conflicting duplicate edges and zero vectors under the
 /// cosine metric.
-/// Validates the input and brings it into the matrix the reduction reads;
-/// `pool` computes a point cloud's distances on threads.
 pub(crate) fn prepare(
     input: &RipsInput<'_>,
     pool: Option<&rayon::ThreadPool>,

@@ -1,8 +1,12 @@
 //! End-to-end runs of the `basin` binary on a tiny study of the shipped
 //! digits: split → train → jump → merge, determinism, resume and errors.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::{basin, ok, study_dir, train_and_jump};
 
 use basin_store::schema::{CYCLES, DIAGRAMS, EMBEDDINGS, RUNS, SPLITS, TRAJECTORIES};
 use basin_store::{columns, read_table};
@@ -29,28 +33,8 @@ steps = [0.5, 50.0]
 epochs = 3
 "#;
 
-fn basin(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_basin"))
-        .args(["--quiet", "--log", "warn"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("basin runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-fn ok(dir: &Path, args: &[&str]) {
-    let (success, stderr) = basin(dir, args);
-    assert!(success, "basin {args:?} failed: {stderr}");
-}
-
 fn study() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
-    let params = PARAMS.replace("DATA_DIR", &data_dir.to_string_lossy());
-    let p = dir.path().join("params.toml");
-    std::fs::write(&p, params).unwrap();
-    (dir, p)
+    study_dir(PARAMS)
 }
 
 const RUN: &str = "wd0.0005-bs64-aug0-noise0-s0";
@@ -195,16 +179,9 @@ fn phate_per_net_keeps_every_point_and_joint_keeps_the_epoch_stride() {
     let mut text = std::fs::read_to_string(&p).unwrap();
     text.push_str("\n[phate]\nknn = 2\nt = 3\nn_pca = 0\nmds = \"classic\"\njoint_epoch_stride = 2\n");
     std::fs::write(&p, text.replace("steps = [0.5, 50.0]", "steps = [0.5, 0.25]")).unwrap();
-    ok(d, &["data", "split", "--params", "params.toml", "--out", "split.parquet"]);
-    ok(d, &["train", "--params", "params.toml", "--split", "split.parquet", "--run", RUN, "--out", "net.safetensors", "--run-table", "run.parquet"]);
-    let mut shards = Vec::new();
-    for (seed, step) in [(0, "0.5"), (1, "0.25")] {
-        let out = format!("j{seed}.parquet");
-        let shard = format!("{RUN}__j{seed}_s{step}");
-        ok(d, &["jump", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--shard", &shard, "--out", &out]);
-        shards.push(out);
-    }
-    ok(d, &["merge", "--schema", "trajectories", "--out", "traj.parquet", &shards[0], &shards[1]]);
+    let shards = [format!("{RUN}__j0_s0.5"), format!("{RUN}__j1_s0.25")];
+    train_and_jump(d, RUN, &shards);
+    let (a, b) = (format!("{}.parquet", shards[0]), format!("{}.parquet", shards[1]));
 
     let epochs_of = |file: &str| {
         let (df, _) = read_table(&d.join(file), &EMBEDDINGS).unwrap();
@@ -214,7 +191,7 @@ fn phate_per_net_keeps_every_point_and_joint_keeps_the_epoch_stride() {
     };
     ok(d, &["phate", "--params", "params.toml", "--scope", "per-net", "--out", "per-net.parquet", "traj.parquet"]);
     assert_eq!(epochs_of("per-net.parquet"), ("per-net".to_owned(), vec![0, 0, 1, 1, 2, 2, 3, 3]), "per-net embeddings keep every epoch");
-    ok(d, &["phate", "--params", "params.toml", "--scope", "joint", "--out", "joint.parquet", &shards[0], &shards[1]]);
+    ok(d, &["phate", "--params", "params.toml", "--scope", "joint", "--out", "joint.parquet", &a, &b]);
     assert_eq!(epochs_of("joint.parquet"), ("joint".to_owned(), vec![0, 0, 2, 2]), "the joint embedding keeps epochs on the stride");
 
     let text = std::fs::read_to_string(&p).unwrap().replace("joint_epoch_stride = 2", "joint_epoch_stride = 0");
@@ -232,20 +209,8 @@ fn jumps(d: &Path, p: &Path, seeds: &[u64], steps: &[&str]) {
     let text = text.replace("steps = [0.5, 50.0]", &format!("steps = [{}]", steps.join(", "))).replace("epochs = 3", "epochs = 6");
     let text = text.replace("seeds = [0, 1]", &format!("seeds = {seeds:?}"));
     std::fs::write(p, text).unwrap();
-    ok(d, &["data", "split", "--params", "params.toml", "--out", "split.parquet"]);
-    ok(d, &["train", "--params", "params.toml", "--split", "split.parquet", "--run", RUN, "--out", "net.safetensors", "--run-table", "run.parquet"]);
-    let mut shards = Vec::new();
-    for seed in seeds {
-        for step in steps {
-            let out = format!("j{seed}-{step}.parquet");
-            let shard = format!("{RUN}__j{seed}_s{step}");
-            ok(d, &["jump", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--shard", &shard, "--out", &out]);
-            shards.push(out);
-        }
-    }
-    let mut merge = vec!["merge", "--schema", "trajectories", "--out", "traj.parquet"];
-    merge.extend(shards.iter().map(String::as_str));
-    ok(d, &merge);
+    let shards: Vec<String> = seeds.iter().flat_map(|seed| steps.iter().map(move |step| format!("{RUN}__j{seed}_s{step}"))).collect();
+    train_and_jump(d, RUN, &shards);
 }
 
 #[test]

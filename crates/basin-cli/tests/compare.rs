@@ -2,17 +2,15 @@
 //! 12 nets whose `topology` feature is their test loss and whose `noise`
 //! feature is not.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
+
+use common::basin;
 
 use basin_store::polars::prelude::{Column, DataFrame};
 use basin_store::schema::{COMPARISONS, CORRELATIONS, FEATURES, RUNS};
 use basin_store::{columns, read_table, write_table, Provenance};
-
-fn basin(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_basin")).args(["--quiet", "--log", "warn"]).args(args).current_dir(dir).output().expect("basin runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
 
 fn write_inputs(dir: &Path) {
     let n = 12;

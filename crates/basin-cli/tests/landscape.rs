@@ -1,8 +1,11 @@
 //! End-to-end runs of `basin landscape …` on a tiny study of the shipped
 //! digits: split → train → jump → merge → probes.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use common::{basin, basin_with_env, ok, study_dir, train_and_jump};
 
 use basin_store::schema::{PROBES, RUNS, TRAJECTORIES};
 use basin_store::{columns, read_provenance, read_table};
@@ -35,44 +38,10 @@ grid_resolution = 3
 
 const RUN: &str = "wd0.0005-bs64-aug0-noise0-s0";
 
-fn basin(dir: &Path, args: &[&str]) -> (bool, String) {
-    basin_with_env(dir, args, &[])
-}
-
-fn basin_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_basin"))
-        .args(["--quiet", "--log", "warn"])
-        .args(args)
-        .env_remove("CANDLE_GRAD_DO_NOT_DETACH")
-        .envs(env.iter().copied())
-        .current_dir(dir)
-        .output()
-        .expect("basin runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-fn ok(dir: &Path, args: &[&str]) {
-    let (success, stderr) = basin(dir, args);
-    assert!(success, "basin {args:?} failed: {stderr}");
-}
-
 /// A trained net with two merged jump shards (6 trajectory rows).
 fn study() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
-    std::fs::write(dir.path().join("params.toml"), PARAMS.replace("DATA_DIR", &data_dir.to_string_lossy())).unwrap();
-    let d = dir.path();
-    ok(d, &["data", "split", "--params", "params.toml", "--out", "split.parquet"]);
-    ok(d, &["train", "--params", "params.toml", "--split", "split.parquet", "--run", RUN, "--out", "net.safetensors", "--run-table", "run.parquet"]);
-    let mut shards = Vec::new();
-    for shard in [format!("{RUN}__j0_s0.5"), format!("{RUN}__j1_s1")] {
-        let out = format!("{shard}.parquet");
-        ok(d, &["jump", "--params", "params.toml", "--split", "split.parquet", "--checkpoint", "net.safetensors", "--shard", &shard, "--out", &out]);
-        shards.push(out);
-    }
-    let mut args = vec!["merge", "--schema", "trajectories", "--out", "traj.parquet"];
-    args.extend(shards.iter().map(String::as_str));
-    ok(d, &args);
+    let (dir, _) = study_dir(PARAMS);
+    train_and_jump(dir.path(), RUN, &[format!("{RUN}__j0_s0.5"), format!("{RUN}__j1_s1")]);
     dir
 }
 

@@ -46,6 +46,9 @@ pub(crate) struct CompareSection {
     pub forest_trees: usize,
     /// Best and worst nets put side by side in the figures.
     pub side_by_side: usize,
+    /// Hyper-parameters whose value combinations are the strata of the
+    /// report's within-strata correlations (absent ones are skipped).
+    pub strata: Vec<String>,
     /// The report's title.
     pub title: String,
 }
@@ -65,6 +68,7 @@ impl Default for CompareSection {
             logistic_tolerance: 1e-4,
             forest_trees: 100,
             side_by_side: 3,
+            strata: vec!["label_noise".into(), "augment".into()],
             title: "basin: loss-landscape comparison of well- and poorly-generalizing nets".into(),
         }
     }
@@ -370,7 +374,11 @@ pub(crate) fn report(args: &ReportArgs) -> Result<()> {
         let (id, d) = inputs::read_diagram(p)?;
         inputs_all.rips.insert(id, d);
     }
-    let files = basin_compare::write_report(&inputs_all, &args.out_dir, &ReportConfig { side_by_side: section.side_by_side })?;
+    let files = basin_compare::write_report(&inputs_all, &args.out_dir, &ReportConfig {
+            side_by_side: section.side_by_side,
+            strata: section.strata.clone(),
+            bootstrap: BootstrapConfig { resamples: section.bootstrap, confidence: section.confidence, seed: section.seed },
+        })?;
     tracing::info!(markdown = %files.markdown.display(), html = %files.html.display(), figures = files.figures.len(), "wrote the report");
     Ok(())
 }

@@ -109,7 +109,7 @@ fn report_states_the_numbers_and_embeds_everything() {
         inputs.sublevel.insert(run.run_id.clone(), vec![Pair { dim: 0, birth: 0.1, death: 0.5 }, Pair { dim: 0, birth: 0.0, death: f64::INFINITY }]);
     }
     let dir = tempfile::tempdir().unwrap();
-    let files = write_report(&inputs, dir.path(), &ReportConfig { side_by_side: 2 }).unwrap();
+    let files = write_report(&inputs, dir.path(), &ReportConfig { side_by_side: 2, ..ReportConfig::default() }).unwrap();
 
     let md = std::fs::read_to_string(&files.markdown).unwrap();
     let html = std::fs::read_to_string(&files.html).unwrap();
@@ -126,6 +126,18 @@ fn report_states_the_numbers_and_embeds_everything() {
     assert!(md.contains("as the paper found"));
     assert!(md.contains("Hessian top_eigenvalue at the minimum: Spearman with test loss 1.00"), "the sharpness finding is stated");
     assert!(md.contains("only 3 of the paper's four feature sets"), "no grid baseline here, and the report says so");
+    // The default strata (label noise × augmentation) are not in these runs: no within-strata section.
+    assert!(!md.contains("Within strata"), "no strata, no within-strata findings");
+    // Stratified by weight decay: 10 nets per stratum, persistence monotone in test loss within each.
+    let strat_dir = tempfile::tempdir().unwrap();
+    let cfg = ReportConfig { side_by_side: 2, strata: vec!["weight_decay".into()], ..ReportConfig::default() };
+    let strat = std::fs::read_to_string(write_report(&inputs, strat_dir.path(), &cfg).unwrap().markdown).unwrap();
+    assert!(strat.contains("### Within strata of weight_decay"), "{strat}");
+    assert!(strat.contains("| topology | sublevel_total_persistence_d0 | **pooled within strata** | **1.000** |"));
+    assert!(strat.contains("| topology | sublevel_total_persistence_d0 | weight_decay=0 | 1.000 |"));
+    assert!(strat.contains("| topology | sublevel_total_persistence_d0 | weight_decay=0.001 | 1.000 |"));
+    assert!(strat.contains("Spearman(sublevel_total_persistence_d0, test loss) pooled 1.00"));
+    assert!(strat.contains("Per stratum: weight_decay=0: 1.00 (n = 10); weight_decay=0.001: 1.00 (n = 10)"));
     // Figures: PNG and SVG of each; the HTML inlines them and carries the explorer's data.
     assert!(files.figures.iter().any(|f| f.ends_with("embedding-epoch.png")));
     assert!(files.figures.iter().any(|f| f.ends_with("diagrams-sublevel.svg")));
@@ -139,6 +151,6 @@ fn report_states_the_numbers_and_embeds_everything() {
     assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "nothing is fetched");
     // Rewriting gives the same bytes.
     let again = tempfile::tempdir().unwrap();
-    let files2 = write_report(&inputs, again.path(), &ReportConfig { side_by_side: 2 }).unwrap();
+    let files2 = write_report(&inputs, again.path(), &ReportConfig { side_by_side: 2, ..ReportConfig::default() }).unwrap();
     assert_eq!(std::fs::read(&files2.html).unwrap(), html.as_bytes());
 }

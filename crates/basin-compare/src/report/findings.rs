@@ -2,6 +2,7 @@
 
 use super::{feature_mean, good_and_poor, ReportConfig, ReportInputs, PAPER_SETS};
 use crate::analysis::{ClassifierRow, CorrelationRow};
+use crate::stats::{stratified_correlation, CorrelationMethod, StratifiedCorrelation, MIN_STRATUM};
 
 /// The paper's 5-class test-loss-quintile accuracies (Horoi et al. 2022,
 /// Table 1): J&R, naive, grid, scrambled, in percent.
@@ -59,6 +60,11 @@ pub struct Findings {
     pub persistence: Vec<CorrelationRow>,
     /// The strongest Spearman correlations with test loss over all features.
     pub strongest: Vec<CorrelationRow>,
+    /// The hyper-parameters whose value combinations are the strata.
+    pub strata_keys: Vec<String>,
+    /// Spearman correlations with test loss within strata, for the
+    /// total-persistence and curvature features: `(feature set, feature, result)`.
+    pub within_strata: Vec<(String, String, StratifiedCorrelation)>,
     /// (feature, mean over good nets, mean over poor nets) of the PHATE summaries.
     pub embedding_contrast: Vec<(String, f64, f64)>,
     /// The findings as sentences, with their numbers.
@@ -102,12 +108,15 @@ impl Findings {
             .map(|f| ((*f).to_owned(), feature_mean(inputs, "phate", f, &good), feature_mean(inputs, "phate", f, &poor)))
             .filter(|(_, g, p)| g.is_finite() && p.is_finite())
             .collect();
+        let (strata_keys, within_strata) = within_strata(inputs, cfg, &persistence);
         let mut findings = Self {
             good: good.iter().map(|r| r.run_id.clone()).collect(),
             poor: poor.iter().map(|r| r.run_id.clone()).collect(),
             headlines,
             persistence,
             strongest,
+            strata_keys,
+            within_strata,
             embedding_contrast,
             sentences: Vec::new(),
         };
@@ -168,6 +177,28 @@ impl Findings {
                 c.feature, c.estimate, c.ci_low, c.ci_high, c.p_value, c.n
             ));
         }
+        for (_, feature, w) in &self.within_strata {
+            let Some(p) = &w.pooled else { continue };
+            let cells: Vec<String> = w.strata.iter().map(|(label, c)| format!("{label}: {:.2} (n = {})", c.estimate, c.n)).collect();
+            let reading = if p.ci_low > 0.0 {
+                "positive within strata"
+            } else if p.ci_high < 0.0 {
+                "negative within strata"
+            } else {
+                "the interval includes 0"
+            };
+            s.push(format!(
+                "Within strata of {} ({} strata with at least {MIN_STRATUM} nets): Spearman({feature}, test loss) pooled {:.2} (Fisher z, stratified-bootstrap CI [{:.2}, {:.2}], p = {:.3}, n = {}): {reading}. Per stratum: {}.",
+                self.strata_keys.join(" × "),
+                w.strata.len(),
+                p.estimate,
+                p.ci_low,
+                p.ci_high,
+                p.p_value,
+                p.n,
+                cells.join("; ")
+            ));
+        }
         if !self.embedding_contrast.is_empty() {
             let parts: Vec<String> = self
                 .embedding_contrast
@@ -203,4 +234,49 @@ impl Findings {
         }
         s
     }
+}
+
+/// The strata (value combinations of `cfg.strata` present in the runs) and
+/// the within-strata Spearman correlations with test loss of the total
+/// persistence features and of the Hessian's top eigenvalue and trace.
+fn within_strata(
+    inputs: &ReportInputs,
+    cfg: &ReportConfig,
+    persistence: &[CorrelationRow],
+) -> (Vec<String>, Vec<(String, String, StratifiedCorrelation)>) {
+    let keys: Vec<String> =
+        cfg.strata.iter().filter(|k| inputs.runs.iter().any(|r| r.hyper.contains_key(*k))).cloned().collect();
+    if keys.is_empty() || inputs.features.is_empty() {
+        return (keys, Vec::new());
+    }
+    let labels: Vec<String> = inputs
+        .runs
+        .iter()
+        .map(|r| keys.iter().map(|k| format!("{k}={}", r.hyper.get(k).map_or("(none)", String::as_str))).collect::<Vec<_>>().join(", "))
+        .collect();
+    let loss: Vec<f64> = inputs.runs.iter().map(|r| r.test_loss).collect();
+    let mut wanted: Vec<(String, String)> = persistence.iter().map(|c| (c.feature_set.clone(), c.feature.clone())).collect();
+    wanted.extend(["top_eigenvalue", "trace"].iter().map(|f| ("landscape".to_owned(), (*f).to_owned())));
+    let mut out = Vec::new();
+    for (set, feature) in wanted {
+        let x: Vec<f64> = inputs.runs.iter().map(|r| feature_value(inputs, &set, &feature, &r.run_id)).collect();
+        if x.iter().all(|v| v.is_nan()) {
+            continue;
+        }
+        match stratified_correlation(&x, &loss, &labels, CorrelationMethod::Spearman, &cfg.bootstrap) {
+            Ok(w) if w.pooled.is_some() => out.push((set, feature, w)),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(feature_set = %set, %feature, "within-strata correlation skipped: {e}"),
+        }
+    }
+    (keys, out)
+}
+
+/// One net's value of a feature (NaN when absent or infinite).
+fn feature_value(inputs: &ReportInputs, set: &str, feature: &str, run_id: &str) -> f64 {
+    inputs
+        .features
+        .iter()
+        .find(|f| f.run_id == run_id && f.feature_set == set && f.feature == feature)
+        .map_or(f64::NAN, |f| if f.value.is_finite() { f.value } else { f64::NAN })
 }

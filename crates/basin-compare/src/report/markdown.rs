@@ -61,6 +61,24 @@ pub(crate) fn render(inputs: &ReportInputs, findings: &Findings, figures: &[Repo
         let _ = writeln!(md, "| {} | {} | {:.3} | [{:.3}, {:.3}] | {:.3} | {} |", c.feature_set, c.feature, c.estimate, c.ci_low, c.ci_high, c.p_value, c.n);
     }
 
+    if !findings.within_strata.is_empty() {
+        let _ = writeln!(md, "\n### Within strata of {}\n", findings.strata_keys.join(" × "));
+        let _ = writeln!(
+            md,
+            "Spearman ρ with test loss inside each stratum (nets sharing those hyper-parameters, at least {} of them), and pooled over strata by Fisher's z weighted by n − 3 with a stratified-bootstrap 95 % interval. A pooled-over-nets ρ near 0 beside strong within-strata values means the stratifying hyper-parameters shift the feature and the loss apart.\n",
+            crate::stats::MIN_STRATUM
+        );
+        let _ = writeln!(md, "| feature set | feature | stratum | ρ | 95 % CI | n |\n|---|---|---|---|---|---|");
+        for (set, feature, w) in &findings.within_strata {
+            if let Some(p) = &w.pooled {
+                let _ = writeln!(md, "| {set} | {feature} | **{}** | **{:.3}** | [{:.3}, {:.3}] | {} |", crate::stats::POOLED, p.estimate, p.ci_low, p.ci_high, p.n);
+            }
+            for (label, c) in &w.strata {
+                let _ = writeln!(md, "| {set} | {feature} | {label} | {:.3} | [{:.3}, {:.3}] | {} |", c.estimate, c.ci_low, c.ci_high, c.n);
+            }
+        }
+    }
+
     let _ = writeln!(md, "\n## Nets\n");
     let hyper: Vec<String> = inputs.runs.first().map(|r| r.hyper.keys().cloned().collect()).unwrap_or_default();
     let _ = write!(md, "| net |");

@@ -6,9 +6,11 @@
 
 mod bootstrap;
 mod correlation;
+mod stratified;
 
 pub use bootstrap::BootstrapConfig;
 pub use correlation::{average_ranks, correlation_p_value, pearson, spearman};
+pub use stratified::{fisher_z_pool, stratified_correlation, StratifiedCorrelation, MIN_STRATUM, POOLED};
 
 use correlation::{check_pairs, is_constant, pearson_unchecked};
 

@@ -1,0 +1,243 @@
+//! Correlations within strata of the grid (for example each label-noise ×
+//! augmentation cell) and their pooled value.
+//!
+//! Why: a hyper-parameter that moves both a feature and the test loss onto
+//! another scale can hide a relation that holds inside every cell of the
+//! grid, or fake one that holds in none (Simpson's paradox). On the MNIST
+//! study the paper's measure, sublevel total persistence, has no pooled
+//! relation with test loss (Spearman 0.04) but a strong one among the nets
+//! trained without augmentation (0.60–0.87), so the report states both.
+//!
+//! * Per stratum: [`correlate`] on that stratum's nets (strata with fewer
+//!   than [`MIN_STRATUM`] complete pairs are left out).
+//! * Pooled within strata: Fisher's z of each stratum's coefficient,
+//!   weighted by `n − 3` (the inverse of z's approximate variance) and
+//!   transformed back: the fixed-effect meta-analysis of correlations
+//!   (Hedges & Olkin 1985). Its interval is a percentile bootstrap that
+//!   resamples nets within each stratum (same resamples, confidence and seed
+//!   as every other interval); its p-value is the normal approximation
+//!   `z̄ · √(Σ(n − 3) / c)` with `c = 1` for Pearson and `c = 1.06` for
+//!   Spearman (Fieller, Hartley & Pearson 1957).
+
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use statrs::distribution::{ContinuousCDF, Normal};
+
+use super::bootstrap::percentile;
+use super::correlation::{average_ranks, is_constant, pearson_unchecked};
+use super::{correlate, BootstrapConfig, Correlation, CorrelationMethod};
+use crate::error::{CompareError, Result};
+
+/// Fewest complete pairs a stratum needs to enter (Fisher's z weight `n − 3` ≥ 1).
+pub const MIN_STRATUM: usize = 4;
+
+/// Name of the pooled row in [`StratifiedCorrelation::strata`] listings and tables.
+pub const POOLED: &str = "pooled within strata";
+
+/// A correlation per stratum and their pooled value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StratifiedCorrelation {
+    /// `(stratum label, its correlation)` for every stratum with at least
+    /// [`MIN_STRATUM`] complete pairs, in label order.
+    pub strata: Vec<(String, Correlation)>,
+    /// The pooled within-strata coefficient (`n` = nets in the strata
+    /// used, `dropped_nan` = pairs with a NaN anywhere); `None` when no
+    /// stratum qualifies.
+    pub pooled: Option<Correlation>,
+}
+
+/// Fisher-z pooling of `(coefficient, n)` pairs: `(pooled coefficient, Σ(n − 3))`.
+/// Pairs with `n` < [`MIN_STRATUM`] or a non-finite coefficient are skipped;
+/// `None` when nothing is left.
+///
+/// # Example
+/// ```
+/// use basin_compare::stats::fisher_z_pool;
+/// // One stratum: the pooled value is its own coefficient.
+/// let (r, w) = fisher_z_pool(&[(0.5, 10)]).unwrap();
+/// assert!((r - 0.5).abs() < 1e-12 && w == 7.0);
+/// ```
+#[must_use]
+pub fn fisher_z_pool(cells: &[(f64, usize)]) -> Option<(f64, f64)> {
+    // |r| = 1 would give an infinite z: clamp just inside.
+    let bound = 1.0 - 1e-12;
+    let (mut sum, mut weight) = (0.0, 0.0);
+    for &(r, n) in cells {
+        if n >= MIN_STRATUM && r.is_finite() {
+            let w = (n - 3) as f64;
+            sum += w * r.clamp(-bound, bound).atanh();
+            weight += w;
+        }
+    }
+    (weight > 0.0).then(|| ((sum / weight).tanh(), weight))
+}
+
+/// Correlation of `x` with `y` within each stratum (`stratum[i]` is net
+/// `i`'s label) and pooled within strata; see the module docs.
+///
+/// # Errors
+/// Length mismatch, infinite values, or an invalid [`BootstrapConfig`].
+///
+/// # Example
+/// ```
+/// use basin_compare::stats::stratified_correlation;
+/// use basin_compare::{BootstrapConfig, CorrelationMethod};
+/// // Within each stratum y rises with x; across strata it falls.
+/// let x = [1.0, 2.0, 3.0, 4.0, 5.0, 11.0, 12.0, 13.0, 14.0, 15.0];
+/// let y = [10.0, 11.0, 12.5, 13.0, 14.0, 0.0, 1.5, 2.0, 3.0, 4.0];
+/// let s: Vec<String> = ["a", "a", "a", "a", "a", "b", "b", "b", "b", "b"].map(String::from).to_vec();
+/// let boot = BootstrapConfig { resamples: 200, ..BootstrapConfig::default() };
+/// let c = stratified_correlation(&x, &y, &s, CorrelationMethod::Spearman, &boot).unwrap();
+/// assert_eq!(c.strata.len(), 2);
+/// assert!(c.pooled.unwrap().estimate > 0.99);
+/// ```
+pub fn stratified_correlation(
+    x: &[f64],
+    y: &[f64],
+    stratum: &[String],
+    method: CorrelationMethod,
+    boot: &BootstrapConfig,
+) -> Result<StratifiedCorrelation> {
+    boot.check()?;
+    if x.len() != y.len() || x.len() != stratum.len() {
+        return Err(CompareError::LengthMismatch { left: "x", left_len: x.len(), right: "strata", right_len: stratum.len() });
+    }
+    // Complete pairs per stratum, in label order.
+    let mut cells: BTreeMap<&str, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for ((&a, &b), s) in x.iter().zip(y).zip(stratum) {
+        if !a.is_nan() && !b.is_nan() {
+            let cell = cells.entry(s.as_str()).or_default();
+            cell.0.push(a);
+            cell.1.push(b);
+        }
+    }
+    cells.retain(|_, (a, _)| a.len() >= MIN_STRATUM);
+    let mut strata = Vec::new();
+    for (label, (a, b)) in &cells {
+        strata.push(((*label).to_owned(), correlate(a, b, method, boot)?));
+    }
+    let summary: Vec<(f64, usize)> = strata.iter().map(|(_, c)| (c.estimate, c.n)).collect();
+    let pooled = fisher_z_pool(&summary).map(|(estimate, weight)| {
+        let used: Vec<&(Vec<f64>, Vec<f64>)> =
+            cells.values().zip(&strata).filter(|(_, (_, c))| c.estimate.is_finite()).map(|(cell, _)| cell).collect();
+        let (ci_low, ci_high, undefined) = pooled_interval(&used, method, boot);
+        let c = match method {
+            CorrelationMethod::Pearson => 1.0,
+            CorrelationMethod::Spearman => 1.06,
+        };
+        let z = estimate.clamp(-1.0 + 1e-12, 1.0 - 1e-12).atanh() * (weight / c).sqrt();
+        let p_value = Normal::standard().sf(z.abs()) * 2.0;
+        Correlation {
+            method,
+            estimate,
+            p_value,
+            ci_low,
+            ci_high,
+            n: used.iter().map(|(a, _)| a.len()).sum(),
+            dropped_nan: x.iter().zip(y).filter(|(a, b)| a.is_nan() || b.is_nan()).count(),
+            undefined_resamples: undefined,
+        }
+    });
+    Ok(StratifiedCorrelation { strata, pooled })
+}
+
+/// Percentile interval of the pooled coefficient when nets are resampled
+/// with replacement within each stratum: `(low, high, resamples left out)`.
+fn pooled_interval(cells: &[&(Vec<f64>, Vec<f64>)], method: CorrelationMethod, boot: &BootstrapConfig) -> (f64, f64, usize) {
+    let mut rng = ChaCha8Rng::seed_from_u64(boot.seed);
+    let mut estimates = Vec::with_capacity(boot.resamples);
+    let mut summary = Vec::with_capacity(cells.len());
+    for _ in 0..boot.resamples {
+        summary.clear();
+        for (x, y) in cells {
+            let n = x.len();
+            let (mut xs, mut ys) = (Vec::with_capacity(n), Vec::with_capacity(n));
+            for _ in 0..n {
+                let i = rng.random_range(0..n);
+                xs.push(x[i]);
+                ys.push(y[i]);
+            }
+            let r = if is_constant(&xs) || is_constant(&ys) {
+                f64::NAN
+            } else {
+                match method {
+                    CorrelationMethod::Pearson => pearson_unchecked(&xs, &ys),
+                    CorrelationMethod::Spearman => pearson_unchecked(&average_ranks(&xs), &average_ranks(&ys)),
+                }
+            };
+            summary.push((r, n));
+        }
+        // A resample where every stratum came out constant has no estimate.
+        if let Some((r, _)) = fisher_z_pool(&summary) {
+            estimates.push(r);
+        }
+    }
+    let left_out = boot.resamples - estimates.len();
+    if estimates.is_empty() {
+        return (f64::NAN, f64::NAN, left_out);
+    }
+    estimates.sort_by(f64::total_cmp);
+    let tail = (1.0 - boot.confidence) / 2.0;
+    (percentile(&estimates, tail), percentile(&estimates, 1.0 - tail), left_out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::spearman;
+
+    fn labels(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    /// Expected value by hand (numpy): `np.tanh((7*np.arctanh(.5) + 17*np.arctanh(-.2)) / 24)`.
+    #[test]
+    fn fisher_z_pool_weights_by_n_minus_3() {
+        let (r, w) = fisher_z_pool(&[(0.5, 10), (-0.2, 20), (0.9, 3), (f64::NAN, 50)]).unwrap();
+        assert!((r - 0.016_610_538_385_040_084).abs() < 1e-12, "{r}");
+        assert!((w - 24.0).abs() < f64::EPSILON);
+        assert!(fisher_z_pool(&[(0.3, 3)]).is_none());
+    }
+
+    /// Each stratum's row is the plain correlation of its own nets; the
+    /// pooled row reverses the sign of the pooled-over-nets coefficient in
+    /// a Simpson's-paradox layout, and its interval brackets it.
+    #[test]
+    fn strata_are_their_own_correlations_and_pooling_sees_through_the_offset() {
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 30.0];
+        let y = [10.0, 12.0, 11.0, 13.0, 15.0, 14.0, 0.0, 1.5, 1.0, 3.0, 4.0, 3.5, 9.0];
+        let s = labels(&["a", "a", "a", "a", "a", "a", "b", "b", "b", "b", "b", "b", "c"]);
+        let boot = BootstrapConfig { resamples: 500, confidence: 0.9, seed: 3 };
+        let c = stratified_correlation(&x, &y, &s, CorrelationMethod::Spearman, &boot).unwrap();
+        // stratum c has one net: left out
+        assert_eq!(c.strata.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        for (label, corr) in &c.strata {
+            let idx: Vec<usize> = (0..x.len()).filter(|&i| &s[i] == label).collect();
+            let (a, b): (Vec<f64>, Vec<f64>) = idx.iter().map(|&i| (x[i], y[i])).unzip();
+            assert!((corr.estimate - spearman(&a, &b).unwrap()).abs() < 1e-12);
+            assert_eq!(corr.n, 6);
+        }
+        let overall = spearman(&x, &y).unwrap();
+        let pooled = c.pooled.clone().unwrap();
+        assert!(overall < 0.0 && pooled.estimate > 0.7, "overall {overall}, pooled {}", pooled.estimate);
+        let (want, _) = fisher_z_pool(&[(c.strata[0].1.estimate, 6), (c.strata[1].1.estimate, 6)]).unwrap();
+        assert!((pooled.estimate - want).abs() < 1e-12);
+        assert!(pooled.ci_low <= pooled.estimate && pooled.estimate <= pooled.ci_high);
+        assert!(pooled.p_value > 0.0 && pooled.p_value < 0.05);
+        assert_eq!((pooled.n, pooled.dropped_nan), (12, 0));
+        // the same seed gives the same interval
+        let again = stratified_correlation(&x, &y, &s, CorrelationMethod::Spearman, &boot).unwrap();
+        assert_eq!(again, c);
+    }
+
+    #[test]
+    fn no_qualifying_stratum_gives_no_pooled_value_and_bad_lengths_are_errors() {
+        let s = labels(&["a", "a", "b", "b"]);
+        let c = stratified_correlation(&[1.0, 2.0, 3.0, 4.0], &[1.0, 2.0, 4.0, 3.0], &s, CorrelationMethod::Pearson, &BootstrapConfig::default()).unwrap();
+        assert!(c.strata.is_empty() && c.pooled.is_none());
+        let err = stratified_correlation(&[1.0], &[1.0], &s, CorrelationMethod::Pearson, &BootstrapConfig::default()).unwrap_err();
+        assert!(err.to_string().contains("strata"), "{err}");
+    }
+}

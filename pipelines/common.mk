@@ -149,9 +149,10 @@ $(OUT)/compare/features.parquet: $(TRAJECTORIES) $(EMBEDDINGS) $(POTENTIALS) $(P
 	$(BASIN) compare features --out $@ --trajectories $(TRAJECTORIES) --embeddings $(EMBEDDINGS) \
 	  --potential $(POTENTIALS) --probes $(PROBES) --include $(TOPO_FEATURES) $(OUT)/landscape/features.parquet
 
-$(OUT)/compare/classifiers.parquet $(OUT)/compare/correlations.parquet &: $(OUT)/compare/features.parquet $(OUT)/runs.parquet $(OUT)/params/compare.toml
+$(OUT)/compare/classifiers.parquet $(OUT)/compare/correlations.parquet $(OUT)/compare/stratified_correlations.parquet &: $(OUT)/compare/features.parquet $(OUT)/runs.parquet $(OUT)/params/compare.toml
 	$(BASIN) compare analyse --params $(OUT)/params/compare.toml --runs $(OUT)/runs.parquet --features $< \
-	  --out-classifiers $(OUT)/compare/classifiers.parquet --out-correlations $(OUT)/compare/correlations.parquet
+	  --out-classifiers $(OUT)/compare/classifiers.parquet --out-correlations $(OUT)/compare/correlations.parquet \
+	  --out-stratified $(OUT)/compare/stratified_correlations.parquet
 
 $(OUT)/report/report.html $(OUT)/report/report.md &: $(OUT)/compare/classifiers.parquet $(OUT)/compare/correlations.parquet $(OUT)/params/compare.toml
 	$(BASIN) report --params $(OUT)/params/compare.toml --out-dir $(OUT)/report --runs $(OUT)/runs.parquet \

@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use basin_compare::analysis::{ClassifierRow, CorrelationRow};
+use basin_compare::analysis::{stratified_correlations, ClassifierRow, CorrelationRow, StratifiedRow};
 use basin_compare::features::{jr_features, phate_features, probe_features};
 use basin_compare::inputs::{self, FeatureRow};
 use basin_compare::{analyse, AnalysisConfig, BootstrapConfig, CvConfig, Learner, LearnerParams, ReportConfig, ReportInputs};
 use basin_store::columns::{f64s, i64s, strings};
 use basin_store::polars::prelude::{Column, DataFrame};
-use basin_store::schema::{COMPARISONS, CORRELATIONS, FEATURES};
+use basin_store::schema::{COMPARISONS, CORRELATIONS, FEATURES, STRATIFIED_CORRELATIONS};
 use basin_store::{read_table, write_table, Provenance};
 use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
@@ -167,6 +167,11 @@ pub(crate) struct AnalyseArgs {
     /// Output `correlations` file.
     #[arg(long)]
     out_correlations: PathBuf,
+    /// Output `stratified_correlations` file: every summary feature's
+    /// correlations within each stratum of `[compare] strata` (label noise ×
+    /// augmentation by default) and pooled within strata.
+    #[arg(long)]
+    out_stratified: Option<PathBuf>,
 }
 
 /// Arguments of `basin report`.
@@ -301,9 +306,35 @@ fn analyse_cmd(args: &AnalyseArgs) -> Result<()> {
             Column::new("n".into(), k.iter().map(|r| r.n as i64).collect::<Vec<_>>()),
         ],
     )?;
-    let prov = Provenance::new(&CORRELATIONS, "compare analyse").with_params(section_json).with_seeds(seeds).with_inputs(&inputs_used)?;
+    let prov = Provenance::new(&CORRELATIONS, "compare analyse").with_params(section_json.clone()).with_seeds(seeds.clone()).with_inputs(&inputs_used)?;
     write_table(&args.out_correlations, &mut df, &CORRELATIONS, &prov)?;
     tracing::info!(classifiers = c.len(), correlations = k.len(), "wrote comparisons");
+    if let Some(path) = &args.out_stratified {
+        let st = stratified_correlations(&runs, &features, &section.strata, &cfg)?;
+        let text = |f: fn(&StratifiedRow) -> &str, name: &str| Column::new(name.into(), st.iter().map(f).collect::<Vec<_>>());
+        let mut df = DataFrame::new(
+            st.len(),
+            vec![
+                text(|r| &r.feature_set, "feature_set"),
+                text(|r| &r.feature, "feature"),
+                text(|r| &r.target, "target"),
+                text(|r| &r.method, "method"),
+                text(|r| &r.strata, "strata"),
+                text(|r| &r.stratum, "stratum"),
+                Column::new("estimate".into(), st.iter().map(|r| r.estimate).collect::<Vec<_>>()),
+                Column::new("p_value".into(), st.iter().map(|r| r.p_value).collect::<Vec<_>>()),
+                Column::new("ci_low".into(), st.iter().map(|r| r.ci_low).collect::<Vec<_>>()),
+                Column::new("ci_high".into(), st.iter().map(|r| r.ci_high).collect::<Vec<_>>()),
+                Column::new("n".into(), st.iter().map(|r| r.n as i64).collect::<Vec<_>>()),
+            ],
+        )?;
+        let prov = Provenance::new(&STRATIFIED_CORRELATIONS, "compare analyse")
+            .with_params(section_json)
+            .with_seeds(seeds)
+            .with_inputs(&inputs_used)?;
+        write_table(path, &mut df, &STRATIFIED_CORRELATIONS, &prov)?;
+        tracing::info!(rows = st.len(), "wrote within-strata correlations");
+    }
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use common::basin;
 
 use basin_store::polars::prelude::{Column, DataFrame};
-use basin_store::schema::{COMPARISONS, CORRELATIONS, FEATURES, RUNS};
+use basin_store::schema::{COMPARISONS, CORRELATIONS, FEATURES, RUNS, STRATIFIED_CORRELATIONS};
 use basin_store::{columns, read_table, write_table, Provenance};
 
 fn write_inputs(dir: &Path) {
@@ -59,7 +59,7 @@ fn write_inputs(dir: &Path) {
     write_table(&dir.join("features.parquet"), &mut feats, &FEATURES, &Provenance::new(&FEATURES, "test")).unwrap();
     std::fs::write(
         dir.join("params.toml"),
-        "[compare]\nfolds = 3\nrepeats = 2\nbootstrap = 500\nlearners = [\"logistic\", \"knn1\", \"majority\"]\ntitle = \"cli test\"\n",
+        "[compare]\nfolds = 3\nrepeats = 2\nbootstrap = 500\nlearners = [\"logistic\", \"knn1\", \"majority\"]\nstrata = [\"weight_decay\", \"label_noise\"]\ntitle = \"cli test\"\n",
     )
     .unwrap();
 }
@@ -69,7 +69,7 @@ fn analyse_then_report() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write_inputs(d);
-    let analyse = ["compare", "analyse", "--params", "params.toml", "--runs", "runs.parquet", "--features", "features.parquet", "--out-classifiers", "c.parquet", "--out-correlations", "k.parquet"];
+    let analyse = ["compare", "analyse", "--params", "params.toml", "--runs", "runs.parquet", "--features", "features.parquet", "--out-classifiers", "c.parquet", "--out-correlations", "k.parquet", "--out-stratified", "s.parquet"];
     let (ok, err) = basin(d, &analyse);
     assert!(ok, "{err}");
     let (c, prov) = read_table(&d.join("c.parquet"), &COMPARISONS).unwrap();
@@ -87,6 +87,19 @@ fn analyse_then_report() {
         .map(|i| est[i])
         .unwrap();
     assert!((rho - 1.0).abs() < 1e-12);
+    // Within strata of weight decay (label_noise is not a column here, so it is skipped):
+    // persistence is 3 × test loss, so ρ = 1 in each stratum of 6 nets and pooled.
+    let path = d.join("s.parquet");
+    let (st, _) = read_table(&path, &STRATIFIED_CORRELATIONS).unwrap();
+    let col = |name: &str| columns::strings(&st, name, &path).unwrap();
+    let (f, t, m, strata, stratum) = (col("feature"), col("target"), col("method"), col("strata"), col("stratum"));
+    let (est, n) = (columns::f64s(&st, "estimate", &path).unwrap(), columns::i64s(&st, "n", &path).unwrap());
+    let rows: Vec<usize> = (0..st.height())
+        .filter(|&i| f[i] == "sublevel_total_persistence_d0" && t[i] == "test_loss" && m[i] == "spearman")
+        .collect();
+    let found: Vec<(&str, i64)> = rows.iter().map(|&i| (stratum[i].as_str(), n[i])).collect();
+    assert_eq!(found, [("pooled within strata", 12), ("weight_decay=0", 6), ("weight_decay=0.001", 6)]);
+    assert!(rows.iter().all(|&i| strata[i] == "weight_decay" && (est[i] - 1.0).abs() < 1e-9));
     // Same inputs, same bytes.
     let first = std::fs::read(d.join("c.parquet")).unwrap();
     assert!(basin(d, &analyse).0);
@@ -100,6 +113,7 @@ fn analyse_then_report() {
     let md = std::fs::read_to_string(d.join("report/report.md")).unwrap();
     assert!(md.starts_with("# cli test"));
     assert!(md.contains("Spearman(sublevel_total_persistence_d0, test loss) = 1.00"));
+    assert!(md.contains("### Within strata of weight_decay"), "the params' strata reach the report");
     assert!(d.join("report/report.html").exists());
     assert!(d.join("report/figures/accuracy-logistic.svg").exists());
     assert!(d.join("report/figures/scatter-sublevel_total_persistence_d0.png").exists());

@@ -20,7 +20,7 @@ use crate::error::{CompareError, CompareResult};
 use crate::features::{feature_matrix, feature_sets, FeatureMatrix};
 use crate::inputs::{FeatureRow, Run};
 use crate::learners::{Learner, LearnerParams};
-use crate::stats::{correlate, BootstrapConfig, CorrelationMethod};
+use crate::stats::{correlate, stratified_correlation, BootstrapConfig, CorrelationMethod, POOLED};
 
 /// Settings of [`analyse`].
 #[derive(Debug, Clone, PartialEq)]
@@ -284,6 +284,110 @@ fn correlations(m: &FeatureMatrix, runs: &[Run], boot: &BootstrapConfig) -> Comp
                         n: c.n,
                     }),
                     Err(e) => tracing::warn!(feature_set = %m.feature_set, feature = %name, %target, "correlation skipped: {e}"),
+                }
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// One correlation of a feature with a generalization measure within one
+/// stratum of the grid (nets sharing the values of the stratifying
+/// hyper-parameters), or pooled within strata (see
+/// [`crate::stats::stratified_correlation`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StratifiedRow {
+    /// Feature set.
+    pub feature_set: String,
+    /// Feature.
+    pub feature: String,
+    /// `test_loss`, `test_acc` or `gen_gap`.
+    pub target: String,
+    /// `pearson` or `spearman`.
+    pub method: String,
+    /// The stratifying hyper-parameters, joined by ` × `.
+    pub strata: String,
+    /// The stratum (`label_noise=0.2, augment=false`) or `pooled within strata`.
+    pub stratum: String,
+    /// Coefficient.
+    pub estimate: f64,
+    /// Two-sided p-value.
+    pub p_value: f64,
+    /// Bootstrap interval, low end.
+    pub ci_low: f64,
+    /// Bootstrap interval, high end.
+    pub ci_high: f64,
+    /// Nets used.
+    pub n: usize,
+}
+
+/// The stratifying hyper-parameters among `keys` that the runs have, and
+/// each net's stratum label (`key=value, key=value`, in `keys` order).
+#[must_use]
+pub fn stratum_labels(runs: &[Run], keys: &[String]) -> (Vec<String>, Vec<String>) {
+    let present: Vec<String> = keys.iter().filter(|k| runs.iter().any(|r| r.hyper.contains_key(*k))).cloned().collect();
+    let labels = runs
+        .iter()
+        .map(|r| present.iter().map(|k| format!("{k}={}", r.hyper.get(k).map_or("(none)", String::as_str))).collect::<Vec<_>>().join(", "))
+        .collect();
+    (present, labels)
+}
+
+/// Correlations of every summary feature (feature sets of at most
+/// `cfg.max_correlated_features`) with test loss, test accuracy and the
+/// generalization gap within each stratum of `keys`, and pooled within
+/// strata. Empty when none of `keys` is a hyper-parameter of the runs.
+///
+/// # Errors
+/// Mismatched inputs (a net without some feature set).
+pub fn stratified_correlations(runs: &[Run], features: &[FeatureRow], keys: &[String], cfg: &AnalysisConfig) -> CompareResult<Vec<StratifiedRow>> {
+    let (present, labels) = stratum_labels(runs, keys);
+    if present.is_empty() {
+        tracing::warn!(?keys, "none of the strata keys is a hyper-parameter of these runs: no within-strata correlations");
+        return Ok(Vec::new());
+    }
+    let strata = present.join(" × ");
+    let run_ids: Vec<String> = runs.iter().map(|r| r.run_id.clone()).collect();
+    let measures: [(&str, Vec<f64>); 3] = [
+        ("test_loss", runs.iter().map(|r| r.test_loss).collect()),
+        ("test_acc", runs.iter().map(|r| r.test_acc).collect()),
+        ("gen_gap", runs.iter().map(|r| r.gen_gap).collect()),
+    ];
+    let mut rows = Vec::new();
+    for set in feature_sets(features) {
+        let m = feature_matrix(features, &set, &run_ids)?;
+        if m.names.len() > cfg.max_correlated_features {
+            continue;
+        }
+        for (j, name) in m.names.iter().enumerate() {
+            // Infinite values (an essential class's persistence) are left out like NaN.
+            let x: Vec<f64> = m.values.column(j).iter().map(|v| if v.is_finite() { *v } else { f64::NAN }).collect();
+            for (target, y) in &measures {
+                for method in [CorrelationMethod::Pearson, CorrelationMethod::Spearman] {
+                    let w = match stratified_correlation(&x, y, &labels, method, &cfg.bootstrap) {
+                        Ok(w) => w,
+                        Err(e) => {
+                            tracing::warn!(feature_set = %set, feature = %name, %target, "within-strata correlation skipped: {e}");
+                            continue;
+                        }
+                    };
+                    let row = |stratum: &str, c: &crate::stats::Correlation| StratifiedRow {
+                        feature_set: set.clone(),
+                        feature: name.clone(),
+                        target: (*target).to_owned(),
+                        method: method.name().to_owned(),
+                        strata: strata.clone(),
+                        stratum: stratum.to_owned(),
+                        estimate: c.estimate,
+                        p_value: c.p_value,
+                        ci_low: c.ci_low,
+                        ci_high: c.ci_high,
+                        n: c.n,
+                    };
+                    if let Some(p) = &w.pooled {
+                        rows.push(row(POOLED, p));
+                    }
+                    rows.extend(w.strata.iter().map(|(label, c)| row(label, c)));
                 }
             }
         }

@@ -18,6 +18,7 @@
 //! | `features` | (net, feature) | `run_id`, `feature_set`, `feature`, `value` |
 //! | `comparisons` | (target, feature set, learner) | `target`, `feature_set`, `method`, `mean`, `sd` |
 //! | `correlations` | (feature, target, method) | `feature_set`, `feature`, `target`, `method`, `estimate`, CI |
+//! | `stratified_correlations` | (feature, target, method, stratum) | as `correlations` + `strata`, `stratum` |
 //! | `probes` | (net, sampler, point) | `run_id`, `method`, `sample` + losses at that point |
 //! | `surfaces` | (net, surface, grid point) | `run_id`, `surface`, `point`, `coords` + training loss |
 //! | `hessian` | (net, parameter block, statistic, index) | `run_id`, `block`, `statistic`, `index`, `value` + uncertainty |
@@ -305,6 +306,28 @@ pub const CORRELATIONS: SchemaSpec = SchemaSpec {
     ],
 };
 
+/// One row per correlation of a feature with a generalization measure
+/// within one stratum of the grid, or pooled within strata.
+pub const STRATIFIED_CORRELATIONS: SchemaSpec = SchemaSpec {
+    name: "stratified_correlations",
+    major: 1,
+    minor: 0,
+    doc: "One row per (feature set, feature, target, method, stratum): correlation of one feature with a generalization measure across the nets of one stratum (nets sharing the values of the stratifying hyper-parameters, at least 4 of them) with a percentile bootstrap interval, or, for stratum `pooled within strata`, the strata's coefficients averaged with weights n, with a stratified-bootstrap interval.",
+    columns: &[
+        col("feature_set", Text, "feature set of the feature"),
+        col("feature", Text, "feature name"),
+        col("target", Text, "`test_loss`, `test_acc` or `gen_gap`"),
+        col("method", Text, "`pearson` or `spearman`"),
+        col("strata", Text, "the stratifying hyper-parameters, e.g. `label_noise × augment`"),
+        col("stratum", Text, "e.g. `label_noise=0.2, augment=false`, or `pooled within strata`"),
+        col("estimate", Float64, "correlation coefficient"),
+        col("p_value", Float64, "two-sided p-value (scipy's within a stratum; a permutation test shuffling the measure within strata when pooled)"),
+        col("ci_low", Float64, "lower end of the bootstrap confidence interval"),
+        col("ci_high", Float64, "upper end of the bootstrap confidence interval"),
+        col("n", Int64, "number of nets with finite values"),
+    ],
+};
+
 /// One row per loss evaluation at a point sampled around a minimum without
 /// retraining: the *naive* and *grid* baselines of the comparison stage.
 pub const PROBES: SchemaSpec = SchemaSpec {
@@ -403,4 +426,4 @@ pub const MERGE_TREES: SchemaSpec = SchemaSpec {
 };
 
 /// Every schema, for docs and `basin schema`.
-pub const ALL: &[SchemaSpec] = &[SPLITS, RUNS, TRAJECTORIES, EMBEDDINGS, POTENTIAL_DISTANCES, DIAGRAMS, COCYCLES, CYCLES, FEATURES, COMPARISONS, CORRELATIONS, PROBES, SURFACES, PATHS, HESSIAN, MERGE_TREES];
+pub const ALL: &[SchemaSpec] = &[SPLITS, RUNS, TRAJECTORIES, EMBEDDINGS, POTENTIAL_DISTANCES, DIAGRAMS, COCYCLES, CYCLES, FEATURES, COMPARISONS, CORRELATIONS, STRATIFIED_CORRELATIONS, PROBES, SURFACES, PATHS, HESSIAN, MERGE_TREES];

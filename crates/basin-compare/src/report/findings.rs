@@ -1,7 +1,7 @@
 //! The findings the report states, computed once for the Markdown and HTML.
 
 use super::{feature_mean, good_and_poor, ReportConfig, ReportInputs, PAPER_SETS};
-use crate::analysis::{ClassifierRow, CorrelationRow};
+use crate::analysis::{stratum_labels, ClassifierRow, CorrelationRow};
 use crate::stats::{stratified_correlation, CorrelationMethod, StratifiedCorrelation, MIN_STRATUM};
 
 /// The paper's 5-class test-loss-quintile accuracies (Horoi et al. 2022,
@@ -188,13 +188,13 @@ impl Findings {
                 "the interval includes 0"
             };
             s.push(format!(
-                "Within strata of {} ({} strata with at least {MIN_STRATUM} nets): Spearman({feature}, test loss) pooled {:.2} (Fisher z, stratified-bootstrap CI [{:.2}, {:.2}], p = {:.3}, n = {}): {reading}. Per stratum: {}.",
+                "Within strata of {} ({} strata with at least {MIN_STRATUM} nets): Spearman({feature}, test loss) pooled {:.2} (n-weighted mean, stratified-bootstrap CI [{:.2}, {:.2}], within-strata permutation p {}, n = {}): {reading}. Per stratum: {}.",
                 self.strata_keys.join(" × "),
                 w.strata.len(),
                 p.estimate,
                 p.ci_low,
                 p.ci_high,
-                p.p_value,
+                if p.p_value < 0.001 { "< 0.001".to_owned() } else { format!("= {:.3}", p.p_value) },
                 p.n,
                 cells.join("; ")
             ));
@@ -244,16 +244,10 @@ fn within_strata(
     cfg: &ReportConfig,
     persistence: &[CorrelationRow],
 ) -> (Vec<String>, Vec<(String, String, StratifiedCorrelation)>) {
-    let keys: Vec<String> =
-        cfg.strata.iter().filter(|k| inputs.runs.iter().any(|r| r.hyper.contains_key(*k))).cloned().collect();
+    let (keys, labels) = stratum_labels(&inputs.runs, &cfg.strata);
     if keys.is_empty() || inputs.features.is_empty() {
         return (keys, Vec::new());
     }
-    let labels: Vec<String> = inputs
-        .runs
-        .iter()
-        .map(|r| keys.iter().map(|k| format!("{k}={}", r.hyper.get(k).map_or("(none)", String::as_str))).collect::<Vec<_>>().join(", "))
-        .collect();
     let loss: Vec<f64> = inputs.runs.iter().map(|r| r.test_loss).collect();
     let mut wanted: Vec<(String, String)> = persistence.iter().map(|c| (c.feature_set.clone(), c.feature.clone())).collect();
     wanted.extend(["top_eigenvalue", "trace"].iter().map(|f| ("landscape".to_owned(), (*f).to_owned())));

@@ -65,7 +65,7 @@ pub(crate) fn render(inputs: &ReportInputs, findings: &Findings, figures: &[Repo
         let _ = writeln!(md, "\n### Within strata of {}\n", findings.strata_keys.join(" × "));
         let _ = writeln!(
             md,
-            "Spearman ρ with test loss inside each stratum (nets sharing those hyper-parameters, at least {} of them), and pooled over strata by Fisher's z weighted by n − 3 with a stratified-bootstrap 95 % interval. A pooled-over-nets ρ near 0 beside strong within-strata values means the stratifying hyper-parameters shift the feature and the loss apart.\n",
+            "Spearman ρ with test loss inside each stratum (nets sharing those hyper-parameters, at least {} of them), and pooled over strata as their mean weighted by n, with a 95 % interval from resampling nets within each stratum. A pooled-over-nets ρ near 0 beside strong within-strata values means the stratifying hyper-parameters shift the feature and the loss apart.\n",
             crate::stats::MIN_STRATUM
         );
         let _ = writeln!(md, "| feature set | feature | stratum | ρ | 95 % CI | n |\n|---|---|---|---|---|---|");

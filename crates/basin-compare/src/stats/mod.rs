@@ -10,7 +10,7 @@ mod stratified;
 
 pub use bootstrap::BootstrapConfig;
 pub use correlation::{average_ranks, correlation_p_value, pearson, spearman};
-pub use stratified::{fisher_z_pool, stratified_correlation, StratifiedCorrelation, MIN_STRATUM, POOLED};
+pub use stratified::{pool_within_strata, stratified_correlation, StratifiedCorrelation, MIN_STRATUM, POOLED};
 
 use correlation::{check_pairs, is_constant, pearson_unchecked};
 

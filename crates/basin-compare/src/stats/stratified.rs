@@ -10,27 +10,28 @@
 //!
 //! * Per stratum: [`correlate`] on that stratum's nets (strata with fewer
 //!   than [`MIN_STRATUM`] complete pairs are left out).
-//! * Pooled within strata: Fisher's z of each stratum's coefficient,
-//!   weighted by `n − 3` (the inverse of z's approximate variance) and
-//!   transformed back: the fixed-effect meta-analysis of correlations
-//!   (Hedges & Olkin 1985). Its interval is a percentile bootstrap that
-//!   resamples nets within each stratum (same resamples, confidence and seed
-//!   as every other interval); its p-value is the normal approximation
-//!   `z̄ · √(Σ(n − 3) / c)` with `c = 1` for Pearson and `c = 1.06` for
-//!   Spearman (Fieller, Hartley & Pearson 1957).
+//! * Pooled within strata: the strata's coefficients averaged with weights
+//!   `n` (Hunter & Schmidt's sample-size-weighted mean correlation). Not
+//!   Fisher's z: with strata of 4–6 nets a coefficient of ±1 is common, and
+//!   its infinite z would decide the pooled value alone. The interval is a
+//!   percentile bootstrap that resamples nets within each stratum; the
+//!   p-value is a permutation test that shuffles the measure within each
+//!   stratum (so the strata's own levels are kept), `(1 + #{|r̄*| ≥ |r̄|}) /
+//!   (1 + permutations)`. Both use the bootstrap's resample count and seed.
 
 use std::collections::BTreeMap;
 
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::bootstrap::percentile;
 use super::correlation::{average_ranks, is_constant, pearson_unchecked};
 use super::{correlate, BootstrapConfig, Correlation, CorrelationMethod};
 use crate::error::{CompareError, Result};
 
-/// Fewest complete pairs a stratum needs to enter (Fisher's z weight `n − 3` ≥ 1).
+/// Fewest complete pairs a stratum needs to enter (with 3 a rank correlation
+/// takes only the values ±1 and ±1/2).
 pub const MIN_STRATUM: usize = 4;
 
 /// Name of the pooled row in [`StratifiedCorrelation::strata`] listings and tables.
@@ -48,30 +49,26 @@ pub struct StratifiedCorrelation {
     pub pooled: Option<Correlation>,
 }
 
-/// Fisher-z pooling of `(coefficient, n)` pairs: `(pooled coefficient, Σ(n − 3))`.
-/// Pairs with `n` < [`MIN_STRATUM`] or a non-finite coefficient are skipped;
-/// `None` when nothing is left.
+/// Sample-size-weighted mean of `(coefficient, n)` pairs: `(pooled
+/// coefficient, Σn)`. Pairs with `n` < [`MIN_STRATUM`] or a non-finite
+/// coefficient are skipped; `None` when nothing is left.
 ///
 /// # Example
 /// ```
-/// use basin_compare::stats::fisher_z_pool;
-/// // One stratum: the pooled value is its own coefficient.
-/// let (r, w) = fisher_z_pool(&[(0.5, 10)]).unwrap();
-/// assert!((r - 0.5).abs() < 1e-12 && w == 7.0);
+/// use basin_compare::stats::pool_within_strata;
+/// let (r, n) = pool_within_strata(&[(0.5, 10), (-0.2, 30)]).unwrap();
+/// assert!((r - (-0.025)).abs() < 1e-12 && n == 40);
 /// ```
 #[must_use]
-pub fn fisher_z_pool(cells: &[(f64, usize)]) -> Option<(f64, f64)> {
-    // |r| = 1 would give an infinite z: clamp just inside.
-    let bound = 1.0 - 1e-12;
-    let (mut sum, mut weight) = (0.0, 0.0);
+pub fn pool_within_strata(cells: &[(f64, usize)]) -> Option<(f64, usize)> {
+    let (mut sum, mut total) = (0.0, 0usize);
     for &(r, n) in cells {
         if n >= MIN_STRATUM && r.is_finite() {
-            let w = (n - 3) as f64;
-            sum += w * r.clamp(-bound, bound).atanh();
-            weight += w;
+            sum += n as f64 * r;
+            total += n;
         }
     }
-    (weight > 0.0).then(|| ((sum / weight).tanh(), weight))
+    (total > 0).then(|| (sum / total as f64, total))
 }
 
 /// Correlation of `x` with `y` within each stratum (`stratum[i]` is net
@@ -119,28 +116,56 @@ pub fn stratified_correlation(
         strata.push(((*label).to_owned(), correlate(a, b, method, boot)?));
     }
     let summary: Vec<(f64, usize)> = strata.iter().map(|(_, c)| (c.estimate, c.n)).collect();
-    let pooled = fisher_z_pool(&summary).map(|(estimate, weight)| {
+    let pooled = pool_within_strata(&summary).map(|(estimate, n)| {
         let used: Vec<&(Vec<f64>, Vec<f64>)> =
             cells.values().zip(&strata).filter(|(_, (_, c))| c.estimate.is_finite()).map(|(cell, _)| cell).collect();
         let (ci_low, ci_high, undefined) = pooled_interval(&used, method, boot);
-        let c = match method {
-            CorrelationMethod::Pearson => 1.0,
-            CorrelationMethod::Spearman => 1.06,
-        };
-        let z = estimate.clamp(-1.0 + 1e-12, 1.0 - 1e-12).atanh() * (weight / c).sqrt();
-        let p_value = Normal::standard().sf(z.abs()) * 2.0;
         Correlation {
             method,
             estimate,
-            p_value,
+            p_value: permutation_p_value(&used, estimate, method, boot),
             ci_low,
             ci_high,
-            n: used.iter().map(|(a, _)| a.len()).sum(),
+            n,
             dropped_nan: x.iter().zip(y).filter(|(a, b)| a.is_nan() || b.is_nan()).count(),
             undefined_resamples: undefined,
         }
     });
     Ok(StratifiedCorrelation { strata, pooled })
+}
+
+/// The coefficient of one sample, NaN when either side is constant.
+fn coefficient(x: &[f64], y: &[f64], method: CorrelationMethod) -> f64 {
+    if is_constant(x) || is_constant(y) {
+        return f64::NAN;
+    }
+    match method {
+        CorrelationMethod::Pearson => pearson_unchecked(x, y),
+        CorrelationMethod::Spearman => pearson_unchecked(&average_ranks(x), &average_ranks(y)),
+    }
+}
+
+/// Two-sided permutation p-value of the pooled coefficient: `y` shuffled
+/// within each stratum, `(1 + #{|r̄*| ≥ |r̄|}) / (1 + permutations)`.
+fn permutation_p_value(cells: &[&(Vec<f64>, Vec<f64>)], observed: f64, method: CorrelationMethod, boot: &BootstrapConfig) -> f64 {
+    // Another stream than the interval's, from the same seed.
+    let mut rng = ChaCha8Rng::seed_from_u64(boot.seed ^ 0x9e37_79b9_7f4a_7c15);
+    let mut shuffled: Vec<Vec<f64>> = cells.iter().map(|(_, y)| y.clone()).collect();
+    let mut summary = Vec::with_capacity(cells.len());
+    let mut extreme = 0usize;
+    // Ties in floating point: count values within rounding of |r̄| as extreme.
+    let bar = observed.abs() - 1e-12;
+    for _ in 0..boot.resamples {
+        summary.clear();
+        for ((x, _), ys) in cells.iter().zip(&mut shuffled) {
+            ys.shuffle(&mut rng);
+            summary.push((coefficient(x, ys, method), x.len()));
+        }
+        if pool_within_strata(&summary).is_some_and(|(r, _)| r.abs() >= bar) {
+            extreme += 1;
+        }
+    }
+    (1 + extreme) as f64 / (1 + boot.resamples) as f64
 }
 
 /// Percentile interval of the pooled coefficient when nets are resampled
@@ -159,18 +184,10 @@ fn pooled_interval(cells: &[&(Vec<f64>, Vec<f64>)], method: CorrelationMethod, b
                 xs.push(x[i]);
                 ys.push(y[i]);
             }
-            let r = if is_constant(&xs) || is_constant(&ys) {
-                f64::NAN
-            } else {
-                match method {
-                    CorrelationMethod::Pearson => pearson_unchecked(&xs, &ys),
-                    CorrelationMethod::Spearman => pearson_unchecked(&average_ranks(&xs), &average_ranks(&ys)),
-                }
-            };
-            summary.push((r, n));
+            summary.push((coefficient(&xs, &ys, method), n));
         }
         // A resample where every stratum came out constant has no estimate.
-        if let Some((r, _)) = fisher_z_pool(&summary) {
+        if let Some((r, _)) = pool_within_strata(&summary) {
             estimates.push(r);
         }
     }
@@ -192,13 +209,15 @@ mod tests {
         v.iter().map(|s| (*s).to_owned()).collect()
     }
 
-    /// Expected value by hand (numpy): `np.tanh((7*np.arctanh(.5) + 17*np.arctanh(-.2)) / 24)`.
     #[test]
-    fn fisher_z_pool_weights_by_n_minus_3() {
-        let (r, w) = fisher_z_pool(&[(0.5, 10), (-0.2, 20), (0.9, 3), (f64::NAN, 50)]).unwrap();
-        assert!((r - 0.016_610_538_385_040_084).abs() < 1e-12, "{r}");
-        assert!((w - 24.0).abs() < f64::EPSILON);
-        assert!(fisher_z_pool(&[(0.3, 3)]).is_none());
+    fn pooling_weights_by_n_and_skips_small_or_undefined_strata() {
+        let (r, n) = pool_within_strata(&[(0.5, 10), (-0.2, 20), (0.9, 3), (f64::NAN, 50)]).unwrap();
+        assert!((r - (0.5 * 10.0 - 0.2 * 20.0) / 30.0).abs() < 1e-15, "{r}");
+        assert_eq!(n, 30);
+        assert!(pool_within_strata(&[(0.3, 3)]).is_none());
+        // A stratum at ±1 weighs as its size says, no more (Fisher's z would make it decide alone).
+        let (r, _) = pool_within_strata(&[(0.2, 4), (-1.0, 4), (0.8, 4), (-0.8, 4)]).unwrap();
+        assert!((r - (-0.2)).abs() < 1e-15, "{r}");
     }
 
     /// Each stratum's row is the plain correlation of its own nets; the
@@ -222,10 +241,10 @@ mod tests {
         let overall = spearman(&x, &y).unwrap();
         let pooled = c.pooled.clone().unwrap();
         assert!(overall < 0.0 && pooled.estimate > 0.7, "overall {overall}, pooled {}", pooled.estimate);
-        let (want, _) = fisher_z_pool(&[(c.strata[0].1.estimate, 6), (c.strata[1].1.estimate, 6)]).unwrap();
-        assert!((pooled.estimate - want).abs() < 1e-12);
+        assert!((pooled.estimate - (c.strata[0].1.estimate + c.strata[1].1.estimate) / 2.0).abs() < 1e-12);
         assert!(pooled.ci_low <= pooled.estimate && pooled.estimate <= pooled.ci_high);
-        assert!(pooled.p_value > 0.0 && pooled.p_value < 0.05);
+        // Within-stratum shuffles rarely reach r̄ ≈ 0.8 with 6 + 6 nets.
+        assert!(pooled.p_value > 0.0 && pooled.p_value < 0.02, "{}", pooled.p_value);
         assert_eq!((pooled.n, pooled.dropped_nan), (12, 0));
         // the same seed gives the same interval
         let again = stratified_correlation(&x, &y, &s, CorrelationMethod::Spearman, &boot).unwrap();

@@ -47,7 +47,8 @@ pub(crate) struct CompareSection {
     /// Best and worst nets put side by side in the figures.
     pub side_by_side: usize,
     /// Hyper-parameters whose value combinations are the strata of the
-    /// report's within-strata correlations (absent ones are skipped).
+    /// within-strata correlations (`compare analyse --out-stratified` and
+    /// the report; absent ones are skipped).
     pub strata: Vec<String>,
     /// The report's title.
     pub title: String,

@@ -102,8 +102,10 @@ fn analyse_then_report() {
     assert!(rows.iter().all(|&i| strata[i] == "weight_decay" && (est[i] - 1.0).abs() < 1e-9));
     // Same inputs, same bytes.
     let first = std::fs::read(d.join("c.parquet")).unwrap();
+    let first_strata = std::fs::read(d.join("s.parquet")).unwrap();
     assert!(basin(d, &analyse).0);
     assert_eq!(first, std::fs::read(d.join("c.parquet")).unwrap());
+    assert_eq!(first_strata, std::fs::read(d.join("s.parquet")).unwrap());
 
     let (ok, err) = basin(
         d,

@@ -324,7 +324,7 @@ pub const STRATIFIED_CORRELATIONS: SchemaSpec = SchemaSpec {
         col("p_value", Float64, "two-sided p-value (scipy's within a stratum; a permutation test shuffling the measure within strata when pooled)"),
         col("ci_low", Float64, "lower end of the bootstrap confidence interval"),
         col("ci_high", Float64, "upper end of the bootstrap confidence interval"),
-        col("n", Int64, "number of nets with finite values"),
+        col("n", Int64, "number of nets with finite values (pooled: the nets of the strata pooled)"),
     ],
 };
 

@@ -179,8 +179,15 @@ impl Findings {
         }
         for (_, feature, w) in &self.within_strata {
             let Some(p) = &w.pooled else { continue };
-            let cells: Vec<String> = w.strata.iter().map(|(label, c)| format!("{label}: {:.2} (n = {})", c.estimate, c.n)).collect();
-            let reading = if p.ci_low > 0.0 {
+            let pooled: Vec<&(String, crate::stats::Correlation)> = w.strata.iter().filter(|(_, c)| c.estimate.is_finite()).collect();
+            let mut cells: Vec<String> = pooled.iter().map(|(label, c)| format!("{label}: {:.2} (n = {})", c.estimate, c.n)).collect();
+            let undefined = w.strata.len() - pooled.len();
+            if undefined > 0 {
+                cells.push(format!("{undefined} more with a constant feature or loss, not pooled"));
+            }
+            let reading = if p.ci_low.is_nan() {
+                "no interval (every resample had a constant stratum)"
+            } else if p.ci_low > 0.0 {
                 "positive within strata"
             } else if p.ci_high < 0.0 {
                 "negative within strata"
@@ -190,7 +197,7 @@ impl Findings {
             s.push(format!(
                 "Within strata of {} ({} strata with at least {MIN_STRATUM} nets): Spearman({feature}, test loss) pooled {:.2} (n-weighted mean, stratified-bootstrap CI [{:.2}, {:.2}], within-strata permutation p {}, n = {}): {reading}. Per stratum: {}.",
                 self.strata_keys.join(" × "),
-                w.strata.len(),
+                pooled.len(),
                 p.estimate,
                 p.ci_low,
                 p.ci_high,

@@ -44,8 +44,10 @@ pub struct StratifiedCorrelation {
     /// [`MIN_STRATUM`] complete pairs, in label order.
     pub strata: Vec<(String, Correlation)>,
     /// The pooled within-strata coefficient (`n` = nets in the strata
-    /// used, `dropped_nan` = pairs with a NaN anywhere); `None` when no
-    /// stratum qualifies.
+    /// pooled, those with a finite coefficient; `dropped_nan` = pairs with a
+    /// non-finite value anywhere; `undefined_resamples` = bootstrap
+    /// resamples in which some pooled stratum came out constant); `None`
+    /// when no stratum qualifies.
     pub pooled: Option<Correlation>,
 }
 
@@ -98,13 +100,17 @@ pub fn stratified_correlation(
     boot: &BootstrapConfig,
 ) -> Result<StratifiedCorrelation> {
     boot.check()?;
-    if x.len() != y.len() || x.len() != stratum.len() {
-        return Err(CompareError::LengthMismatch { left: "x", left_len: x.len(), right: "strata", right_len: stratum.len() });
+    for (name, len) in [("y", y.len()), ("strata", stratum.len())] {
+        if len != x.len() {
+            return Err(CompareError::LengthMismatch { left: "x", left_len: x.len(), right: name, right_len: len });
+        }
     }
-    // Complete pairs per stratum, in label order.
+    // Complete pairs per stratum, in label order. Infinite values (an
+    // essential class's persistence, a diverged loss) are left out like NaN,
+    // whichever stratum they fall in.
     let mut cells: BTreeMap<&str, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for ((&a, &b), s) in x.iter().zip(y).zip(stratum) {
-        if !a.is_nan() && !b.is_nan() {
+        if a.is_finite() && b.is_finite() {
             let cell = cells.entry(s.as_str()).or_default();
             cell.0.push(a);
             cell.1.push(b);
@@ -127,7 +133,7 @@ pub fn stratified_correlation(
             ci_low,
             ci_high,
             n,
-            dropped_nan: x.iter().zip(y).filter(|(a, b)| a.is_nan() || b.is_nan()).count(),
+            dropped_nan: x.iter().zip(y).filter(|(a, b)| !a.is_finite() || !b.is_finite()).count(),
             undefined_resamples: undefined,
         }
     });
@@ -186,9 +192,13 @@ fn pooled_interval(cells: &[&(Vec<f64>, Vec<f64>)], method: CorrelationMethod, b
             }
             summary.push((coefficient(&xs, &ys, method), n));
         }
-        // A resample where every stratum came out constant has no estimate.
-        if let Some((r, _)) = pool_within_strata(&summary) {
-            estimates.push(r);
+        // A resample in which some stratum came out constant has no
+        // estimate over the same strata as the point estimate: it is left
+        // out (and counted), as single correlations treat constant resamples.
+        if summary.iter().all(|(r, _)| r.is_finite()) {
+            if let Some((r, _)) = pool_within_strata(&summary) {
+                estimates.push(r);
+            }
         }
     }
     let left_out = boot.resamples - estimates.len();
@@ -249,6 +259,51 @@ mod tests {
         // the same seed gives the same interval
         let again = stratified_correlation(&x, &y, &s, CorrelationMethod::Spearman, &boot).unwrap();
         assert_eq!(again, c);
+    }
+
+    /// Unequal strata (4, 5 and 7 nets), a negative relation, a constant
+    /// stratum and non-finite values: the pooled value is the hand-computed
+    /// n-weighted mean of the finite strata, the interval lies below 0, and
+    /// the permutation p-value sees the (negative) relation.
+    #[test]
+    fn unequal_strata_pool_by_size_and_constant_or_nonfinite_values_stay_out() {
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        let mut s = Vec::new();
+        // a: 4 nets, exactly decreasing; b: 5 nets, mostly decreasing; c: 7 nets, decreasing with noise
+        for (label, xs, ys) in [
+            ("a", vec![1.0, 2.0, 3.0, 4.0], vec![4.0, 3.0, 2.0, 1.0]),
+            ("b", vec![1.0, 2.0, 3.0, 4.0, 5.0], vec![5.0, 3.0, 4.0, 2.0, 1.0]),
+            ("c", vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], vec![7.0, 5.0, 6.0, 4.0, 2.0, 3.0, 1.0]),
+            // d: constant feature, so its coefficient is NaN and it is not pooled
+            ("d", vec![2.0; 5], vec![1.0, 2.0, 3.0, 4.0, 5.0]),
+        ] {
+            for (a, b) in xs.into_iter().zip(ys) {
+                x.push(a);
+                y.push(b);
+                s.push(label.to_owned());
+            }
+        }
+        // non-finite values are dropped wherever they are
+        x.extend([f64::INFINITY, 1.0]);
+        y.extend([1.0, f64::NAN]);
+        s.extend(["a".to_owned(), "e".to_owned()]);
+        let boot = BootstrapConfig { resamples: 999, confidence: 0.9, seed: 1 };
+        let c = stratified_correlation(&x, &y, &s, CorrelationMethod::Spearman, &boot).unwrap();
+        let labels: Vec<&str> = c.strata.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(labels, ["a", "b", "c", "d"], "a stratum of exactly MIN_STRATUM nets enters");
+        let r: Vec<f64> = c.strata.iter().map(|(_, c)| c.estimate).collect();
+        assert!((r[0] + 1.0).abs() < 1e-12 && (r[1] + 0.9).abs() < 1e-12, "{r:?}");
+        assert!(r[3].is_nan());
+        let pooled = c.pooled.unwrap();
+        let want = (4.0 * r[0] + 5.0 * r[1] + 7.0 * r[2]) / 16.0;
+        assert!((pooled.estimate - want).abs() < 1e-12, "{} vs {want}", pooled.estimate);
+        assert_eq!((pooled.n, pooled.dropped_nan), (16, 2));
+        assert!(pooled.ci_high < 0.0 && pooled.ci_low <= pooled.estimate && pooled.estimate <= pooled.ci_high);
+        // stratum a (4 nets) resamples to a constant often: those resamples are counted, not pooled over fewer strata
+        assert!(pooled.undefined_resamples > 0);
+        // two-sided: a strong negative relation is significant
+        assert!(pooled.p_value < 0.01, "{}", pooled.p_value);
     }
 
     #[test]

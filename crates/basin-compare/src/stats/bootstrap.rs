@@ -70,6 +70,13 @@ pub(crate) fn percentile_interval(
             estimates.push(estimate);
         }
     }
+    interval_of(estimates, config)
+}
+
+/// The percentile interval of the defined bootstrap `estimates` out of
+/// `config.resamples`: `(low, high, resamples left out)`; all left out gives
+/// `(NaN, NaN, resamples)`.
+pub(crate) fn interval_of(mut estimates: Vec<f64>, config: &BootstrapConfig) -> (f64, f64, usize) {
     let left_out = config.resamples - estimates.len();
     if estimates.is_empty() {
         return (f64::NAN, f64::NAN, left_out);

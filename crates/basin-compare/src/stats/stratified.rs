@@ -25,7 +25,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::bootstrap::percentile;
+use super::bootstrap::interval_of;
 use super::correlation::{average_ranks, is_constant, pearson_unchecked};
 use super::{correlate, BootstrapConfig, Correlation, CorrelationMethod};
 use crate::error::{CompareError, Result};
@@ -201,13 +201,7 @@ fn pooled_interval(cells: &[&(Vec<f64>, Vec<f64>)], method: CorrelationMethod, b
             }
         }
     }
-    let left_out = boot.resamples - estimates.len();
-    if estimates.is_empty() {
-        return (f64::NAN, f64::NAN, left_out);
-    }
-    estimates.sort_by(f64::total_cmp);
-    let tail = (1.0 - boot.confidence) / 2.0;
-    (percentile(&estimates, tail), percentile(&estimates, 1.0 - tail), left_out)
+    interval_of(estimates, boot)
 }
 
 #[cfg(test)]

@@ -23,11 +23,12 @@
 //! product runs on one thread; per-chunk sums are reduced in a fixed order).
 
 use basin_data::Dataset;
-use faer::{Accum, MatMut, MatRef, Par};
+use faer::MatRef;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use crate::dense::{gemm, view, view_mut};
 use crate::error::{invalid, TrainResult};
 use crate::eval::Metrics;
 use crate::model::ParamInfo;
@@ -36,22 +37,6 @@ use crate::optim::SgdConfig;
 /// Rows per evaluation chunk: the chunk's first-layer output for 16 jumps
 /// of width 64 (256 kB) stays in L2.
 const EVAL_ROWS: usize = 64;
-
-/// `dst ← lhs · rhs` (or `dst += …` with `accumulate`), single-threaded.
-fn gemm(dst: MatMut<'_, f32>, lhs: MatRef<'_, f32>, rhs: MatRef<'_, f32>, accumulate: bool) {
-    let acc = if accumulate { Accum::Add } else { Accum::Replace };
-    faer::linalg::matmul::matmul(dst, acc, lhs, rhs, 1.0f32, Par::Seq);
-}
-
-/// A row-major `rows × cols` view of `s`.
-fn view(s: &[f32], rows: usize, cols: usize) -> MatRef<'_, f32> {
-    MatRef::from_row_major_slice(&s[..rows * cols], rows, cols)
-}
-
-/// A mutable row-major `rows × cols` view of `s`.
-fn view_mut(s: &mut [f32], rows: usize, cols: usize) -> MatMut<'_, f32> {
-    MatMut::from_row_major_slice_mut(&mut s[..rows * cols], rows, cols)
-}
 
 /// `z[r, :] += b` for every row of a `rows × b.len()` block, then ReLU when `relu`.
 #[inline]

@@ -24,6 +24,7 @@ mod arch;
 mod batched;
 mod batched_cpu;
 mod checkpoint;
+mod dense;
 mod error;
 mod eval;
 mod fused;

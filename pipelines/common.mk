@@ -55,7 +55,9 @@ LAUNCH ?=
 ifeq ($(LAUNCH),slurm)
 $(OUT)/slurm/launch.mk: $(PARAMS)
 	$(BASIN) launcher --params $< --out $@
+ifneq ($(MAKECMDGOALS),clean)
 include $(OUT)/slurm/launch.mk
+endif
 else ifneq ($(LAUNCH),)
 $(error LAUNCH=$(LAUNCH): expected LAUNCH=slurm, or no LAUNCH to run locally)
 endif
@@ -70,7 +72,11 @@ endif
 # ---- the plan: nets and shards of the grid (a generated make fragment) ------
 $(OUT)/plan.mk: $(OUT)/params/plan.toml
 	$(BASIN) plan --params $< --out-dir $(OUT) --out $@
+# `make clean` must not first build the plan it is about to delete (make
+# remakes included files before any goal, which needs a basin binary).
+ifneq ($(MAKECMDGOALS),clean)
 include $(OUT)/plan.mk
+endif
 
 # The good and the poor net of [landscape] (good_run / poor_run), whose
 # surfaces, paths and interpolation the landscape rules draw. Set before

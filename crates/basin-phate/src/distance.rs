@@ -4,7 +4,7 @@
 //! cancellation error of that identity never reaches the affinities.
 
 use crate::hyperparams::Distance;
-use crate::linalg::{gemm, gemm_sym};
+use crate::linalg::gemm_sym;
 use ndarray::parallel::prelude::*;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
@@ -42,29 +42,6 @@ impl<'a> Metric<'a> {
         exact_distance(self.distance, a, b)
     }
 
-    /// Approximate distances from prepared query rows `q` to every fitted row (block x n).
-    pub(crate) fn block(&self, q: ArrayView2<'_, f64>) -> Array2<f64> {
-        match self.distance {
-            Distance::Euclidean | Distance::Cosine => {
-                let qn = q.map_axis(Axis(1), |r| r.dot(&r));
-                self.distances_from_gram(gemm(q, self.x.view(), true), &qn)
-            }
-            Distance::Minkowski(_) | Distance::Precomputed => {
-                let n = self.x.nrows();
-                let mut out = Array2::zeros((q.nrows(), n));
-                out.axis_iter_mut(Axis(0))
-                    .into_par_iter()
-                    .enumerate()
-                    .for_each(|(i, mut row)| {
-                        for j in 0..n {
-                            row[j] = self.exact(q.row(i), self.x.row(j));
-                        }
-                    });
-                out
-            }
-        }
-    }
-
     /// Approximate distances between all fitted rows (n x n); the Gram matrix
     /// of euclidean/cosine rows is symmetric, so only half is multiplied.
     pub(crate) fn self_block(&self) -> Array2<f64> {
@@ -72,7 +49,19 @@ impl<'a> Metric<'a> {
             Distance::Euclidean | Distance::Cosine => {
                 self.distances_from_gram(gemm_sym(self.x.view(), self.x.view()), &self.sq_norms)
             }
-            _ => self.block(self.x.view()),
+            Distance::Minkowski(_) | Distance::Precomputed => {
+                let n = self.x.nrows();
+                let mut out = Array2::zeros((n, n));
+                out.axis_iter_mut(Axis(0))
+                    .into_par_iter()
+                    .enumerate()
+                    .for_each(|(i, mut row)| {
+                        for j in 0..n {
+                            row[j] = self.exact(self.x.row(i), self.x.row(j));
+                        }
+                    });
+                out
+            }
         }
     }
 

@@ -75,15 +75,9 @@ impl PhateGraph {
     /// the landmark operator's symmetric form (`pows`, when already computed).
     fn diffusion_power(&self, t: usize, pows: Option<Vec<Array2<f64>>>) -> Array2<f64> {
         if let Some(l) = &self.landmarks {
-            let pows = pows.unwrap_or_else(|| binary_powers(&l.sym, t));
-            return power_from_binary(&l.sym, pows, t, &l.deg);
+            return power_from_binary(&l.sym, pows.unwrap_or_default(), t, &l.deg);
         }
-        let d = self.kernel.row_sums();
-        let inv: Vec<f64> = d
-            .iter()
-            .map(|x| if *x > 0.0 { 1.0 / x.sqrt() } else { 0.0 })
-            .collect();
-        let a = self.kernel.scale_rows_cols(&inv, &inv);
+        let (a, d) = self.kernel.sym_normalized();
         power_sparse(&a, &d, t)
     }
 

@@ -5,7 +5,7 @@
 
 use crate::kmeans::minibatch_kmeans;
 use crate::linalg::{at_b, gaussian, gemm, orthonormalize, reorthogonalize, small_symmetric_eigen};
-use crate::sparse::Csr;
+use crate::sparse::{inv_sqrt, Csr};
 use ndarray::{s, Array2};
 
 /// Landmark structures built from the kernel and a clustering.
@@ -51,12 +51,7 @@ impl Landmarks {
         let landmark_op = pmn.mul_sparse(&pnm).to_dense();
         let deg = pmn_raw.row_sums();
         let col = pmn_raw.transpose().row_sums();
-        let inv = |v: &[f64]| -> Vec<f64> {
-            v.iter()
-                .map(|x| if *x > 0.0 { 1.0 / x.sqrt() } else { 0.0 })
-                .collect()
-        };
-        let f = pmn_raw.scale_rows_cols(&inv(&deg), &inv(&col));
+        let f = pmn_raw.scale_rows_cols(&inv_sqrt(&deg), &inv_sqrt(&col));
         let sym = f.mul_sparse(&f.transpose()).to_dense();
         Self {
             clusters,
@@ -132,12 +127,7 @@ pub(crate) fn spectral_landmarks(
     n_svd: usize,
     seed: u64,
 ) -> Landmarks {
-    let deg = kernel.row_sums();
-    let inv_sqrt: Vec<f64> = deg
-        .iter()
-        .map(|d| if *d > 0.0 { 1.0 / d.sqrt() } else { 0.0 })
-        .collect();
-    let diff_aff = kernel.scale_rows_cols(&inv_sqrt, &inv_sqrt);
+    let (diff_aff, _) = kernel.sym_normalized();
     let timing = std::env::var_os("BASIN_PHATE_TIMING").is_some();
     let clock = std::time::Instant::now();
     let cpu0 = crate::fit::process_cpu_seconds();

@@ -203,11 +203,9 @@ fn smacof_single(
     } else {
         (Vec::new(), Vec::new())
     };
-    let mut disp = if nonmetric {
-        Array2::zeros((n, n))
-    } else {
-        d.to_owned()
-    };
+    // The disparities: the distances themselves (metric), or their isotonic
+    // fit (non-metric), which needs a buffer of its own.
+    let mut fitted_disp = nonmetric.then(|| Array2::<f64>::zeros((n, n)));
     let mut x = init.clone();
     let mut dist = layout_distances(&x);
     let mut old_stress: Option<f64> = None;
@@ -226,12 +224,18 @@ fn smacof_single(
             } else {
                 0.0
             };
-            disp.fill(0.0);
-            for (&f, &(i, j)) in fitted.iter().zip(&pairs) {
-                disp[[i, j]] = f * scale;
-                disp[[j, i]] = f * scale;
+            // Entries outside `pairs` are never written, so they stay 0.
+            if let Some(disp) = fitted_disp.as_mut() {
+                for (&f, &(i, j)) in fitted.iter().zip(&pairs) {
+                    disp[[i, j]] = f * scale;
+                    disp[[j, i]] = f * scale;
+                }
             }
         }
+        let disp = match &fitted_disp {
+            Some(fitted) => fitted.view(),
+            None => d.view(),
+        };
         // Guttman transform X <- B(X) X / n, without forming B.
         let mut xn = Array2::zeros((n, k));
         xn.axis_iter_mut(Axis(0))

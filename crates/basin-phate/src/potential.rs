@@ -35,14 +35,20 @@ fn unsymmetrize(m: &mut Array2<f64>, d: &[f64]) {
 /// (squares of a symmetric matrix are symmetric); `S` itself is not copied.
 pub(crate) fn binary_powers(s: &Array2<f64>, up_to: usize) -> Vec<Array2<f64>> {
     let mut pows: Vec<Array2<f64>> = Vec::new();
-    while 4usize << pows.len() <= up_to.max(1) * 2 {
+    extend_powers(s, &mut pows, up_to);
+    pows
+}
+
+/// Squares the last of `S, S^2, S^4, ...` (`pows` holds all but `S`) until
+/// the next power of two would exceed `up_to`.
+fn extend_powers(s: &Array2<f64>, pows: &mut Vec<Array2<f64>>, up_to: usize) {
+    while (2usize << pows.len()) <= up_to {
         let next = {
             let last = pows.last().unwrap_or(s);
             gemm_sym(last.view(), last.view())
         };
         pows.push(next);
     }
-    pows
 }
 
 /// `D^(-1/2) S^t D^(1/2)` from `S` and its binary powers `S^2, S^4, ...`
@@ -55,13 +61,7 @@ pub(crate) fn power_from_binary(
     t: usize,
     d: &[f64],
 ) -> Array2<f64> {
-    while (2usize << pows.len()) <= t {
-        let next = {
-            let last = pows.last().unwrap_or(s);
-            gemm_sym(last.view(), last.view())
-        };
-        pows.push(next);
-    }
+    extend_powers(s, &mut pows, t);
     let mut acc: Option<Array2<f64>> = None;
     for k in 0..=pows.len() {
         if t >> k & 1 == 1 {

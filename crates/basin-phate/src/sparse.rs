@@ -14,6 +14,11 @@ pub struct Csr {
     data: Vec<f64>,
 }
 
+/// `1/√v` elementwise, 0 where `v` is not positive (an empty row or column).
+pub(crate) fn inv_sqrt(v: &[f64]) -> Vec<f64> {
+    v.iter().map(|x| if *x > 0.0 { 1.0 / x.sqrt() } else { 0.0 }).collect()
+}
+
 impl Csr {
     /// Builds from per-row (column, value) lists; columns are sorted, duplicates summed.
     pub(crate) fn from_rows(ncols: usize, rows: Vec<Vec<(usize, f64)>>) -> Self {
@@ -138,6 +143,15 @@ impl Csr {
             }
         }
         out
+    }
+
+    /// The symmetric form `D^(-1/2) K D^(-1/2)` of a kernel (`D` its row
+    /// sums, rows summing to 0 left at 0) and those row sums: the matrix
+    /// similar to the diffusion operator `D^-1 K`.
+    pub(crate) fn sym_normalized(&self) -> (Self, Vec<f64>) {
+        let d = self.row_sums();
+        let inv = inv_sqrt(&d);
+        (self.scale_rows_cols(&inv, &inv), d)
     }
 
     /// `diag(l) * self * diag(r)`.

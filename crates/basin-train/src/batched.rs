@@ -29,7 +29,7 @@ use crate::fused;
 use crate::jump::{filter_normalized_direction, JumpConfig};
 use crate::model::Model;
 use crate::optim::SgdMomentum;
-use crate::train::{check_splits, record, Splits, TrajectoryPoint};
+use crate::train::{check_splits, record, trajectory_point, Splits, TrajectoryPoint};
 
 /// Stacked parameters of K copies of one MLP.
 struct StackedMlp {
@@ -188,21 +188,9 @@ fn run_cpu(
         let metrics = evaluate_all(&refs, &[train_data, &splits.val, &splits.test], &mut evaluator);
         let (tr, va, te) = (&metrics[0], &metrics[1], &metrics[2]);
         for (a, &i) in live.iter().enumerate() {
-            let weights = engine[i].flat_weights(&layout, n_params);
-            let diverged = !tr[a].loss.is_finite() || weights.iter().any(|w| !w.is_finite());
-            let p = TrajectoryPoint {
-                epoch,
-                train_loss: tr[a].loss,
-                train_acc: tr[a].accuracy,
-                val_loss: va[a].loss,
-                val_acc: va[a].accuracy,
-                test_loss: te[a].loss,
-                test_acc: te[a].accuracy,
-                diverged,
-                weights,
-            };
+            let p = trajectory_point(epoch, [&tr[a], &va[a], &te[a]], engine[i].flat_weights(&layout, n_params));
             on_epoch(i, &p);
-            engine[i].alive = !diverged;
+            engine[i].alive = !p.diverged;
             trajectories[i].push(p);
         }
     }

@@ -30,9 +30,9 @@ use rayon::prelude::*;
 
 use crate::dense::{gemm, view, view_mut};
 use crate::error::{invalid, TrainResult};
-use crate::eval::Metrics;
+use crate::eval::{gather_rows, Metrics};
 use crate::model::ParamInfo;
-use crate::optim::SgdConfig;
+use crate::optim::{momentum_step, param_step, SgdConfig};
 
 /// Rows per evaluation chunk: the chunk's first-layer output for 16 jumps
 /// of width 64 (256 kB) stays in L2.
@@ -143,20 +143,6 @@ fn argmax(row: &[f32]) -> usize {
         }
     }
     best
-}
-
-/// Copies rows `idx` of `data` into `x` (`idx.len() × d`) and their labels into `y`.
-#[inline]
-fn gather(data: &Dataset, idx: &[usize], x: &mut [f32], y: &mut [u32]) {
-    let d = data.features.ncols();
-    for ((&r, xr), yr) in idx.iter().zip(x.chunks_exact_mut(d)).zip(y.iter_mut()) {
-        let row = data.features.row(r);
-        match row.as_slice() {
-            Some(s) => xr.copy_from_slice(s),
-            None => xr.iter_mut().zip(row.iter()).for_each(|(a, &b)| *a = b),
-        }
-        *yr = data.labels[r];
-    }
 }
 
 /// One jump: its parameters, momentum, batch order and work buffers.
@@ -274,7 +260,7 @@ impl Jump {
         let rows = idx.len();
         let layers = self.w.len();
         let wd = &self.widths;
-        gather(data, idx, &mut self.x, &mut self.y);
+        gather_rows(data, idx, &mut self.x, &mut self.y);
         // Forward: act[l] = relu(act[l-1] · W_lᵀ + b_l), logits last.
         for l in 0..layers {
             let (before, rest) = self.act.split_at_mut(l);
@@ -329,28 +315,11 @@ impl Jump {
             }
         }
         for l in 0..layers {
-            sgd_update(&mut self.w[l], &mut self.mw[l], &self.gw[l], sgd);
-            sgd_update(&mut self.b[l], &mut self.mb[l], &self.gb[l], sgd);
-        }
-    }
-}
-
-/// PyTorch's SGD on one tensor, the arithmetic of [`crate::SgdMomentum`]'s
-/// CPU kernels: `m ← μ·m + (g + wd·θ)`, `θ ← θ − lr·(m or g + wd·θ + μ·m)`.
-#[inline]
-fn sgd_update(theta: &mut [f32], m: &mut [f32], g: &[f32], c: SgdConfig) {
-    #[allow(clippy::cast_possible_truncation)]
-    let (lr, mu, wd) = (c.lr as f32, c.momentum as f32, c.weight_decay as f32);
-    if c.nesterov {
-        for ((th, m), &g) in theta.iter_mut().zip(m.iter_mut()).zip(g) {
-            let gd = g + wd * *th;
-            *m = mu * *m + gd;
-            *th -= lr * (gd + mu * *m);
-        }
-    } else {
-        for ((th, m), &g) in theta.iter_mut().zip(m.iter_mut()).zip(g) {
-            *m = mu * *m + (g + wd * *th);
-            *th -= lr * *m;
+            // The arithmetic of `SgdMomentum`'s CPU kernels, tensor by tensor.
+            momentum_step(&mut self.mw[l], &self.gw[l], &self.w[l], sgd);
+            param_step(&mut self.w[l], &self.mw[l], &self.gw[l], sgd);
+            momentum_step(&mut self.mb[l], &self.gb[l], &self.b[l], sgd);
+            param_step(&mut self.b[l], &self.mb[l], &self.gb[l], sgd);
         }
     }
 }
@@ -418,9 +387,7 @@ pub(crate) fn evaluate_all(jumps: &[&Jump], sets: &[&Dataset], ev: &mut Evaluato
                 let rows = (start + EVAL_ROWS).min(n) - start;
                 sc.idx.clear();
                 sc.idx.extend(start..start + rows);
-                sc.x.resize(rows * d, 0.0);
-                sc.y.resize(rows, 0);
-                gather(data, &sc.idx, &mut sc.x, &mut sc.y);
+                gather_rows(data, &sc.idx, &mut sc.x, &mut sc.y);
                 sc.h.resize(rows * k * h1, 0.0);
                 gemm(view_mut(&mut sc.h, rows, k * h1), view(&sc.x, rows, d), view(w0, k * h1, d).transpose(), false);
                 add_bias(&mut sc.h, b0, layers > 1);

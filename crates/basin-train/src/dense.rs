@@ -22,21 +22,17 @@ pub(crate) fn gemm_with(dst: MatMut<'_, f32>, lhs: MatRef<'_, f32>, rhs: MatRef<
     faer::linalg::matmul::matmul(dst, acc, lhs, rhs, 1.0f32, par);
 }
 
-/// Products with fewer multiply-adds than this run on one thread: below it
-/// waking a second thread costs more than it saves (the digits MLP's
-/// 128 × 64 × 64 layer is 0.5 M). [`crate::fused::linear`] also keeps
-/// candle's own product below it, whose per-call cost is lower than faer's
-/// for such small products (measured: 64 against 78 µs per digits-MLP step).
-pub(crate) const PARALLEL_MIN_WORK: usize = 1 << 20;
+/// [`crate::fused::linear`] runs products with fewer multiply-adds than this
+/// in candle's own matmul, whose per-call cost is lower than faer's for such
+/// small products (measured: 64 against 78 µs per digits-MLP step), and
+/// larger ones in faer on all of rayon's threads.
+pub(crate) const FAER_MIN_WORK: usize = 1 << 20;
 
-/// The parallelism for an `m × k` by `k × n` product: rayon's threads for a
-/// large product, the calling thread for a small one.
-pub(crate) fn par_for(m: usize, n: usize, k: usize) -> Par {
-    let threads = rayon::current_num_threads();
-    if threads > 1 && m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MIN_WORK {
-        Par::rayon(threads)
-    } else {
-        Par::Seq
+/// rayon's threads when there are several, else the calling thread.
+pub(crate) fn threads() -> Par {
+    match rayon::current_num_threads() {
+        0 | 1 => Par::Seq,
+        n => Par::rayon(n),
     }
 }
 

@@ -9,7 +9,8 @@
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 
-use crate::dense::{gemm_with, par_for, view, view_mut, PARALLEL_MIN_WORK};
+use crate::dense::{self, gemm_with, view, view_mut, FAER_MIN_WORK};
+use faer::Par;
 
 pub(crate) fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
     match (s, l.contiguous_offsets()) {
@@ -51,7 +52,8 @@ pub(crate) fn bias_add(x: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
 pub(crate) fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
     if fast(x) && fast(w) && fast(b) && x.rank() == 2 && w.rank() == 2 && b.dims() == [w.dim(0)?] {
         let work = x.dim(0)?.saturating_mul(w.dim(0)?).saturating_mul(w.dim(1)?);
-        return x.apply_op3(w, b, Linear { input_grad: x.track_op(), faer: work >= PARALLEL_MIN_WORK });
+        let faer = (work >= FAER_MIN_WORK).then(dense::threads);
+        return x.apply_op3(w, b, Linear { input_grad: x.track_op(), faer });
     }
     bias_add(&x.matmul(&w.t()?)?, b)
 }
@@ -59,10 +61,11 @@ pub(crate) fn linear(x: &Tensor, w: &Tensor, b: &Tensor) -> candle_core::Result<
 /// See [`linear`].
 struct Linear {
     input_grad: bool,
-    /// faer's products (large layers) or candle's (small ones, where its
-    /// per-call cost is lower); chosen from the shapes alone, so a given net
-    /// always takes the same path.
-    faer: bool,
+    /// faer's products with this parallelism (large layers: all three of
+    /// its products have the same size), or `None` for candle's (small
+    /// ones, where its per-call cost is lower); chosen from the shapes
+    /// alone, so a given net always takes the same path.
+    faer: Option<Par>,
 }
 
 impl CustomOp3 for Linear {
@@ -85,7 +88,7 @@ impl CustomOp3 for Linear {
             candle_core::bail!("linear: input has {k} columns, weight {k2}");
         }
         let b = f32_slice(s3, l3, "linear bias")?;
-        if !self.faer {
+        let Some(par) = self.faer else {
             use candle_core::backend::BackendStorage;
             // Candle's own product with the transposed weight view, as `matmul(&w.t())` calls it.
             let mut out = s1.matmul(s2, (1, n, m, k), l1, &l2.transpose(0, 1)?)?;
@@ -98,7 +101,7 @@ impl CustomOp3 for Linear {
                 _ => candle_core::bail!("linear: expected f32"),
             }
             return Ok((out, Shape::from((n, m))));
-        }
+        };
         let x = f32_slice(s1, l1, "linear input")?;
         let w = f32_slice(s2, l2, "linear weight")?;
         let mut out = vec![0.0f32; n * m];
@@ -106,7 +109,7 @@ impl CustomOp3 for Linear {
             row.copy_from_slice(b);
         }
         // out = b + x · wᵀ
-        gemm_with(view_mut(&mut out, n, m), view(x, n, k), view(w, m, k).transpose(), true, par_for(n, m, k));
+        gemm_with(view_mut(&mut out, n, m), view(x, n, k), view(w, m, k).transpose(), true, par);
         Ok((CpuStorage::F32(out), Shape::from((n, m))))
     }
 
@@ -120,18 +123,17 @@ impl CustomOp3 for Linear {
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let g = grad.contiguous()?;
         let (_, m) = g.dims2()?;
-        if !self.faer {
+        let gb = g.apply_op1_no_bwd(&ChannelSum { c: m, inner: 1 })?;
+        let Some(par) = self.faer else {
             // (xᵀ·g)ᵀ, the product candle's backward computes for `w.t()`.
             let gw = x.t()?.matmul(&g)?.t()?.contiguous()?;
-            let gb = g.apply_op1_no_bwd(&ChannelSum { c: m, inner: 1 })?;
             let gx = if self.input_grad { Some(g.matmul(w)?) } else { None };
             return Ok((gx, Some(gw), Some(gb)));
-        }
+        };
         // dW = gᵀ · x (out × in)
-        let gw = g.apply_op2_no_bwd(x, &Product { transpose_lhs: true, transpose_rhs: false })?;
-        let gb = g.apply_op1_no_bwd(&ChannelSum { c: m, inner: 1 })?;
+        let gw = g.apply_op2_no_bwd(x, &Product { transpose_lhs: true, transpose_rhs: false, par })?;
         // dX = g · W (N × in)
-        let gx = if self.input_grad { Some(g.apply_op2_no_bwd(w, &Product { transpose_lhs: false, transpose_rhs: false })?) } else { None };
+        let gx = if self.input_grad { Some(g.apply_op2_no_bwd(w, &Product { transpose_lhs: false, transpose_rhs: false, par })?) } else { None };
         Ok((gx, Some(gw), Some(gb)))
     }
 }
@@ -141,6 +143,7 @@ impl CustomOp3 for Linear {
 struct Product {
     transpose_lhs: bool,
     transpose_rhs: bool,
+    par: Par,
 }
 
 impl CustomOp2 for Product {
@@ -164,9 +167,9 @@ impl CustomOp2 for Product {
         if a.ncols() != b.nrows() {
             candle_core::bail!("product: {}×{} by {}×{}", a.nrows(), a.ncols(), b.nrows(), b.ncols());
         }
-        let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+        let (m, n) = (a.nrows(), b.ncols());
         let mut out = vec![0.0f32; m * n];
-        gemm_with(view_mut(&mut out, m, n), a, b, false, par_for(m, n, k));
+        gemm_with(view_mut(&mut out, m, n), a, b, false, self.par);
         Ok((CpuStorage::F32(out), Shape::from((m, n))))
     }
 }

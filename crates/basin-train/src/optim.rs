@@ -144,14 +144,7 @@ impl candle_core::InplaceOp3 for MomentumUpdate {
         th: &CpuStorage,
         th_l: &Layout,
     ) -> candle_core::Result<()> {
-        let b = f32_slice_mut(dst, dst_l, "momentum buffer")?;
-        let g = f32_slice(g, g_l, "gradient")?;
-        let th = f32_slice(th, th_l, "parameter")?;
-        #[allow(clippy::cast_possible_truncation)]
-        let (mu, wd) = (self.0.momentum as f32, self.0.weight_decay as f32);
-        for ((b, &g), &th) in b.iter_mut().zip(g).zip(th) {
-            *b = mu * *b + (g + wd * th);
-        }
+        momentum_step(f32_slice_mut(dst, dst_l, "momentum buffer")?, f32_slice(g, g_l, "gradient")?, f32_slice(th, th_l, "parameter")?, self.0);
         Ok(())
     }
 }
@@ -174,21 +167,34 @@ impl candle_core::InplaceOp3 for ParamUpdate {
         g: &CpuStorage,
         g_l: &Layout,
     ) -> candle_core::Result<()> {
-        let th = f32_slice_mut(dst, dst_l, "parameter")?;
-        let b = f32_slice(b, b_l, "momentum buffer")?;
-        let g = f32_slice(g, g_l, "gradient")?;
-        #[allow(clippy::cast_possible_truncation)]
-        let (lr, mu, wd) = (self.0.lr as f32, self.0.momentum as f32, self.0.weight_decay as f32);
-        if self.0.nesterov {
-            for ((th, &b), &g) in th.iter_mut().zip(b).zip(g) {
-                *th -= lr * ((g + wd * *th) + mu * b);
-            }
-        } else {
-            for (th, &b) in th.iter_mut().zip(b) {
-                *th -= lr * b;
-            }
-        }
+        param_step(f32_slice_mut(dst, dst_l, "parameter")?, f32_slice(b, b_l, "momentum buffer")?, f32_slice(g, g_l, "gradient")?, self.0);
         Ok(())
+    }
+}
+
+/// `b ← μ·b + g + wd·θ` over one tensor's values: PyTorch's SGD momentum
+/// buffer, shared by [`SgdMomentum`] and the batched CPU engine.
+pub(crate) fn momentum_step(b: &mut [f32], g: &[f32], th: &[f32], c: SgdConfig) {
+    #[allow(clippy::cast_possible_truncation)]
+    let (mu, wd) = (c.momentum as f32, c.weight_decay as f32);
+    for ((b, &g), &th) in b.iter_mut().zip(g).zip(th) {
+        *b = mu * *b + (g + wd * th);
+    }
+}
+
+/// `θ ← θ − lr·d` with `d = b`, or (Nesterov) `d = g + wd·θ + μ·b`, after
+/// [`momentum_step`] has updated `b`.
+pub(crate) fn param_step(th: &mut [f32], b: &[f32], g: &[f32], c: SgdConfig) {
+    #[allow(clippy::cast_possible_truncation)]
+    let (lr, mu, wd) = (c.lr as f32, c.momentum as f32, c.weight_decay as f32);
+    if c.nesterov {
+        for ((th, &b), &g) in th.iter_mut().zip(b).zip(g) {
+            *th -= lr * ((g + wd * *th) + mu * b);
+        }
+    } else {
+        for (th, &b) in th.iter_mut().zip(b) {
+            *th -= lr * b;
+        }
     }
 }
 

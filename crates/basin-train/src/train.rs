@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::arch::Architecture;
 use crate::checkpoint::Checkpoint;
 use crate::error::{invalid, TrainError, TrainResult};
-use crate::eval::{check_fits, cross_entropy, evaluate, gather_rows, to_tensors};
+use crate::eval::{check_fits, cross_entropy, evaluate, gather_rows, to_tensors, Metrics};
 use crate::model::{Mode, Model};
 use crate::optim::{LrSchedule, SgdConfig, SgdMomentum};
 
@@ -211,9 +211,19 @@ pub(crate) fn record(
     let tr = evaluate(model, train)?;
     let va = evaluate(model, &splits.val)?;
     let te = evaluate(model, &splits.test)?;
-    let weights = model.flat_weights()?;
+    let mut p = trajectory_point(epoch, [&tr, &va, &te], model.flat_weights()?);
+    if !with_weights {
+        p.weights = Vec::new();
+    }
+    Ok(p)
+}
+
+/// The point logged for one epoch from the metrics on the train, val and
+/// test splits and the flattened weights: diverged when the training loss or
+/// any weight is not finite (the rule of every retraining engine).
+pub(crate) fn trajectory_point(epoch: u32, [tr, va, te]: [&Metrics; 3], weights: Vec<f32>) -> TrajectoryPoint {
     let diverged = !tr.loss.is_finite() || weights.iter().any(|w| !w.is_finite());
-    Ok(TrajectoryPoint {
+    TrajectoryPoint {
         epoch,
         train_loss: tr.loss,
         train_acc: tr.accuracy,
@@ -222,8 +232,8 @@ pub(crate) fn record(
         test_loss: te.loss,
         test_acc: te.accuracy,
         diverged,
-        weights: if with_weights { weights } else { Vec::new() },
-    })
+        weights,
+    }
 }
 
 pub(crate) fn check_splits(model: &Model, splits: &Splits) -> TrainResult<()> {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use basin_compare::analysis::{stratified_correlations, ClassifierRow, CorrelationRow, StratifiedRow};
+use basin_compare::analysis::{stratified_correlations, ClassifierRow, CorrelationRow};
 use basin_compare::features::{jr_features, phate_features, probe_features};
 use basin_compare::inputs::{self, FeatureRow};
 use basin_compare::{analyse, AnalysisConfig, BootstrapConfig, CvConfig, Learner, LearnerParams, ReportConfig, ReportInputs};
@@ -76,6 +76,11 @@ impl Default for CompareSection {
 }
 
 impl CompareSection {
+    /// The bootstrap of every interval (correlations, within-strata, report).
+    fn bootstrap_config(&self) -> BootstrapConfig {
+        BootstrapConfig { resamples: self.bootstrap, confidence: self.confidence, seed: self.seed }
+    }
+
     fn analysis_config(&self) -> Result<AnalysisConfig> {
         let learners = self
             .learners
@@ -87,7 +92,7 @@ impl CompareSection {
         }
         Ok(AnalysisConfig {
             cv: CvConfig { folds: self.folds, repeats: self.repeats, seed: self.seed, standardize: true },
-            bootstrap: BootstrapConfig { resamples: self.bootstrap, confidence: self.confidence, seed: self.seed },
+            bootstrap: self.bootstrap_config(),
             learners,
             learner_params: LearnerParams {
                 logistic_max_iterations: self.logistic_max_iterations,
@@ -293,42 +298,17 @@ fn analyse_cmd(args: &AnalyseArgs) -> Result<()> {
     write_table(&args.out_classifiers, &mut df, &COMPARISONS, &prov)?;
 
     let k = &analysis.correlations;
-    let mut df = DataFrame::new(
-        k.len(),
-        vec![
-            Column::new("feature_set".into(), k.iter().map(|r| r.feature_set.as_str()).collect::<Vec<_>>()),
-            Column::new("feature".into(), k.iter().map(|r| r.feature.as_str()).collect::<Vec<_>>()),
-            Column::new("target".into(), k.iter().map(|r| r.target.as_str()).collect::<Vec<_>>()),
-            Column::new("method".into(), k.iter().map(|r| r.method.as_str()).collect::<Vec<_>>()),
-            Column::new("estimate".into(), k.iter().map(|r| r.estimate).collect::<Vec<_>>()),
-            Column::new("p_value".into(), k.iter().map(|r| r.p_value).collect::<Vec<_>>()),
-            Column::new("ci_low".into(), k.iter().map(|r| r.ci_low).collect::<Vec<_>>()),
-            Column::new("ci_high".into(), k.iter().map(|r| r.ci_high).collect::<Vec<_>>()),
-            Column::new("n".into(), k.iter().map(|r| r.n as i64).collect::<Vec<_>>()),
-        ],
-    )?;
+    let mut df = DataFrame::new(k.len(), correlation_columns(&k.iter().collect::<Vec<_>>()))?;
     let prov = Provenance::new(&CORRELATIONS, "compare analyse").with_params(section_json.clone()).with_seeds(seeds.clone()).with_inputs(&inputs_used)?;
     write_table(&args.out_correlations, &mut df, &CORRELATIONS, &prov)?;
     tracing::info!(classifiers = c.len(), correlations = k.len(), "wrote comparisons");
     if let Some(path) = &args.out_stratified {
         let st = stratified_correlations(&runs, &features, &section.strata, &cfg)?;
-        let text = |f: fn(&StratifiedRow) -> &str, name: &str| Column::new(name.into(), st.iter().map(f).collect::<Vec<_>>());
-        let mut df = DataFrame::new(
-            st.len(),
-            vec![
-                text(|r| &r.feature_set, "feature_set"),
-                text(|r| &r.feature, "feature"),
-                text(|r| &r.target, "target"),
-                text(|r| &r.method, "method"),
-                text(|r| &r.strata, "strata"),
-                text(|r| &r.stratum, "stratum"),
-                Column::new("estimate".into(), st.iter().map(|r| r.estimate).collect::<Vec<_>>()),
-                Column::new("p_value".into(), st.iter().map(|r| r.p_value).collect::<Vec<_>>()),
-                Column::new("ci_low".into(), st.iter().map(|r| r.ci_low).collect::<Vec<_>>()),
-                Column::new("ci_high".into(), st.iter().map(|r| r.ci_high).collect::<Vec<_>>()),
-                Column::new("n".into(), st.iter().map(|r| r.n as i64).collect::<Vec<_>>()),
-            ],
-        )?;
+        let mut columns = correlation_columns(&st.iter().map(|r| &r.correlation).collect::<Vec<_>>());
+        // The strata columns stand after `method`, as the schema lists them.
+        columns.insert(4, Column::new("strata".into(), st.iter().map(|r| r.strata.as_str()).collect::<Vec<_>>()));
+        columns.insert(5, Column::new("stratum".into(), st.iter().map(|r| r.stratum.as_str()).collect::<Vec<_>>()));
+        let mut df = DataFrame::new(st.len(), columns)?;
         let prov = Provenance::new(&STRATIFIED_CORRELATIONS, "compare analyse")
             .with_params(section_json)
             .with_seeds(seeds)
@@ -337,6 +317,23 @@ fn analyse_cmd(args: &AnalyseArgs) -> Result<()> {
         tracing::info!(rows = st.len(), "wrote within-strata correlations");
     }
     Ok(())
+}
+
+/// The columns of the `correlations` schema for `rows`, in its order.
+fn correlation_columns(rows: &[&CorrelationRow]) -> Vec<Column> {
+    let text = |name: &str, f: fn(&CorrelationRow) -> &str| Column::new(name.into(), rows.iter().map(|r| f(r)).collect::<Vec<_>>());
+    let float = |name: &str, f: fn(&CorrelationRow) -> f64| Column::new(name.into(), rows.iter().map(|r| f(r)).collect::<Vec<_>>());
+    vec![
+        text("feature_set", |r| &r.feature_set),
+        text("feature", |r| &r.feature),
+        text("target", |r| &r.target),
+        text("method", |r| &r.method),
+        float("estimate", |r| r.estimate),
+        float("p_value", |r| r.p_value),
+        float("ci_low", |r| r.ci_low),
+        float("ci_high", |r| r.ci_high),
+        Column::new("n".into(), rows.iter().map(|r| r.n as i64).collect::<Vec<_>>()),
+    ]
 }
 
 fn read_classifiers(path: &Path) -> Result<Vec<ClassifierRow>> {
@@ -409,7 +406,7 @@ pub(crate) fn report(args: &ReportArgs) -> Result<()> {
     let files = basin_compare::write_report(&inputs_all, &args.out_dir, &ReportConfig {
             side_by_side: section.side_by_side,
             strata: section.strata.clone(),
-            bootstrap: BootstrapConfig { resamples: section.bootstrap, confidence: section.confidence, seed: section.seed },
+            bootstrap: section.bootstrap_config(),
         })?;
     tracing::info!(markdown = %files.markdown.display(), html = %files.html.display(), figures = files.figures.len(), "wrote the report");
     Ok(())

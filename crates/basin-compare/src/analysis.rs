@@ -20,7 +20,7 @@ use crate::error::{CompareError, CompareResult};
 use crate::features::{feature_matrix, feature_sets, FeatureMatrix};
 use crate::inputs::{FeatureRow, Run};
 use crate::learners::{Learner, LearnerParams};
-use crate::stats::{correlate, stratified_correlation, BootstrapConfig, CorrelationMethod, POOLED};
+use crate::stats::{correlate, stratified_correlation, BootstrapConfig, Correlation, CorrelationMethod, POOLED};
 
 /// Settings of [`analyse`].
 #[derive(Debug, Clone, PartialEq)]
@@ -260,29 +260,39 @@ pub fn analyse(runs: &[Run], features: &[FeatureRow], cfg: &AnalysisConfig) -> C
     Ok(analysis)
 }
 
-fn correlations(m: &FeatureMatrix, runs: &[Run], boot: &BootstrapConfig) -> CompareResult<Vec<CorrelationRow>> {
-    let measures: [(&str, Vec<f64>); 3] = [
+/// The generalization measures every feature is correlated with.
+fn measures(runs: &[Run]) -> [(&'static str, Vec<f64>); 3] {
+    [
         ("test_loss", runs.iter().map(|r| r.test_loss).collect()),
         ("test_acc", runs.iter().map(|r| r.test_acc).collect()),
         ("gen_gap", runs.iter().map(|r| r.gen_gap).collect()),
-    ];
+    ]
+}
+
+impl CorrelationRow {
+    fn new(feature_set: &str, feature: &str, target: &str, method: CorrelationMethod, c: &Correlation) -> Self {
+        Self {
+            feature_set: feature_set.to_owned(),
+            feature: feature.to_owned(),
+            target: target.to_owned(),
+            method: method.name().to_owned(),
+            estimate: c.estimate,
+            p_value: c.p_value,
+            ci_low: c.ci_low,
+            ci_high: c.ci_high,
+            n: c.n,
+        }
+    }
+}
+
+fn correlations(m: &FeatureMatrix, runs: &[Run], boot: &BootstrapConfig) -> CompareResult<Vec<CorrelationRow>> {
     let mut rows = Vec::new();
     for (j, name) in m.names.iter().enumerate() {
         let x: Vec<f64> = m.values.column(j).to_vec();
-        for (target, y) in &measures {
-            for (method, label) in [(CorrelationMethod::Pearson, "pearson"), (CorrelationMethod::Spearman, "spearman")] {
+        for (target, y) in &measures(runs) {
+            for method in [CorrelationMethod::Pearson, CorrelationMethod::Spearman] {
                 match correlate(&x, y, method, boot) {
-                    Ok(c) => rows.push(CorrelationRow {
-                        feature_set: m.feature_set.clone(),
-                        feature: name.clone(),
-                        target: (*target).to_owned(),
-                        method: label.to_owned(),
-                        estimate: c.estimate,
-                        p_value: c.p_value,
-                        ci_low: c.ci_low,
-                        ci_high: c.ci_high,
-                        n: c.n,
-                    }),
+                    Ok(c) => rows.push(CorrelationRow::new(&m.feature_set, name, target, method, &c)),
                     Err(e) => tracing::warn!(feature_set = %m.feature_set, feature = %name, %target, "correlation skipped: {e}"),
                 }
             }
@@ -297,28 +307,12 @@ fn correlations(m: &FeatureMatrix, runs: &[Run], boot: &BootstrapConfig) -> Comp
 /// [`crate::stats::stratified_correlation`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StratifiedRow {
-    /// Feature set.
-    pub feature_set: String,
-    /// Feature.
-    pub feature: String,
-    /// `test_loss`, `test_acc` or `gen_gap`.
-    pub target: String,
-    /// `pearson` or `spearman`.
-    pub method: String,
+    /// The correlation, as in the `correlations` table.
+    pub correlation: CorrelationRow,
     /// The stratifying hyper-parameters, joined by ` × `.
     pub strata: String,
     /// The stratum (`label_noise=0.2, augment=false`) or `pooled within strata`.
     pub stratum: String,
-    /// Coefficient.
-    pub estimate: f64,
-    /// Two-sided p-value.
-    pub p_value: f64,
-    /// Bootstrap interval, low end.
-    pub ci_low: f64,
-    /// Bootstrap interval, high end.
-    pub ci_high: f64,
-    /// Nets used.
-    pub n: usize,
 }
 
 /// The stratifying hyper-parameters among `keys` that the runs have, and
@@ -348,11 +342,7 @@ pub fn stratified_correlations(runs: &[Run], features: &[FeatureRow], keys: &[St
     }
     let strata = present.join(" × ");
     let run_ids: Vec<String> = runs.iter().map(|r| r.run_id.clone()).collect();
-    let measures: [(&str, Vec<f64>); 3] = [
-        ("test_loss", runs.iter().map(|r| r.test_loss).collect()),
-        ("test_acc", runs.iter().map(|r| r.test_acc).collect()),
-        ("gen_gap", runs.iter().map(|r| r.gen_gap).collect()),
-    ];
+    let measures = measures(runs);
     let mut rows = Vec::new();
     for set in feature_sets(features) {
         let m = feature_matrix(features, &set, &run_ids)?;
@@ -360,8 +350,9 @@ pub fn stratified_correlations(runs: &[Run], features: &[FeatureRow], keys: &[St
             continue;
         }
         for (j, name) in m.names.iter().enumerate() {
-            // Infinite values (an essential class's persistence) are left out like NaN.
-            let x: Vec<f64> = m.values.column(j).iter().map(|v| if v.is_finite() { *v } else { f64::NAN }).collect();
+            // Infinite values (an essential class's persistence) are left out
+            // like NaN by `stratified_correlation` itself.
+            let x: Vec<f64> = m.values.column(j).to_vec();
             for (target, y) in &measures {
                 for method in [CorrelationMethod::Pearson, CorrelationMethod::Spearman] {
                     let w = match stratified_correlation(&x, y, &labels, method, &cfg.bootstrap) {
@@ -371,18 +362,10 @@ pub fn stratified_correlations(runs: &[Run], features: &[FeatureRow], keys: &[St
                             continue;
                         }
                     };
-                    let row = |stratum: &str, c: &crate::stats::Correlation| StratifiedRow {
-                        feature_set: set.clone(),
-                        feature: name.clone(),
-                        target: (*target).to_owned(),
-                        method: method.name().to_owned(),
+                    let row = |stratum: &str, c: &Correlation| StratifiedRow {
+                        correlation: CorrelationRow::new(&set, name, target, method, c),
                         strata: strata.clone(),
                         stratum: stratum.to_owned(),
-                        estimate: c.estimate,
-                        p_value: c.p_value,
-                        ci_low: c.ci_low,
-                        ci_high: c.ci_high,
-                        n: c.n,
                     };
                     if let Some(p) = &w.pooled {
                         rows.push(row(POOLED, p));

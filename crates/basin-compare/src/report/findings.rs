@@ -1,6 +1,6 @@
 //! The findings the report states, computed once for the Markdown and HTML.
 
-use super::{feature_mean, good_and_poor, ReportConfig, ReportInputs, PAPER_SETS};
+use super::{feature_mean, feature_value, good_and_poor, ReportConfig, ReportInputs, PAPER_SETS};
 use crate::analysis::{stratum_labels, ClassifierRow, CorrelationRow};
 use crate::stats::{stratified_correlation, CorrelationMethod, StratifiedCorrelation, MIN_STRATUM};
 
@@ -271,13 +271,4 @@ fn within_strata(
         }
     }
     (keys, out)
-}
-
-/// One net's value of a feature (NaN when absent or infinite).
-fn feature_value(inputs: &ReportInputs, set: &str, feature: &str, run_id: &str) -> f64 {
-    inputs
-        .features
-        .iter()
-        .find(|f| f.run_id == run_id && f.feature_set == set && f.feature == feature)
-        .map_or(f64::NAN, |f| if f.value.is_finite() { f.value } else { f64::NAN })
 }

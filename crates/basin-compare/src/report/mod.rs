@@ -284,12 +284,18 @@ fn accuracy_figures(inputs: &ReportInputs) -> Vec<(String, AccuracyBars)> {
         .collect()
 }
 
+/// One net's value of a feature: NaN when absent or not finite.
+pub(crate) fn feature_value(inputs: &ReportInputs, set: &str, feature: &str, run_id: &str) -> f64 {
+    inputs
+        .features
+        .iter()
+        .find(|f| f.run_id == run_id && f.feature_set == set && f.feature == feature)
+        .map_or(f64::NAN, |f| if f.value.is_finite() { f.value } else { f64::NAN })
+}
+
 /// Mean of the finite values of a feature over the given nets.
 pub(crate) fn feature_mean(inputs: &ReportInputs, set: &str, feature: &str, runs: &[&Run]) -> f64 {
-    let values: Vec<f64> = runs
-        .iter()
-        .filter_map(|r| inputs.features.iter().find(|f| f.run_id == r.run_id && f.feature_set == set && f.feature == feature).map(|f| f.value))
-        .filter(|v| v.is_finite())
-        .collect();
+    let values: Vec<f64> =
+        runs.iter().map(|r| feature_value(inputs, set, feature, &r.run_id)).filter(|v| v.is_finite()).collect();
     mean(&values)
 }

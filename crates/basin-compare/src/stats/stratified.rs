@@ -76,8 +76,11 @@ pub fn pool_within_strata(cells: &[(f64, usize)]) -> Option<(f64, usize)> {
 /// Correlation of `x` with `y` within each stratum (`stratum[i]` is net
 /// `i`'s label) and pooled within strata; see the module docs.
 ///
+/// Pairs with a non-finite value on either side are left out (counted in
+/// the pooled row's `dropped_nan`).
+///
 /// # Errors
-/// Length mismatch, infinite values, or an invalid [`BootstrapConfig`].
+/// Length mismatch or an invalid [`BootstrapConfig`].
 ///
 /// # Example
 /// ```

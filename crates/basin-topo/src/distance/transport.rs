@@ -109,6 +109,17 @@ impl PartialOrd for Entry {
     }
 }
 
+/// `scratch` ← the `k` candidates of `pool` with the least `cost` (all of
+/// them when there are no more than `k`), in no particular order.
+fn k_cheapest(scratch: &mut Vec<usize>, k: usize, pool: impl Iterator<Item = usize>, cost: impl Fn(usize) -> f64) {
+    scratch.clear();
+    scratch.extend(pool);
+    if scratch.len() > k {
+        scratch.select_nth_unstable_by(k - 1, |&x, &y| cost(x).total_cmp(&cost(y)));
+        scratch.truncate(k);
+    }
+}
+
 /// The transportation problem and its flow. Rows `0..n` are the bars of
 /// `a`, row `n` is `Δ_B`; columns `0..m` the bars of `b`, column `m` is `Δ_A`.
 struct Transport {
@@ -132,11 +143,15 @@ struct Transport {
     /// Units sent `Δ_B → Δ_A`, and `Δ_B`'s supply not yet sent.
     diagonal_to_diagonal: usize,
     delta_b_left: usize,
+    /// Tolerance of the certificate: `1e−12` of the largest cost (the costs
+    /// never change, so it is computed once).
+    eps: f64,
 }
 
 impl Transport {
     /// The problem with `k` candidates per bar (fewer only cost certificate rounds).
     fn new(n: usize, m: usize, cost: Vec<f64>, alpha: Vec<f64>, beta: Vec<f64>, k: usize) -> Self {
+        let largest = cost.iter().chain(&alpha).chain(&beta).fold(0.0f64, |a, &b| a.max(b));
         let mut t = Self {
             n,
             m,
@@ -152,6 +167,7 @@ impl Transport {
             diagonal_slot: vec![NONE; n],
             diagonal_to_diagonal: 0,
             delta_b_left: m,
+            eps: 1e-12 * largest.max(f64::MIN_POSITIVE),
         };
         t.pick_candidates(k);
         t
@@ -171,27 +187,13 @@ impl Transport {
     fn pick_candidates(&mut self, k: usize) {
         let (n, m) = (self.n, self.m);
         let (k_rows, k_cols) = (k.min(m).max(1), k.min(n).max(1));
-        let k = k_rows;
         let mut scratch: Vec<usize> = Vec::with_capacity(m.max(n));
         for i in 0..n {
-            scratch.clear();
-            scratch.extend((0..m).filter(|&j| self.useful(i, j)));
-            if scratch.len() > k {
-                scratch
-                    .select_nth_unstable_by(k - 1, |&x, &y| self.c(i, x).total_cmp(&self.c(i, y)));
-                scratch.truncate(k);
-            }
+            k_cheapest(&mut scratch, k_rows, (0..m).filter(|&j| self.useful(i, j)), |j| self.c(i, j));
             self.candidates[i].extend_from_slice(&scratch);
         }
-        let k = k_cols;
         for j in 0..m {
-            scratch.clear();
-            scratch.extend((0..n).filter(|&i| self.useful(i, j)));
-            if scratch.len() > k {
-                scratch
-                    .select_nth_unstable_by(k - 1, |&x, &y| self.c(x, j).total_cmp(&self.c(y, j)));
-                scratch.truncate(k);
-            }
+            k_cheapest(&mut scratch, k_cols, (0..n).filter(|&i| self.useful(i, j)), |i| self.c(i, j));
             for &i in &scratch {
                 self.candidates[i].push(j);
             }
@@ -467,23 +469,17 @@ impl Transport {
     /// candidates and releases the rows they make infeasible. `true` when
     /// something was added (the flow must be completed again).
     fn certify(&mut self) -> bool {
-        let (n, m) = (self.n, self.m);
-        let largest = self
-            .cost
-            .iter()
-            .chain(&self.alpha)
-            .chain(&self.beta)
-            .fold(0.0f64, |a, &b| a.max(b));
-        let eps = 1e-12 * largest.max(f64::MIN_POSITIVE);
+        let (n, m, eps) = (self.n, self.m, self.eps);
         let mut added = false;
         for i in 0..n {
             let mut violated = false;
             for j in 0..m {
                 let reduced = self.cost[i * m + j] - self.u[i] - self.v[j];
-                if reduced < -eps && self.candidates[i].binary_search(&j).is_err() {
-                    let at = self.candidates[i].partition_point(|&x| x < j);
-                    self.candidates[i].insert(at, j);
-                    violated = true;
+                if reduced < -eps {
+                    if let Err(at) = self.candidates[i].binary_search(&j) {
+                        self.candidates[i].insert(at, j);
+                        violated = true;
+                    }
                 }
             }
             if violated {

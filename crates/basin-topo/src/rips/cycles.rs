@@ -29,7 +29,6 @@ use std::collections::HashMap;
 use super::apparent::{Apparent, Ctx};
 use super::coboundary::{get_simplex_vertices, CofacetEnumerator};
 use super::distance_matrix::RipsMatrix;
-use super::reduction::Found;
 use super::types::{
     get_coefficient, get_index, make_key, set_coefficient, without_coefficient, Coefficient, Index,
     Key,
@@ -43,7 +42,8 @@ type Chain = Vec<Key>;
 
 /// Everything the cycle computation needs from a finished reduction.
 pub(crate) struct CycleInput<'r> {
-    pub(crate) bars: &'r [Found],
+    /// Birth and death simplex of each bar of dimension 1.
+    pub(crate) bars: &'r [(Key, Option<Key>)],
     /// Every `(edge, triangle index)` pair of the dimension-1 reduction.
     pub(crate) pivots: &'r [(Key, Index)],
     /// The spanning forest of the 0-dimensional pass.
@@ -78,10 +78,10 @@ pub(crate) fn representative_cycles<M: RipsMatrix, E: CofacetEnumerator<M>>(
     input
         .bars
         .iter()
-        .map(|bar| {
-            let chain = match bar.death_simplex {
+        .map(|&(birth, death)| {
+            let chain = match death {
                 Some(triangle) => homology.reduced_column(triangle)?,
-                None => forest.cycle_through(ctx, bar.birth_simplex, ctx.modulus)?,
+                None => forest.cycle_through(ctx, birth, ctx.modulus)?,
             };
             Some(homology.cycle_of_chain(&chain))
         })

@@ -268,18 +268,22 @@ fn point_cloud(
         };
         to_value(d)
     };
-    // Row i holds d(i, j) for j < i; rows are independent, so threads share
-    // them (the values do not depend on the thread count).
-    let lower_row = |i: usize| -> Vec<Value> { (0..i).map(|j| distance(i, j)).collect() };
-    let lower: Vec<Vec<Value>> = match pool {
-        Some(pool) => pool.install(|| (0..n).into_par_iter().map(lower_row).collect()),
-        None => (0..n).map(lower_row).collect(),
-    };
+    // Row i's lower part holds d(i, j) for j < i, written in place; rows are
+    // independent, so threads share them (the values do not depend on the
+    // thread count). Then the upper triangle mirrors it.
     let mut values = vec![0.0 as Value; n * n];
-    for (i, row) in lower.iter().enumerate() {
-        for (j, &v) in row.iter().enumerate() {
-            values[i * n + j] = v;
-            values[j * n + i] = v;
+    let fill_lower = |(i, row): (usize, &mut [Value])| {
+        for (j, v) in row[..i].iter_mut().enumerate() {
+            *v = distance(i, j);
+        }
+    };
+    match pool {
+        Some(pool) => pool.install(|| values.par_chunks_mut(n).enumerate().for_each(fill_lower)),
+        None => values.chunks_mut(n).enumerate().for_each(fill_lower),
+    }
+    for i in 0..n {
+        for j in 0..i {
+            values[j * n + i] = values[i * n + j];
         }
     }
     Ok(PreparedInput::Dense(DenseDistanceMatrix { n, values }))

@@ -95,10 +95,11 @@ pub(crate) struct Reducer<'a, M, E> {
     pub(crate) pairs: Vec<PersistencePair>,
     /// One cocycle per bar when asked for (empty for dimension 0).
     pub(crate) cocycles: Vec<Cocycle>,
-    /// With `keep_pairs`: the bars of dimension 1 with their simplices, and
-    /// every pair `(edge, triangle)` the reduction of dimension 1 made
-    /// (zero-persistence ones included; apparent pairs are not in it).
-    pub(crate) dim1_bars: Vec<Found>,
+    /// With `keep_pairs`: the birth and death simplices of the bars of
+    /// dimension 1 (in bar order), and every pair `(edge, triangle)` the
+    /// reduction of dimension 1 made (zero-persistence ones included;
+    /// apparent pairs are not in it).
+    pub(crate) dim1_bars: Vec<(Key, Option<Key>)>,
     pub(crate) dim1_pivots: Vec<(Key, Index)>,
     /// With `keep_pairs`: the spanning forest of the 0-dimensional pass.
     pub(crate) tree_edges: Vec<(usize, usize)>,
@@ -181,13 +182,10 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
                         )
                     })
                     .collect();
-                self.dim1_bars = found.clone();
+                self.dim1_bars = found.iter().map(|f| (f.birth_simplex, f.death_simplex)).collect();
             }
             for f in found {
-                self.pairs.push(f.pair);
-                if self.do_cocycles {
-                    self.cocycles.push(f.cocycle);
-                }
+                self.push_pair(f.pair, f.cocycle);
             }
             if dim < self.dim_max {
                 self.assemble_columns_to_reduce(
@@ -287,10 +285,15 @@ impl<'a, M: RipsMatrix, E: CofacetEnumerator<M>> Reducer<'a, M, E> {
             }
         }
         for bar in zero_bars {
-            self.pairs.push(bar);
-            if self.do_cocycles {
-                self.cocycles.push(Vec::new());
-            }
+            self.push_pair(bar, Vec::new());
+        }
+    }
+
+    /// Records a bar, and its cocycle when cocycles are kept.
+    fn push_pair(&mut self, pair: PersistencePair, cocycle: Cocycle) {
+        self.pairs.push(pair);
+        if self.do_cocycles {
+            self.cocycles.push(cocycle);
         }
     }
 

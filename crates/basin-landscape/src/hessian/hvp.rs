@@ -292,20 +292,7 @@ impl LossFunction {
         for (c, (x, y, w)) in self.chunks.iter().enumerate() {
             let l = candle_nn::loss::cross_entropy(&self.chunk_logits(c, x)?, y)?;
             loss += w * f64::from(l.to_scalar::<f32>()?);
-            let grads = l.backward()?;
-            let mut offset = 0;
-            for v in self.model.parameters().values() {
-                let n = v.elem_count();
-                if let Some(g) = grads.get(v.as_tensor()) {
-                    for (acc, gi) in grad[offset..offset + n]
-                        .iter_mut()
-                        .zip(g.flatten_all()?.to_vec1::<f32>()?)
-                    {
-                        *acc += w * f64::from(gi);
-                    }
-                }
-                offset += n;
-            }
+            add_gradients(&l.backward()?, self.model.parameters(), *w, &mut grad)?;
         }
         Ok((loss, grad))
     }
@@ -406,23 +393,31 @@ impl LossFunction {
                 }
             }
             let Some(gv) = gv else { continue };
-            let second = gv.backward()?;
-            let mut offset = 0;
-            for var in params.values() {
-                let n = var.elem_count();
-                if let Some(g) = second.get(var.as_tensor()) {
-                    for (acc, gi) in hv[offset..offset + n]
-                        .iter_mut()
-                        .zip(g.flatten_all()?.to_vec1::<f32>()?)
-                    {
-                        *acc += w * norm * f64::from(gi);
-                    }
-                }
-                offset += n;
-            }
+            add_gradients(&gv.backward()?, params, w * norm, &mut hv)?;
         }
         Ok(hv)
     }
+}
+
+/// `out += scale · ∇` over the flattened parameters (in the model's sorted
+/// order), for the parameters `grads` holds a gradient of.
+fn add_gradients(
+    grads: &candle_core::backprop::GradStore,
+    params: &std::collections::BTreeMap<String, candle_core::Var>,
+    scale: f64,
+    out: &mut [f64],
+) -> LandscapeResult<()> {
+    let mut offset = 0;
+    for var in params.values() {
+        let n = var.elem_count();
+        if let Some(g) = grads.get(var.as_tensor()) {
+            for (acc, gi) in out[offset..offset + n].iter_mut().zip(g.flatten_all()?.to_vec1::<f32>()?) {
+                *acc += scale * f64::from(gi);
+            }
+        }
+        offset += n;
+    }
+    Ok(())
 }
 
 /// Activation values one input row produces in the forward pass (the

@@ -148,9 +148,8 @@ impl MergeTree {
     /// instead, half the scale of Landscaper's x axis.
     #[must_use]
     pub fn profile(&self) -> Vec<(f64, f64)> {
-        let children = self.children();
+        let (children, lowest) = self.children();
         let mut roots: Vec<usize> = (0..self.nodes.len()).filter(|&i| self.nodes[i].parent.is_none()).collect();
-        let lowest: Vec<f64> = (0..self.nodes.len()).map(|i| self.subtree_min(i, &children)).collect();
         roots.sort_by(|&a, &b| lowest[a].total_cmp(&lowest[b]));
         let mut out = Vec::new();
         let mut x = 0.0;
@@ -166,23 +165,36 @@ impl MergeTree {
     }
 
     /// Children of every node, largest basin first (ties: lower minimum,
-    /// then lower node index).
-    fn children(&self) -> Vec<Vec<usize>> {
+    /// then lower node index), and the lowest value in each node's subtree.
+    fn children(&self) -> (Vec<Vec<usize>>, Vec<f64>) {
         let mut children: Vec<Vec<usize>> = vec![Vec::new(); self.nodes.len()];
         for (i, n) in self.nodes.iter().enumerate() {
             if let Some(p) = n.parent {
                 children[p].push(i);
             }
         }
-        let lowest: Vec<f64> = (0..self.nodes.len()).map(|i| self.subtree_min(i, &children)).collect();
+        let mut lowest = vec![f64::NAN; self.nodes.len()];
+        for i in 0..self.nodes.len() {
+            Self::subtree_min(i, &self.nodes, &children, &mut lowest);
+        }
         for c in &mut children {
             c.sort_by(|&a, &b| self.nodes[b].size.cmp(&self.nodes[a].size).then(lowest[a].total_cmp(&lowest[b])).then(a.cmp(&b)));
         }
-        children
+        (children, lowest)
     }
 
-    fn subtree_min(&self, i: usize, children: &[Vec<usize>]) -> f64 {
-        children[i].iter().map(|&c| self.subtree_min(c, children)).fold(self.nodes[i].value, f64::min)
+    /// The lowest value in node `i`'s subtree, memoised in `lowest` (NaN =
+    /// not yet computed; tree values are finite, and a NaN result would only
+    /// be computed again), so every node is visited once.
+    fn subtree_min(i: usize, nodes: &[TreeNode], children: &[Vec<usize>], lowest: &mut [f64]) -> f64 {
+        if lowest[i].is_nan() {
+            let mut m = nodes[i].value;
+            for &c in &children[i] {
+                m = m.min(Self::subtree_min(c, nodes, children, lowest));
+            }
+            lowest[i] = m;
+        }
+        lowest[i]
     }
 
     /// Draws node `i`'s basin on [left, left + size] with its rim at `rim`.

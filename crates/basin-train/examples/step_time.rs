@@ -13,10 +13,10 @@ use std::time::Instant;
 
 use basin_data::{rng::stream, Dataset, ImageShape};
 use basin_train::{
-    cross_entropy, jump_and_retrain, jump_and_retrain_batched, Architecture, Checkpoint, JumpConfig, Mode, Model,
-    SgdConfig, SgdMomentum, Splits,
+    jump_and_retrain, jump_and_retrain_batched, Architecture, Checkpoint, JumpConfig, Model, SgdConfig, SgdMomentum,
+    Splits, TrainStep,
 };
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use candle_nn::Optimizer;
 use ndarray::Array2;
 use rand::Rng;
@@ -72,13 +72,10 @@ fn time_steps(arch: &Architecture, d: usize, steps: usize) -> (f64, f64) {
     let data = random_data(1024, arch.input, 1);
     let xs = data.features.as_slice().expect("contiguous").to_vec();
     let batch = 128;
+    let mut engine = TrainStep::new(&model);
     let mut step = |i: usize| {
         let start = (i * batch) % 1024;
-        let x = Tensor::from_slice(&xs[start * d..(start + batch) * d], (batch, d), &dev).expect("x");
-        let y = Tensor::from_slice(&data.labels[start..start + batch], batch, &dev).expect("y");
-        let logits = model.forward(&x, Mode::TRAIN).expect("forward");
-        let loss = cross_entropy(&logits, &y).expect("loss");
-        opt.backward_step(&loss).expect("step");
+        engine.step(&model, &mut opt, &xs[start * d..(start + batch) * d], &data.labels[start..start + batch]).expect("step");
     };
     for i in 0..steps.div_ceil(10).max(3) {
         step(i);

@@ -3,6 +3,7 @@
 use basin_data::Dataset;
 use candle_core::{Device, Tensor};
 
+use crate::cnn_cpu::CnnStep;
 use crate::error::{TrainError, TrainResult};
 use crate::model::{predictions, Mode, Model};
 
@@ -74,6 +75,8 @@ pub(crate) fn to_tensors(x: &[f32], y: &[u32], d: usize, device: &Device) -> Tra
 }
 
 /// Loss and accuracy of `model` on `data`, BatchNorm in evaluation mode.
+/// CNNs without BatchNorm or residual blocks run the hand-written CPU
+/// forward pass of [`crate::TrainStep`].
 ///
 /// # Arguments
 /// * `model` — the net.
@@ -104,8 +107,15 @@ pub fn evaluate(model: &Model, data: &Dataset) -> TrainResult<Metrics> {
     let (mut x, mut y) = (Vec::new(), Vec::new());
     let (mut loss_sum, mut correct) = (0.0f64, 0usize);
     let idx: Vec<usize> = (0..data.len()).collect();
+    let mut cnn = CnnStep::new(model);
     for chunk in idx.chunks(EVAL_CHUNK) {
         gather_rows(data, chunk, &mut x, &mut y);
+        if let Some(cnn) = &mut cnn {
+            let (loss, right) = cnn.loss_sum_and_correct(model, &x, &y)?;
+            loss_sum += loss;
+            correct += right;
+            continue;
+        }
         let (xt, yt) = to_tensors(&x, &y, d, model.device())?;
         let logits = model.forward(&xt, Mode::Eval)?;
         let loss = f64::from(cross_entropy(&logits, &yt)?.to_scalar::<f32>()?);

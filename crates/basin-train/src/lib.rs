@@ -24,6 +24,7 @@ mod arch;
 mod batched;
 mod batched_cpu;
 mod checkpoint;
+mod cnn_cpu;
 mod dense;
 mod error;
 mod eval;
@@ -41,7 +42,7 @@ pub use eval::{cross_entropy, evaluate, Metrics};
 pub use jump::{filter_normalize, filter_normalized_direction, jump_and_retrain, recompute_bn_stats, JumpConfig};
 pub use model::{Mode, Model, ParamInfo};
 pub use optim::{LrSchedule, SgdConfig, SgdMomentum};
-pub use train::{train, Splits, TrainConfig, TrainedNet, TrajectoryPoint};
+pub use train::{train, Splits, TrainConfig, TrainStep, TrainedNet, TrajectoryPoint};
 
 #[cfg(test)]
 mod tests {

@@ -72,7 +72,7 @@ impl Mode {
 
 /// One step of the forward program compiled from the architecture.
 #[derive(Debug, Clone)]
-enum Op {
+pub(crate) enum Op {
     /// Reshape flat rows to `N × C × H × W`.
     ToImage { c: usize, h: usize, w: usize },
     /// `x Wᵀ + b`.
@@ -403,6 +403,11 @@ impl Model {
         self.buffers
             .get(name)
             .ok_or_else(|| TrainError::InvalidParameter { name: "model", reason: format!("no buffer `{name}`") })
+    }
+
+    /// The compiled forward program (for the hand-written CPU step).
+    pub(crate) fn program(&self) -> &[Op] {
+        &self.program
     }
 
     /// Logits for a batch of flattened inputs (`N × input.len()`).

@@ -93,6 +93,20 @@ impl SgdMomentum {
     }
 }
 
+impl SgdMomentum {
+    /// Updates each variable of `grads` found among this optimizer's
+    /// variables with its gradient (the step the hand-written CPU passes
+    /// take, which compute gradients without candle's graph).
+    pub(crate) fn step_pairs(&mut self, grads: &[(Var, Tensor)]) -> candle_core::Result<()> {
+        for (var, buf) in self.vars.iter().zip(&self.momentum_buffers) {
+            if let Some((_, g)) = grads.iter().find(|(v, _)| v.id() == var.id()) {
+                self.step_var(var, buf, g)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl candle_nn::Optimizer for SgdMomentum {
     type Config = SgdConfig;
 

@@ -215,14 +215,14 @@ impl CnnStep {
         }
         let n = labels.len();
         let d = self.input.len();
-        self.chunks.resize_with(n.div_ceil(CHUNK_IMAGES), Chunk::default);
-        let (pass, chunks) = self.pass(n);
+        let used = n.div_ceil(CHUNK_IMAGES);
+        let (pass, chunks) = self.pass(n, used);
         chunks.par_iter_mut().zip(x.par_chunks(CHUNK_IMAGES * d).zip(labels.par_chunks(CHUNK_IMAGES))).for_each(
             |(chunk, (x, y))| pass.run(chunk, x, y),
         );
         #[allow(clippy::cast_precision_loss)]
-        let loss = self.chunks.iter().map(|c| c.loss).sum::<f64>() / n as f64;
-        Ok((loss, self.gradients(model)?))
+        let loss = self.chunks[..used].iter().map(|c| c.loss).sum::<f64>() / n as f64;
+        Ok((loss, self.gradients(model, &self.chunks[..used])?))
     }
 
     /// Summed cross-entropy and the number of correct predictions (largest
@@ -237,12 +237,11 @@ impl CnnStep {
             p.load(model)?;
         }
         let d = self.input.len();
-        self.chunks.resize_with(EVAL_ROWS.div_ceil(CHUNK_IMAGES), Chunk::default);
         let (mut loss, mut correct) = (0.0f64, 0usize);
         for (xs, ys) in x.chunks(EVAL_ROWS * d).zip(labels.chunks(EVAL_ROWS)) {
             let used = ys.len().div_ceil(CHUNK_IMAGES);
-            let (pass, chunks) = self.pass(ys.len());
-            let results: Vec<(f64, usize)> = chunks[..used]
+            let (pass, chunks) = self.pass(ys.len(), used);
+            let results: Vec<(f64, usize)> = chunks
                 .par_iter_mut()
                 .zip(xs.par_chunks(CHUNK_IMAGES * d).zip(ys.par_chunks(CHUNK_IMAGES)))
                 .map(|(ch, (x, y))| {
@@ -258,10 +257,15 @@ impl CnnStep {
         Ok((loss, correct))
     }
 
-    /// The read-only pass over a batch of `batch` rows, and the chunks' buffers.
-    fn pass(&mut self, batch: usize) -> (Pass<'_>, &mut [Chunk]) {
+    /// The read-only pass over a batch of `batch` rows, and the buffers of
+    /// its first `used` chunks (kept when a smaller batch comes, such as an
+    /// epoch's last, so the next full batch allocates nothing).
+    fn pass(&mut self, batch: usize, used: usize) -> (Pass<'_>, &mut [Chunk]) {
+        if self.chunks.len() < used {
+            self.chunks.resize_with(used, Chunk::default);
+        }
         let Self { input, n_classes, layers, params, chunks } = self;
-        (Pass { layers, params, input: *input, n_classes: *n_classes, batch }, chunks)
+        (Pass { layers, params, input: *input, n_classes: *n_classes, batch }, &mut chunks[..used])
     }
 
     fn check_batch(&self, x: &[f32], labels: &[u32]) -> TrainResult<()> {
@@ -278,12 +282,12 @@ impl CnnStep {
 
     /// Sums the chunks' gradients in chunk order and returns them as tensors
     /// in the model's layouts, paired with their variables.
-    fn gradients(&self, model: &Model) -> TrainResult<Vec<(Var, Tensor)>> {
+    fn gradients(&self, model: &Model, chunks: &[Chunk]) -> TrainResult<Vec<(Var, Tensor)>> {
         let mut out = Vec::with_capacity(2 * self.params.len());
         for (j, p) in self.params.iter().enumerate() {
-            let mut w = self.chunks[0].w_grad[j].clone();
-            let mut b = self.chunks[0].b_grad[j].clone();
-            for c in &self.chunks[1..] {
+            let mut w = chunks[0].w_grad[j].clone();
+            let mut b = chunks[0].b_grad[j].clone();
+            for c in &chunks[1..] {
                 w.iter_mut().zip(&c.w_grad[j]).for_each(|(a, g)| *a += g);
                 b.iter_mut().zip(&c.b_grad[j]).for_each(|(a, g)| *a += g);
             }
@@ -776,6 +780,22 @@ mod tests {
         let start = Model::new(&arch, &mut stream(3, "init"), &Device::Cpu).unwrap().flat_weights().unwrap();
         let travelled = wa.iter().zip(&start).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
         assert!(travelled > 1e-3, "training moved the weights by only {travelled}");
+    }
+
+    /// A smaller batch after a larger one (an epoch's last) sums only its
+    /// own chunks: the same gradients as on a fresh step.
+    #[test]
+    fn a_smaller_batch_ignores_the_chunks_of_a_larger_one() {
+        let arch = cnn(ImageShape { channels: 1, height: 10, width: 10 }, &[4], Downsample::Strided);
+        let model = Model::new(&arch, &mut stream(2, "init"), &Device::Cpu).unwrap();
+        let (big_x, big_y) = batch(4 * CHUNK_IMAGES, 100, 1);
+        let (x, y) = batch(CHUNK_IMAGES + 3, 100, 2);
+        let mut reused = CnnStep::new(&model).unwrap();
+        hand_gradients(&mut reused, &model, &big_x, &big_y);
+        let after_big = hand_gradients(&mut reused, &model, &x, &y);
+        let fresh = hand_gradients(&mut CnnStep::new(&model).unwrap(), &model, &x, &y);
+        assert_eq!(after_big.0.to_bits(), fresh.0.to_bits());
+        assert_eq!(after_big.1, fresh.1);
     }
 
     /// Chunks run on rayon's threads and are summed in chunk order: the same

@@ -10,7 +10,9 @@ basin (candle's CPU kernels use rayon). basin and PyTorch alternate
 
 Nets: digits MLP 64-64-10 (one hidden layer of 64), MNIST MLP
 784-256-10, MNIST CNN 16-32-32 channels (3x3 convs, stride 2, padding 1,
-then a linear classifier).
+then a linear classifier), and the CIFAR-10 study's ResNet-lite
+(3x32x32 input; stages of 32/64/128 channels, each a stride-2 conv,
+BatchNorm, ReLU and one residual block with BatchNorm; linear classifier).
 
 Usage (from the repository root):
     python benches/train_vs_pytorch.py [--threads 2] [--skip-build] [--jumps]
@@ -25,7 +27,7 @@ import subprocess
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STEPS = {"digits-mlp": 500, "mnist-mlp": 300, "mnist-cnn": 40}
+STEPS = {"digits-mlp": 500, "mnist-mlp": 300, "mnist-cnn": 40, "cifar-resnet": 10}
 
 try:
     import torch
@@ -50,7 +52,26 @@ def torch_net(name):
             nn.Conv2d(32, 32, 3, stride=2, padding=1), nn.ReLU(),
             nn.Flatten(), nn.Linear(32 * 4 * 4, 10),
         ), 784
+    if name == "cifar-resnet":
+        layers, c_in = [nn.Unflatten(1, (3, 32, 32))], 3
+        for c in (32, 64, 128):
+            layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1), nn.BatchNorm2d(c), nn.ReLU(), Residual(c)]
+            c_in = c
+        return nn.Sequential(*layers, nn.Flatten(), nn.Linear(128 * 4 * 4, 10)), 3 * 32 * 32
     raise ValueError(name)
+
+
+if torch is not None:
+    class Residual(nn.Module):
+        """basin's residual block: relu(x + bn_b(conv_b(relu(bn_a(conv_a(x))))))."""
+
+        def __init__(self, c):
+            super().__init__()
+            self.conv_a, self.bn_a = nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c)
+            self.conv_b, self.bn_b = nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c)
+
+        def forward(self, x):
+            return F.relu(x + self.bn_b(self.conv_b(F.relu(self.bn_a(self.conv_a(x))))))
 
 
 def torch_step_us(name, steps, device):

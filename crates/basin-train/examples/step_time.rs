@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use basin_data::{rng::stream, Dataset, ImageShape};
 use basin_train::{
-    jump_and_retrain, jump_and_retrain_batched, Architecture, Checkpoint, JumpConfig, Model, SgdConfig, SgdMomentum,
+    jump_and_retrain, jump_and_retrain_batched, Architecture, Checkpoint, Downsample, JumpConfig, Layers, Model, SgdConfig, SgdMomentum,
     Splits, TrainStep,
 };
 use candle_core::Device;
@@ -52,6 +52,12 @@ fn bench_net(name: &str) -> Option<(Architecture, usize)> {
         "digits-mlp" => Some((Architecture::mlp(ImageShape { channels: 1, height: 8, width: 8 }, &[64], 10), 64)),
         "mnist-mlp" => Some((Architecture::mlp(mnist, &[256], 10), 784)),
         "mnist-cnn" => Some((Architecture::cnn(mnist, &[16, 32, 32], 10), 784)),
+        // The CIFAR-10 study's ResNet-lite: strided stages, a residual block each, BatchNorm.
+        "cifar-resnet" => {
+            let cifar = ImageShape { channels: 3, height: 32, width: 32 };
+            let layers = Layers::Cnn { channels: vec![32, 64, 128], downsample: Downsample::Strided, residual: true, batch_norm: true };
+            Some((Architecture { input: cifar, n_classes: 10, layers }, cifar.len()))
+        }
         _ => None,
     }
 }
@@ -63,7 +69,7 @@ fn random_data(n: usize, shape: ImageShape, seed: u64) -> Dataset {
     Dataset::new("bench", x, y, shape, 10).expect("consistent shapes")
 }
 
-fn time_steps(arch: &Architecture, d: usize, steps: usize) -> (f64, f64) {
+fn time_steps(arch: &Architecture, d: usize, steps: usize, candle: bool) -> (f64, f64) {
     let dev = device();
     let model = Model::new(arch, &mut stream(0, "init"), &dev).expect("model");
     let mut opt =
@@ -72,7 +78,7 @@ fn time_steps(arch: &Architecture, d: usize, steps: usize) -> (f64, f64) {
     let data = random_data(1024, arch.input, 1);
     let xs = data.features.as_slice().expect("contiguous").to_vec();
     let batch = 128;
-    let mut engine = TrainStep::new(&model);
+    let mut engine = if candle { TrainStep::candle_autograd() } else { TrainStep::new(&model) };
     let mut step = |i: usize| {
         let start = (i * batch) % 1024;
         engine.step(&model, &mut opt, &xs[start * d..(start + batch) * d], &data.labels[start..start + batch]).expect("step");
@@ -161,12 +167,14 @@ fn main() {
         time_jumps(k, if n == 0 { 3 } else { u32::try_from(n).unwrap_or(3) }, args.get(2).map(String::as_str));
         return;
     }
-    let Some((arch, d)) = bench_net(what) else {
-        eprintln!("unknown net {what:?}: digits-mlp, mnist-mlp, mnist-cnn, jumps<K>");
+    // `<net>+candle` times candle's autograd instead of the hand-written CNN pass.
+    let (net, candle) = what.strip_suffix("+candle").map_or((what, false), |n| (n, true));
+    let Some((arch, d)) = bench_net(net) else {
+        eprintln!("unknown net {what:?}: digits-mlp, mnist-mlp, mnist-cnn, cifar-resnet (each also as <net>+candle), jumps<K>");
         std::process::exit(2);
     };
     let steps = if n == 0 {
-        if what == "mnist-cnn" {
+        if net == "mnist-cnn" || net == "cifar-resnet" {
             50
         } else {
             500
@@ -174,7 +182,7 @@ fn main() {
     } else {
         n
     };
-    let (s, cpu) = time_steps(&arch, d, steps);
+    let (s, cpu) = time_steps(&arch, d, steps, candle);
     println!(
         "{{\"bench\":\"{what}\",\"steps\":{steps},\"us_per_step\":{:.1},\"cpu_us_per_step\":{:.1}}}",
         s * 1e6,

@@ -75,8 +75,7 @@ pub(crate) fn to_tensors(x: &[f32], y: &[u32], d: usize, device: &Device) -> Tra
 }
 
 /// Loss and accuracy of `model` on `data`, BatchNorm in evaluation mode.
-/// CNNs without BatchNorm or residual blocks run the hand-written CPU
-/// forward pass of [`crate::TrainStep`].
+/// CNNs on the CPU run the hand-written forward pass of [`crate::TrainStep`].
 ///
 /// # Arguments
 /// * `model` — the net.

@@ -342,6 +342,19 @@ impl CustomOp1 for StackedRowSum {
     }
 }
 
+/// `max(v, 0)` that keeps NaN (as PyTorch's ReLU does): `f32::max` would
+/// turn a NaN activation into 0 and hide a diverging run from its loss.
+/// Written as a select, which vectorises (a conditional store branched on
+/// every value's sign).
+#[inline]
+pub(crate) fn relu_value(v: f32) -> f32 {
+    if v < 0.0 {
+        0.0
+    } else {
+        v
+    }
+}
+
 struct Relu;
 
 impl CustomOp1 for Relu {
@@ -351,7 +364,7 @@ impl CustomOp1 for Relu {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let x = f32_slice(s, l, "relu input")?;
-        Ok((CpuStorage::F32(x.iter().map(|&v| v.max(0.0)).collect()), l.shape().clone()))
+        Ok((CpuStorage::F32(x.iter().map(|&v| relu_value(v)).collect()), l.shape().clone()))
     }
 
     fn bwd(&self, _x: &Tensor, res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {

@@ -22,7 +22,7 @@ use crate::error::{invalid, TrainError, TrainResult};
 use crate::fused;
 
 /// BatchNorm's ε, PyTorch's default.
-const BN_EPS: f64 = 1e-5;
+pub(crate) const BN_EPS: f64 = 1e-5;
 /// BatchNorm's running-statistics momentum, PyTorch's default.
 pub(crate) const BN_MOMENTUM: f64 = 0.1;
 

@@ -95,14 +95,59 @@ impl SgdMomentum {
 
 impl SgdMomentum {
     /// Updates each variable of `grads` found among this optimizer's
-    /// variables with its gradient (the step the hand-written CPU passes
-    /// take, which compute gradients without candle's graph).
-    pub(crate) fn step_pairs(&mut self, grads: &[(Var, Tensor)]) -> candle_core::Result<()> {
+    /// variables with its gradient, given as the values of a contiguous f32
+    /// CPU tensor of the variable's shape: the step of the hand-written CPU
+    /// pass, which computes gradients without candle's graph. The same two
+    /// in-place passes as [`SgdMomentum`]'s own step, reading the gradient
+    /// from the slice (no tensor is built for it).
+    ///
+    /// # Errors
+    /// A gradient of the wrong length, or a variable not contiguous f32 on
+    /// the CPU.
+    pub(crate) fn step_slices(&mut self, grads: &[(&Var, &[f32])]) -> candle_core::Result<()> {
+        let c = self.cfg;
         for (var, buf) in self.vars.iter().zip(&self.momentum_buffers) {
-            if let Some((_, g)) = grads.iter().find(|(v, _)| v.id() == var.id()) {
-                self.step_var(var, buf, g)?;
+            let Some(&(_, g)) = grads.iter().find(|(v, _)| v.id() == var.id()) else { continue };
+            if g.len() != var.elem_count() {
+                candle_core::bail!("sgd: gradient of {} values for a parameter of {}", g.len(), var.elem_count());
             }
+            buf.inplace_op2(var.as_tensor(), &MomentumFromSlice { g, c })?;
+            var.inplace_op2(buf.as_tensor(), &ParamFromSlice { g, c })?;
         }
+        Ok(())
+    }
+}
+
+/// [`MomentumUpdate`] with the gradient read from a slice.
+struct MomentumFromSlice<'a> {
+    g: &'a [f32],
+    c: SgdConfig,
+}
+
+impl candle_core::InplaceOp2 for MomentumFromSlice<'_> {
+    fn name(&self) -> &'static str {
+        "sgd-momentum-slice"
+    }
+
+    fn cpu_fwd(&self, dst: &mut CpuStorage, dst_l: &Layout, th: &CpuStorage, th_l: &Layout) -> candle_core::Result<()> {
+        momentum_step(f32_slice_mut(dst, dst_l, "momentum buffer")?, self.g, f32_slice(th, th_l, "parameter")?, self.c);
+        Ok(())
+    }
+}
+
+/// [`ParamUpdate`] with the gradient read from a slice.
+struct ParamFromSlice<'a> {
+    g: &'a [f32],
+    c: SgdConfig,
+}
+
+impl candle_core::InplaceOp2 for ParamFromSlice<'_> {
+    fn name(&self) -> &'static str {
+        "sgd-param-slice"
+    }
+
+    fn cpu_fwd(&self, dst: &mut CpuStorage, dst_l: &Layout, b: &CpuStorage, b_l: &Layout) -> candle_core::Result<()> {
+        param_step(f32_slice_mut(dst, dst_l, "parameter")?, f32_slice(b, b_l, "momentum buffer")?, self.g, self.c);
         Ok(())
     }
 }

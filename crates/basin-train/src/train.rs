@@ -200,11 +200,13 @@ pub(crate) fn train_epoch(
 }
 
 /// One SGD step of a net on a batch, by the fastest path that covers the
-/// net: a hand-written forward and backward pass on the CPU for CNNs without
-/// BatchNorm or residual blocks (channels-last activations, faer products,
-/// buffers reused between steps), candle's autograd otherwise. Both compute
-/// the gradient of the batch's mean cross-entropy and hand it to the
-/// optimizer; they agree within float rounding (tested).
+/// net: a hand-written forward and backward pass on the CPU for CNNs
+/// (residual blocks and BatchNorm included; channels-last activations, faer
+/// products, buffers reused between steps), candle's autograd for MLPs and
+/// on other devices. Both compute the gradient of the batch's mean
+/// cross-entropy (BatchNorm in training mode, running statistics updated
+/// with momentum 0.1) and hand it to the optimizer; they agree within float
+/// rounding (tested).
 ///
 /// Build one per model and reuse it: it keeps the CNN step's buffers.
 ///
@@ -234,6 +236,13 @@ impl TrainStep {
     #[must_use]
     pub fn new(model: &Model) -> Self {
         Self { cnn: CnnStep::new(model) }
+    }
+
+    /// Candle's autograd for every net: the reference the hand-written pass
+    /// is tested against, and the other side of an A/B timing.
+    #[must_use]
+    pub fn candle_autograd() -> Self {
+        Self { cnn: None }
     }
 
     /// Whether the hand-written CPU pass runs this net.

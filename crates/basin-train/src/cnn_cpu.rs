@@ -943,51 +943,50 @@ fn tap(input: Grid, stride: usize, oy: usize, ox: usize, ky: usize, kx: usize) -
     (iy < input.h && ix < input.w).then_some(iy * input.w + ix)
 }
 
-/// Patch rows `(image, oy, ox)`, columns `(ky, kx, c)`: each tap copies the
-/// pixel's `C` contiguous channels.
-fn im2col(x: &[f32], n: usize, input: Grid, output: Grid, stride: usize, patches: &mut Vec<f32>) {
-    let c = input.c;
-    let k = 9 * c;
-    patches.clear();
-    patches.resize(n * output.h * output.w * k, 0.0);
-    let mut rows = patches.chunks_exact_mut(k);
-    for img in x.chunks_exact(input.len()).take(n) {
+/// Calls `f(image, row, tap, pixel)` for every kernel tap that falls inside
+/// the image: patch row `row` (over the chunk's images, `(image, oy, ox)`
+/// order), tap `ky·3 + kx`, input `pixel` within the image. The loop both
+/// [`im2col`] and its adjoint [`col2im`] walk.
+#[inline]
+fn for_each_tap(n: usize, input: Grid, output: Grid, stride: usize, mut f: impl FnMut(usize, usize, usize, usize)) {
+    let mut row = 0;
+    for img in 0..n {
         for oy in 0..output.h {
             for ox in 0..output.w {
-                let Some(row) = rows.next() else { return };
                 for ky in 0..3 {
                     for kx in 0..3 {
                         if let Some(px) = tap(input, stride, oy, ox, ky, kx) {
-                            row[(ky * 3 + kx) * c..][..c].copy_from_slice(&img[px * c..][..c]);
+                            f(img, row, ky * 3 + kx, px);
                         }
                     }
                 }
+                row += 1;
             }
         }
     }
 }
 
+/// Patch rows `(image, oy, ox)`, columns `(ky, kx, c)`: each tap copies the
+/// pixel's `C` contiguous channels; taps in the padding stay 0.
+fn im2col(x: &[f32], n: usize, input: Grid, output: Grid, stride: usize, patches: &mut Vec<f32>) {
+    let (c, len) = (input.c, input.len());
+    let k = 9 * c;
+    patches.clear();
+    patches.resize(n * output.h * output.w * k, 0.0);
+    for_each_tap(n, input, output, stride, |img, row, t, px| {
+        patches[row * k + t * c..][..c].copy_from_slice(&x[img * len + px * c..][..c]);
+    });
+}
+
 /// Adjoint of [`im2col`]: adds each patch gradient onto its pixels (`out`
 /// starts at zero).
 fn col2im(patch_grad: &[f32], n: usize, input: Grid, output: Grid, stride: usize, out: &mut [f32]) {
-    let c = input.c;
+    let (c, len) = (input.c, input.len());
     let k = 9 * c;
-    let mut rows = patch_grad.chunks_exact(k);
-    for img in out.chunks_exact_mut(input.len()).take(n) {
-        for oy in 0..output.h {
-            for ox in 0..output.w {
-                let Some(row) = rows.next() else { return };
-                for ky in 0..3 {
-                    for kx in 0..3 {
-                        if let Some(px) = tap(input, stride, oy, ox, ky, kx) {
-                            let dst = &mut img[px * c..][..c];
-                            dst.iter_mut().zip(&row[(ky * 3 + kx) * c..][..c]).for_each(|(d, s)| *d += s);
-                        }
-                    }
-                }
-            }
-        }
-    }
+    for_each_tap(n, input, output, stride, |img, row, t, px| {
+        let src = &patch_grad[row * k + t * c..][..c];
+        out[img * len + px * c..][..c].iter_mut().zip(src).for_each(|(d, s)| *d += s);
+    });
 }
 
 /// `out (rows × m) = b + x (rows × k) · wᵀ`, `w` stored `m × k`.

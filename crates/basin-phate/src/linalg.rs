@@ -190,25 +190,25 @@ pub(crate) fn gemm_f32_seq(a: &[f32], m: usize, b: &[f32], nb: usize, k: usize) 
     out
 }
 
-/// All eigenvalues of a symmetric matrix, ascending. Single-threaded on
-/// purpose: the callers run it beside other work (`rayon::join`), and faer's
-/// parallel tridiagonalisation gains little at these sizes while spinning at
-/// barriers on a loaded machine.
-pub(crate) fn symmetric_eigenvalues(a: &Array2<f64>) -> Result<Vec<f64>, PhateError> {
+/// All eigenvalues of a symmetric matrix, ascending, with faer's
+/// parallelism `par`: `Par::Seq` where the caller runs other work beside it
+/// (`rayon::join`), all threads where nothing else runs (the exact path's
+/// spectrum: 0.49 → 0.35 s at n = 2,000 on 2 idle cores).
+pub(crate) fn symmetric_eigenvalues(a: &Array2<f64>, par: Par) -> Result<Vec<f64>, PhateError> {
     let n = a.nrows();
     let m = MatRef::from_row_major_slice(a.as_slice().unwrap_or(&[]), n, n);
     let mut s = faer::diag::Diag::<f64>::zeros(n);
     let scratch = faer::linalg::evd::self_adjoint_evd_scratch::<f64>(
         n,
         faer::linalg::evd::ComputeEigenvectors::No,
-        Par::Seq,
+        par,
         Default::default(),
     );
     faer::linalg::evd::self_adjoint_evd(
         m,
         s.as_mut(),
         None,
-        Par::Seq,
+        par,
         faer::dyn_stack::MemStack::new(&mut faer::dyn_stack::MemBuffer::new(scratch)),
         Default::default(),
     )

@@ -4,22 +4,25 @@
 use crate::errors::PhateError;
 use crate::linalg::{gemm_sym, symmetric_eigenvalues};
 use crate::sparse::Csr;
+use faer::Par;
 use ndarray::Array2;
 
-/// Singular values of a sparse operator, descending, from the eigenvalues of `P P^T`.
+/// Singular values of a sparse operator, descending, from the eigenvalues of
+/// `P P^T` (on all of rayon's threads: the exact path runs nothing beside it).
 pub(crate) fn singular_values_sparse(p: &Csr) -> Result<Vec<f64>, PhateError> {
     let ppt = p.mul_sparse(&p.transpose()).to_dense();
-    sv_from_gram(&ppt)
+    sv_from_gram(&ppt, Par::rayon(rayon::current_num_threads()))
 }
 
-/// Singular values of a dense operator, descending.
+/// Singular values of a dense operator, descending (on the calling thread:
+/// the landmark path computes the operator's powers beside it).
 pub(crate) fn singular_values_dense(p: &Array2<f64>) -> Result<Vec<f64>, PhateError> {
     let ppt = gemm_sym(p.view(), p.view());
-    sv_from_gram(&ppt)
+    sv_from_gram(&ppt, Par::Seq)
 }
 
-fn sv_from_gram(g: &Array2<f64>) -> Result<Vec<f64>, PhateError> {
-    let mut s: Vec<f64> = symmetric_eigenvalues(g)?
+fn sv_from_gram(g: &Array2<f64>, par: Par) -> Result<Vec<f64>, PhateError> {
+    let mut s: Vec<f64> = symmetric_eigenvalues(g, par)?
         .into_iter()
         .map(|l| l.max(0.0).sqrt())
         .collect();

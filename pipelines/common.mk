@@ -160,10 +160,10 @@ $(OUT)/compare/classifiers.parquet $(OUT)/compare/correlations.parquet $(OUT)/co
 	  --out-classifiers $(OUT)/compare/classifiers.parquet --out-correlations $(OUT)/compare/correlations.parquet \
 	  --out-stratified $(OUT)/compare/stratified_correlations.parquet
 
-$(OUT)/report/report.html $(OUT)/report/report.md &: $(OUT)/compare/classifiers.parquet $(OUT)/compare/correlations.parquet $(OUT)/params/compare.toml
+$(OUT)/report/report.html $(OUT)/report/report.md &: $(OUT)/compare/classifiers.parquet $(OUT)/compare/correlations.parquet $(OUT)/compare/stratified_correlations.parquet $(OUT)/params/compare.toml
 	$(BASIN) report --params $(OUT)/params/compare.toml --out-dir $(OUT)/report --runs $(OUT)/runs.parquet \
 	  --features $(OUT)/compare/features.parquet --classifiers $(OUT)/compare/classifiers.parquet \
-	  --correlations $(OUT)/compare/correlations.parquet --trajectories $(TRAJECTORIES) --embeddings $(EMBEDDINGS) \
+	  --correlations $(OUT)/compare/correlations.parquet --stratified $(OUT)/compare/stratified_correlations.parquet --trajectories $(TRAJECTORIES) --embeddings $(EMBEDDINGS) \
 	  --sublevel $(RUNS:%=$(OUT)/topology/%.sublevel.parquet) --rips $(RUNS:%=$(OUT)/topology/%.vr.parquet)
 # ---- landscape: Hessian features of every net; surfaces, the PCA view of
 # one jump trajectory and the interpolation between the good and the poor

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use basin_compare::analysis::{stratified_correlations, ClassifierRow, CorrelationRow};
+use basin_compare::analysis::{stratified_correlations, ClassifierRow, CorrelationRow, StratifiedRow};
 use basin_compare::features::{jr_features, phate_features, probe_features};
 use basin_compare::inputs::{self, FeatureRow};
 use basin_compare::{analyse, AnalysisConfig, BootstrapConfig, CvConfig, Learner, LearnerParams, ReportConfig, ReportInputs};
@@ -201,6 +201,10 @@ pub(crate) struct ReportArgs {
     /// The `correlations` table.
     #[arg(long)]
     correlations: Option<PathBuf>,
+    /// The `stratified_correlations` table (`compare analyse
+    /// --out-stratified`): the report's within-strata findings.
+    #[arg(long)]
+    stratified: Option<PathBuf>,
     /// Merged `trajectories` files (jump curves, losses of embedded points).
     #[arg(long, num_args = 1..)]
     trajectories: Vec<PathBuf>,
@@ -357,9 +361,25 @@ fn read_classifiers(path: &Path) -> Result<Vec<ClassifierRow>> {
 }
 
 fn read_correlations(path: &Path) -> Result<Vec<CorrelationRow>> {
-    let (df, _) = read_table(path, &CORRELATIONS)?;
-    let (s, f, t, m) = (strings(&df, "feature_set", path)?, strings(&df, "feature", path)?, strings(&df, "target", path)?, strings(&df, "method", path)?);
-    let (e, p, lo, hi, n) = (f64s(&df, "estimate", path)?, f64s(&df, "p_value", path)?, f64s(&df, "ci_low", path)?, f64s(&df, "ci_high", path)?, i64s(&df, "n", path)?);
+    correlation_rows(&read_table(path, &CORRELATIONS)?.0, path)
+}
+
+/// The rows of a `stratified_correlations` table.
+fn read_stratified(path: &Path) -> Result<Vec<StratifiedRow>> {
+    let (df, _) = read_table(path, &STRATIFIED_CORRELATIONS)?;
+    let rows = correlation_rows(&df, path)?;
+    let (strata, stratum) = (strings(&df, "strata", path)?, strings(&df, "stratum", path)?);
+    Ok(rows
+        .into_iter()
+        .zip(strata.into_iter().zip(stratum))
+        .map(|(correlation, (strata, stratum))| StratifiedRow { correlation, strata, stratum })
+        .collect())
+}
+
+/// The correlation columns shared by `correlations` and `stratified_correlations`.
+fn correlation_rows(df: &DataFrame, path: &Path) -> Result<Vec<CorrelationRow>> {
+    let (s, f, t, m) = (strings(df, "feature_set", path)?, strings(df, "feature", path)?, strings(df, "target", path)?, strings(df, "method", path)?);
+    let (e, p, lo, hi, n) = (f64s(df, "estimate", path)?, f64s(df, "p_value", path)?, f64s(df, "ci_low", path)?, f64s(df, "ci_high", path)?, i64s(df, "n", path)?);
     Ok((0..df.height())
         .map(|i| CorrelationRow {
             feature_set: s[i].clone(),
@@ -387,6 +407,9 @@ pub(crate) fn report(args: &ReportArgs) -> Result<()> {
     if let Some(p) = &args.correlations {
         inputs_all.correlations = read_correlations(p)?;
     }
+    if let Some(p) = &args.stratified {
+        inputs_all.stratified = read_stratified(p)?;
+    }
     for p in &args.trajectories {
         let (id, c) = inputs::read_curves(p)?;
         inputs_all.curves.insert(id, c);
@@ -403,11 +426,7 @@ pub(crate) fn report(args: &ReportArgs) -> Result<()> {
         let (id, d) = inputs::read_diagram(p)?;
         inputs_all.rips.insert(id, d);
     }
-    let files = basin_compare::write_report(&inputs_all, &args.out_dir, &ReportConfig {
-            side_by_side: section.side_by_side,
-            strata: section.strata.clone(),
-            bootstrap: section.bootstrap_config(),
-        })?;
+    let files = basin_compare::write_report(&inputs_all, &args.out_dir, &ReportConfig { side_by_side: section.side_by_side })?;
     tracing::info!(markdown = %files.markdown.display(), html = %files.html.display(), figures = files.figures.len(), "wrote the report");
     Ok(())
 }

@@ -109,13 +109,14 @@ fn analyse_then_report() {
 
     let (ok, err) = basin(
         d,
-        &["report", "--params", "params.toml", "--out-dir", "report", "--runs", "runs.parquet", "--features", "features.parquet", "--classifiers", "c.parquet", "--correlations", "k.parquet"],
+        &["report", "--params", "params.toml", "--out-dir", "report", "--runs", "runs.parquet", "--features", "features.parquet", "--classifiers", "c.parquet", "--correlations", "k.parquet", "--stratified", "s.parquet"],
     );
     assert!(ok, "{err}");
     let md = std::fs::read_to_string(d.join("report/report.md")).unwrap();
     assert!(md.starts_with("# cli test"));
     assert!(md.contains("Spearman(sublevel_total_persistence_d0, test loss) = 1.00"));
-    assert!(md.contains("### Within strata of weight_decay"), "the params' strata reach the report");
+    assert!(md.contains("### Within strata of weight_decay"), "the stratified table reaches the report");
+    assert!(md.contains("| topology | sublevel_total_persistence_d0 | weight_decay=0 | 1.000 |"), "{md}");
     assert!(d.join("report/report.html").exists());
     assert!(d.join("report/figures/accuracy-logistic.svg").exists());
     assert!(d.join("report/figures/scatter-sublevel_total_persistence_d0.png").exists());

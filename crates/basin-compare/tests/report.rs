@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use basin_compare::analysis::{analyse, quantile_bins, AnalysisConfig};
+use basin_compare::analysis::{analyse, quantile_bins, stratified_correlations, AnalysisConfig};
 use basin_compare::inputs::{CurvePoint, EmbeddedPoint, FeatureRow, Pair, Run};
 use basin_compare::report::{good_and_poor, write_report, ReportConfig, ReportInputs};
 use basin_compare::{CvConfig, Learner};
@@ -129,9 +129,13 @@ fn report_states_the_numbers_and_embeds_everything() {
     // The default strata (label noise × augmentation) are not in these runs: no within-strata section.
     assert!(!md.contains("Within strata"), "no strata, no within-strata findings");
     // Stratified by weight decay: 10 nets per stratum, persistence monotone in test loss within each.
+    // The report states the `stratified_correlations` rows `compare analyse` wrote.
     let strat_dir = tempfile::tempdir().unwrap();
-    let cfg = ReportConfig { side_by_side: 2, strata: vec!["weight_decay".into()], ..ReportConfig::default() };
-    let strat = std::fs::read_to_string(write_report(&inputs, strat_dir.path(), &cfg).unwrap().markdown).unwrap();
+    let mut stratified_inputs = inputs.clone();
+    stratified_inputs.stratified =
+        stratified_correlations(&inputs.runs, &inputs.features, &["weight_decay".to_owned()], &config()).unwrap();
+    let cfg = ReportConfig { side_by_side: 2 };
+    let strat = std::fs::read_to_string(write_report(&stratified_inputs, strat_dir.path(), &cfg).unwrap().markdown).unwrap();
     assert!(strat.contains("### Within strata of weight_decay"), "{strat}");
     assert!(strat.contains("| topology | sublevel_total_persistence_d0 | **pooled within strata** | **1.000** |"));
     assert!(strat.contains("| topology | sublevel_total_persistence_d0 | weight_decay=0 | 1.000 |"));

@@ -1,8 +1,8 @@
 //! The findings the report states, computed once for the Markdown and HTML.
 
-use super::{feature_mean, feature_value, good_and_poor, ReportConfig, ReportInputs, PAPER_SETS};
-use crate::analysis::{stratum_labels, ClassifierRow, CorrelationRow};
-use crate::stats::{stratified_correlation, CorrelationMethod, StratifiedCorrelation, MIN_STRATUM};
+use super::{feature_mean, good_and_poor, ReportConfig, ReportInputs, PAPER_SETS};
+use crate::analysis::{ClassifierRow, CorrelationRow};
+use crate::stats::{Correlation, CorrelationMethod, StratifiedCorrelation, MIN_STRATUM, POOLED};
 
 /// The paper's 5-class test-loss-quintile accuracies (Horoi et al. 2022,
 /// Table 1): J&R, naive, grid, scrambled, in percent.
@@ -108,7 +108,7 @@ impl Findings {
             .map(|f| ((*f).to_owned(), feature_mean(inputs, "phate", f, &good), feature_mean(inputs, "phate", f, &poor)))
             .filter(|(_, g, p)| g.is_finite() && p.is_finite())
             .collect();
-        let (strata_keys, within_strata) = within_strata(inputs, cfg, &persistence);
+        let (strata_keys, within_strata) = within_strata(inputs, &persistence);
         let mut findings = Self {
             good: good.iter().map(|r| r.run_id.clone()).collect(),
             poor: poor.iter().map(|r| r.run_id.clone()).collect(),
@@ -243,31 +243,42 @@ impl Findings {
     }
 }
 
-/// The strata (value combinations of `cfg.strata` present in the runs) and
-/// the within-strata Spearman correlations with test loss of the total
-/// persistence features and of the Hessian's top eigenvalue and trace.
-fn within_strata(
-    inputs: &ReportInputs,
-    cfg: &ReportConfig,
-    persistence: &[CorrelationRow],
-) -> (Vec<String>, Vec<(String, String, StratifiedCorrelation)>) {
-    let (keys, labels) = stratum_labels(&inputs.runs, &cfg.strata);
-    if keys.is_empty() || inputs.features.is_empty() {
-        return (keys, Vec::new());
-    }
-    let loss: Vec<f64> = inputs.runs.iter().map(|r| r.test_loss).collect();
+/// The stratifying hyper-parameters and the within-strata Spearman
+/// correlations with test loss of the total persistence features and of the
+/// Hessian's top eigenvalue and trace, as `compare analyse` wrote them to
+/// the `stratified_correlations` table (read, not recomputed, so the report
+/// states the table's numbers).
+fn within_strata(inputs: &ReportInputs, persistence: &[CorrelationRow]) -> (Vec<String>, Vec<(String, String, StratifiedCorrelation)>) {
+    let Some(first) = inputs.stratified.first() else { return (Vec::new(), Vec::new()) };
+    let keys: Vec<String> = first.strata.split(" × ").map(str::to_owned).collect();
     let mut wanted: Vec<(String, String)> = persistence.iter().map(|c| (c.feature_set.clone(), c.feature.clone())).collect();
     wanted.extend(["top_eigenvalue", "trace"].iter().map(|f| ("landscape".to_owned(), (*f).to_owned())));
     let mut out = Vec::new();
     for (set, feature) in wanted {
-        let x: Vec<f64> = inputs.runs.iter().map(|r| feature_value(inputs, &set, &feature, &r.run_id)).collect();
-        if x.iter().all(|v| v.is_nan()) {
-            continue;
+        let mut w = StratifiedCorrelation { strata: Vec::new(), pooled: None };
+        for row in inputs.stratified.iter().filter(|r| {
+            let c = &r.correlation;
+            c.feature_set == set && c.feature == feature && c.target == "test_loss" && c.method == "spearman"
+        }) {
+            let c = &row.correlation;
+            let corr = Correlation {
+                method: CorrelationMethod::Spearman,
+                estimate: c.estimate,
+                p_value: c.p_value,
+                ci_low: c.ci_low,
+                ci_high: c.ci_high,
+                n: c.n,
+                dropped_nan: 0,
+                undefined_resamples: 0,
+            };
+            if row.stratum == POOLED {
+                w.pooled = Some(corr);
+            } else {
+                w.strata.push((row.stratum.clone(), corr));
+            }
         }
-        match stratified_correlation(&x, &loss, &labels, CorrelationMethod::Spearman, &cfg.bootstrap) {
-            Ok(w) if w.pooled.is_some() => out.push((set, feature, w)),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(feature_set = %set, %feature, "within-strata correlation skipped: {e}"),
+        if w.pooled.is_some() {
+            out.push((set, feature, w));
         }
     }
     (keys, out)

@@ -14,8 +14,7 @@ mod markdown;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::analysis::{ClassifierRow, CorrelationRow};
-use crate::stats::BootstrapConfig;
+use crate::analysis::{ClassifierRow, CorrelationRow, StratifiedRow};
 use crate::error::{CompareError, CompareResult};
 use crate::features::{mean, step_millis};
 use crate::inputs::{CurvePoint, EmbeddedPoint, FeatureRow, Pair, Run};
@@ -42,6 +41,9 @@ pub struct ReportInputs {
     pub features: Vec<FeatureRow>,
     /// Correlations.
     pub correlations: Vec<CorrelationRow>,
+    /// Correlations within strata of the grid (the `stratified_correlations`
+    /// table); empty = no within-strata findings.
+    pub stratified: Vec<StratifiedRow>,
     /// Classifier accuracies.
     pub classifiers: Vec<ClassifierRow>,
 }
@@ -52,17 +54,11 @@ pub struct ReportConfig {
     /// How many of the best and of the worst nets (by test loss) the figures
     /// put side by side.
     pub side_by_side: usize,
-    /// Hyper-parameters whose combinations are the strata of the
-    /// within-strata correlations (those absent from the runs are skipped;
-    /// none left = no within-strata findings).
-    pub strata: Vec<String>,
-    /// Bootstrap of the within-strata intervals.
-    pub bootstrap: BootstrapConfig,
 }
 
 impl Default for ReportConfig {
     fn default() -> Self {
-        Self { side_by_side: 3, strata: vec!["label_noise".into(), "augment".into()], bootstrap: BootstrapConfig::default() }
+        Self { side_by_side: 3 }
     }
 }
 

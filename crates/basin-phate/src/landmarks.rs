@@ -48,11 +48,11 @@ impl Landmarks {
         let pmn_raw = Csr::from_rows(n, rows);
         let pnm = pmn_raw.transpose().l1_normalized();
         let pmn = pmn_raw.l1_normalized();
-        let landmark_op = pmn.mul_sparse(&pnm).to_dense();
+        let landmark_op = pmn.mul_to_dense(&pnm);
         let deg = pmn_raw.row_sums();
         let col = pmn_raw.transpose().row_sums();
         let f = pmn_raw.scale_rows_cols(&inv_sqrt(&deg), &inv_sqrt(&col));
-        let sym = f.mul_sparse(&f.transpose()).to_dense();
+        let sym = f.mul_to_dense(&f.transpose());
         Self {
             clusters,
             transitions: pnm,

@@ -194,20 +194,25 @@ impl Csr {
         out
     }
 
-    /// Sparse x sparse product (row-by-row Gustavson), result sparse.
-    pub(crate) fn mul_sparse(&self, other: &Self) -> Self {
-        let rows: Vec<Vec<(usize, f64)>> = (0..self.nrows)
-            .into_par_iter()
-            .map(|i| {
-                let mut acc: Vec<(usize, f64)> = Vec::new();
-                let (c1, v1) = self.row(i);
-                for (&k, &a) in c1.iter().zip(v1) {
-                    let (c2, v2) = other.row(k);
-                    acc.extend(c2.iter().zip(v2).map(|(&j, &b)| (j, a * b)));
+    /// `self · other` as a dense matrix: every product PHATE forms this way
+    /// (the landmark operator, its symmetric conjugate, `P Pᵀ` for the
+    /// spectrum) is used dense. Row by row (Gustavson), each output row
+    /// accumulated in place in its dense row (a sparse accumulator that
+    /// collected every product and sorted it took most of the landmark
+    /// stage). Each value sums its products in `self`'s row order, whatever
+    /// the thread count.
+    pub(crate) fn mul_to_dense(&self, other: &Self) -> Array2<f64> {
+        let mut out = Array2::<f64>::zeros((self.nrows, other.ncols));
+        out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(i, mut orow)| {
+            let o = orow.as_slice_mut().unwrap_or(&mut []);
+            let (c1, v1) = self.row(i);
+            for (&k, &a) in c1.iter().zip(v1) {
+                let (c2, v2) = other.row(k);
+                for (&j, &b) in c2.iter().zip(v2) {
+                    o[j] += a * b;
                 }
-                acc
-            })
-            .collect();
-        Self::from_rows(other.ncols, rows)
+            }
+        });
+        out
     }
 }

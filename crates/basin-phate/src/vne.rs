@@ -10,7 +10,7 @@ use ndarray::Array2;
 /// Singular values of a sparse operator, descending, from the eigenvalues of
 /// `P P^T` (on all of rayon's threads: the exact path runs nothing beside it).
 pub(crate) fn singular_values_sparse(p: &Csr) -> Result<Vec<f64>, PhateError> {
-    let ppt = p.mul_sparse(&p.transpose()).to_dense();
+    let ppt = p.mul_to_dense(&p.transpose());
     sv_from_gram(&ppt, Par::rayon(rayon::current_num_threads()))
 }
 

@@ -407,8 +407,9 @@ pub(crate) fn report(args: &ReportArgs) -> Result<()> {
     if let Some(p) = &args.correlations {
         inputs_all.correlations = read_correlations(p)?;
     }
-    if let Some(p) = &args.stratified {
-        inputs_all.stratified = read_stratified(p)?;
+    match &args.stratified {
+        Some(p) => inputs_all.stratified = read_stratified(p)?,
+        None => tracing::info!("no --stratified table: the report has no within-strata findings"),
     }
     for p in &args.trajectories {
         let (id, c) = inputs::read_curves(p)?;

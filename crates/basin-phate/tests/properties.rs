@@ -85,6 +85,21 @@ fn same_bytes_on_any_number_of_threads() {
     assert_eq!(one.embedding, three.embedding);
 }
 
+/// The exact path (no landmarks) too: its spectrum for t (a parallel
+/// eigensolve above ~300 points) gives the same entropy curve, bit for bit,
+/// and the same embedding on 1 and 3 threads.
+#[test]
+fn exact_path_same_bytes_on_any_number_of_threads() {
+    let x = cloud(700, 6);
+    let p = Phate::params().seed(2);
+    let one = p.clone().n_jobs(Some(1)).fit(x.view()).unwrap();
+    let three = p.n_jobs(Some(3)).fit(x.view()).unwrap();
+    assert!(one.landmarks().is_none());
+    let bits = |f: &basin_phate::PhateFit| f.entropy_curve.as_ref().unwrap().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert!(bits(&one) == bits(&three), "the entropy curve's bits depend on the thread count");
+    assert_eq!(one.embedding, three.embedding);
+}
+
 /// Refit on the cached graph equals a fresh fit with the same settings.
 #[test]
 fn refit_equals_fresh_fit() {

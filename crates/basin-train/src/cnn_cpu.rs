@@ -310,7 +310,9 @@ impl CnnStep {
             cc.op(op)?;
         }
         let n_classes = model.architecture().n_classes;
-        if cc.width != Some(n_classes) || !cc.layers.iter().any(|l| matches!(l, Layer::Conv { .. })) {
+        // The passes assume a convolution first: it needs no input gradient,
+        // and a BatchNorm there would have no statistics barrier before it.
+        if cc.width != Some(n_classes) || !matches!(cc.layers.first(), Some(Layer::Conv { .. })) {
             return None;
         }
         let mut skip_into = vec![false; cc.layers.len() + 1];

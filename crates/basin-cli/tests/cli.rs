@@ -11,30 +11,20 @@ use common::{basin, ok, study_dir, train_and_jump};
 use basin_store::schema::{CYCLES, DIAGRAMS, EMBEDDINGS, RUNS, SPLITS, TRAJECTORIES};
 use basin_store::{columns, read_table};
 
-const PARAMS: &str = r#"
-[data]
-dataset = "digits"
-data_dir = "DATA_DIR"
-val_fraction = 0.15
-test_fraction = 0.25
-seed = 3
-
-[train]
-architecture = { kind = "mlp", hidden = [16] }
-epochs = 4
-lr = 0.05
-[train.grid]
-weight_decay = [0.0005]
-batch_size = [64]
-
+/// This file's sections after the tiny study's `[data]` and `[train]`.
+const SECTIONS: &str = r#"
 [jump]
 seeds = [0, 1]
 steps = [0.5, 50.0]
 epochs = 3
 "#;
 
+fn params() -> String {
+    common::tiny_study(SECTIONS)
+}
+
 fn study() -> (tempfile::TempDir, PathBuf) {
-    study_dir(PARAMS)
+    study_dir(&params())
 }
 
 const RUN: &str = "wd0.0005-bs64-aug0-noise0-s0";

@@ -2,25 +2,13 @@
 //! the scripts `basin submit --dry-run` writes, and `basin status` when no
 //! SLURM command is installed. (`tests/slurm/run.sh` runs the real thing.)
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const PARAMS: &str = r#"
-[data]
-dataset = "digits"
-data_dir = "DATA_DIR"
-val_fraction = 0.15
-test_fraction = 0.25
-seed = 3
-
-[train]
-architecture = { kind = "mlp", hidden = [16] }
-epochs = 4
-lr = 0.05
-[train.grid]
-weight_decay = [0.0005]
-batch_size = [64]
-
+/// This file's sections after the tiny study's `[data]` and `[train]`.
+const SECTIONS: &str = r#"
 [jump]
 seeds = [0, 1]
 steps = [0.5, 50.0]
@@ -38,6 +26,10 @@ setup = ["module load cuda/12.4"]
 jump = { cpus = 1, mem = "1G", time = "00:05:00", gpus = 1, partition = "gpu" }
 "#;
 
+fn params() -> String {
+    common::tiny_study(SECTIONS)
+}
+
 const RUN: &str = "wd0.0005-bs64-aug0-noise0-s0";
 
 /// A pipeline folder `<tmp>/pipelines/study` with the repository's common.mk.
@@ -49,7 +41,7 @@ fn pipeline() -> (tempfile::TempDir, PathBuf) {
     std::fs::copy(repo.join("pipelines/common.mk"), dir.path().join("pipelines/common.mk")).unwrap();
     std::fs::write(study.join("Makefile"), "include ../common.mk\n").unwrap();
     let data = repo.join("data").canonicalize().unwrap();
-    std::fs::write(study.join("params.toml"), PARAMS.replace("DATA_DIR", &data.to_string_lossy())).unwrap();
+    std::fs::write(study.join("params.toml"), params().replace("DATA_DIR", &data.to_string_lossy())).unwrap();
     (dir, study)
 }
 

@@ -10,22 +10,8 @@ use common::{basin, basin_with_env, ok, study_dir, train_and_jump};
 use basin_store::schema::{PROBES, RUNS, TRAJECTORIES};
 use basin_store::{columns, read_provenance, read_table};
 
-const PARAMS: &str = r#"
-[data]
-dataset = "digits"
-data_dir = "DATA_DIR"
-val_fraction = 0.15
-test_fraction = 0.25
-seed = 3
-
-[train]
-architecture = { kind = "mlp", hidden = [16] }
-epochs = 4
-lr = 0.05
-[train.grid]
-weight_decay = [0.0005]
-batch_size = [64]
-
+/// This file's sections after the tiny study's `[data]` and `[train]`.
+const SECTIONS: &str = r#"
 [jump]
 seeds = [0, 1]
 steps = [0.5, 1.0]
@@ -36,11 +22,15 @@ seed = 7
 grid_resolution = 3
 "#;
 
+fn params() -> String {
+    common::tiny_study(SECTIONS)
+}
+
 const RUN: &str = "wd0.0005-bs64-aug0-noise0-s0";
 
 /// A trained net with two merged jump shards (6 trajectory rows).
 fn study() -> tempfile::TempDir {
-    let (dir, _) = study_dir(PARAMS);
+    let (dir, _) = study_dir(&params());
     train_and_jump(dir.path(), RUN, &[format!("{RUN}__j0_s0.5"), format!("{RUN}__j1_s1")]);
     dir
 }
@@ -129,7 +119,7 @@ fn probe_errors_name_their_cause() {
     assert!(!success);
     assert!(stderr.contains("resolution"), "{stderr}");
     // Trajectories of another architecture.
-    let other = PARAMS.replace("hidden = [16]", "hidden = [8]").replace("DATA_DIR", &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data").to_string_lossy());
+    let other = params().replace("hidden = [16]", "hidden = [8]").replace("DATA_DIR", &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data").to_string_lossy());
     std::fs::write(d.join("other.toml"), other).unwrap();
     ok(d, &["train", "--params", "other.toml", "--split", "split.parquet", "--run", RUN, "--out", "small.safetensors", "--run-table", "small.parquet"]);
     let (success, stderr) = basin(d, &["landscape", "probe", "--params", "other.toml", "--split", "split.parquet", "--checkpoint", "small.safetensors", "--run", RUN, "--method", "naive", "--trajectories", "traj.parquet", "--out", "x.parquet"]);
@@ -409,7 +399,7 @@ fn bad_input_is_refused_or_kept_and_flagged() {
     assert!(!success && stderr.contains("--resolution 500") && stderr.contains("62500000000 grid points") && stderr.contains("budget"), "{stderr}");
     // A checkpoint of another architecture than the params' is refused by
     // every landscape command.
-    let other = PARAMS.replace("hidden = [16]", "hidden = [8]").replace("DATA_DIR", &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data").to_string_lossy());
+    let other = params().replace("hidden = [16]", "hidden = [8]").replace("DATA_DIR", &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data").to_string_lossy());
     std::fs::write(d.join("other.toml"), other).unwrap();
     ok(d, &["train", "--params", "other.toml", "--split", "split.parquet", "--run", RUN, "--out", "small.safetensors", "--run-table", "small.parquet"]);
     for cmd in [vec!["hessian", "--out", "x.parquet"], vec!["surface", "--out", "x.parquet"], vec!["path", "--trajectories", "traj.parquet", "--out", "x.parquet", "--path-out", "y.parquet"]] {

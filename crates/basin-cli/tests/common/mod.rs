@@ -33,6 +33,30 @@ pub(crate) fn ok(dir: &Path, args: &[&str]) {
     assert!(success, "basin {args:?} failed: {stderr}");
 }
 
+/// The `[data]` and `[train]` sections of the tiny study every CLI test
+/// runs: the shipped digits, one 16-unit MLP trained for 4 epochs.
+pub(crate) const TINY_STUDY: &str = r#"
+[data]
+dataset = "digits"
+data_dir = "DATA_DIR"
+val_fraction = 0.15
+test_fraction = 0.25
+seed = 3
+
+[train]
+architecture = { kind = "mlp", hidden = [16] }
+epochs = 4
+lr = 0.05
+[train.grid]
+weight_decay = [0.0005]
+batch_size = [64]
+"#;
+
+/// [`TINY_STUDY`] followed by a test file's own sections (`[jump]`, …).
+pub(crate) fn tiny_study(rest: &str) -> String {
+    format!("{TINY_STUDY}{rest}")
+}
+
 /// A temporary study folder whose `params.toml` is `template` with
 /// `DATA_DIR` pointing at the shipped data; the folder and that file's path.
 pub(crate) fn study_dir(template: &str) -> (tempfile::TempDir, PathBuf) {

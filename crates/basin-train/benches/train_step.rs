@@ -3,7 +3,7 @@
 //! from `benches/train_vs_pytorch.py` at the repository root.
 
 use basin_data::{rng::stream, ImageShape};
-use basin_train::{Architecture, Model, SgdConfig, SgdMomentum, TrainStep};
+use basin_train::{Architecture, Downsample, Layers, Model, SgdConfig, SgdMomentum, TrainStep};
 use candle_core::Device;
 use candle_nn::Optimizer;
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -30,6 +30,9 @@ fn benches(c: &mut Criterion) {
     step_bench(c, "step/digits-mlp-64-64-10", &Architecture::mlp(ImageShape::flat(64), &[64], 10));
     step_bench(c, "step/mnist-mlp-784-256-10", &Architecture::mlp(mnist, &[256], 10));
     step_bench(c, "step/mnist-cnn-16-32-32", &Architecture::cnn(mnist, &[16, 32, 32], 10));
+    let cifar = ImageShape { channels: 3, height: 32, width: 32 };
+    let resnet = Layers::Cnn { channels: vec![32, 64, 128], downsample: Downsample::Strided, residual: true, batch_norm: true };
+    step_bench(c, "step/cifar-resnet-lite-32-64-128", &Architecture { input: cifar, n_classes: 10, layers: resnet });
 }
 
 criterion_group! {

@@ -13,6 +13,9 @@
 # repeated runs stay warm; override with CARGO_TARGET_DIR.
 
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/basin/target
+# candle 0.11 parses /proc/cpuinfo on every CPU matmul unless this is set
+# (the basin binary sets it itself; this covers the test harnesses).
+export RAYON_NUM_THREADS ?= $(shell nproc)
 BASIN := $(CARGO_TARGET_DIR)/release/basin
 JOBS ?= 2
 VENV ?= $(HOME)/.cache/basin/venv

@@ -31,6 +31,7 @@ use rayon::prelude::*;
 use crate::dense::{gemm, view, view_mut};
 use crate::error::{invalid, TrainResult};
 use crate::eval::{gather_rows, Metrics};
+use crate::fused::relu_mask;
 use crate::model::ParamInfo;
 use crate::optim::{momentum_step, param_step, SgdConfig};
 
@@ -311,7 +312,7 @@ impl Jump {
                     false,
                 );
                 let a = &self.act[l - 1];
-                below[..rows * wd[l]].iter_mut().zip(a).for_each(|(g, &a)| *g = if a > 0.0 { *g } else { 0.0 });
+                relu_mask(&mut below[..rows * wd[l]], a);
             }
         }
         for l in 0..layers {

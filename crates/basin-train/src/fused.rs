@@ -387,9 +387,8 @@ impl CustomOp2 for ReluGrad {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let g = f32_slice(s1, l1, "relu gradient")?;
-        let r = f32_slice(s2, l2, "relu output")?;
-        let out = g.iter().zip(r).map(|(&g, &r)| if r > 0.0 { g } else { 0.0 }).collect();
+        let mut out = f32_slice(s1, l1, "relu gradient")?.to_vec();
+        relu_mask(&mut out, f32_slice(s2, l2, "relu output")?);
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 }
@@ -402,9 +401,27 @@ fn labels_of<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [u32]
 }
 
 /// Row-wise log-sum-exp, shifted by the row maximum for stability.
-fn log_sum_exp(row: &[f32]) -> f32 {
+pub(crate) fn log_sum_exp(row: &[f32]) -> f32 {
     let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     m + row.iter().map(|&v| (v - m).exp()).sum::<f32>().ln()
+}
+
+/// One row of the cross-entropy: writes `(softmax(z) − onehot(label)) ·
+/// scale` into `grad` and returns `logsumexp(z) − z[label]`. Shared by
+/// [`CrossEntropyGrad`] and the hand-written CNN pass.
+pub(crate) fn cross_entropy_row(z: &[f32], label: usize, scale: f32, grad: &mut [f32]) -> f32 {
+    let lse = log_sum_exp(z);
+    for (g, &v) in grad.iter_mut().zip(z) {
+        *g = (v - lse).exp() * scale;
+    }
+    grad[label] -= scale;
+    lse - z[label]
+}
+
+/// ReLU's backward in place: `g` zeroed where the ReLU's output `r` is not
+/// positive (a select, which vectorises).
+pub(crate) fn relu_mask(g: &mut [f32], r: &[f32]) {
+    g.iter_mut().zip(r).for_each(|(g, &r)| *g = if r > 0.0 { *g } else { 0.0 });
 }
 
 /// `mean_n (logsumexp(z_n) − z_{n, y_n})`.
@@ -474,12 +491,9 @@ impl CustomOp2 for CrossEntropyGrad {
         let c = l1.dims()[1];
         #[allow(clippy::cast_precision_loss)]
         let inv_n = 1.0 / y.len().max(1) as f32;
-        let mut out = Vec::with_capacity(z.len());
-        for (row, &label) in z.chunks(c).zip(y) {
-            let lse = log_sum_exp(row);
-            out.extend(row.iter().map(|&v| (v - lse).exp() * inv_n));
-            let last = out.len() - c + label as usize;
-            out[last] -= inv_n;
+        let mut out = vec![0.0f32; z.len()];
+        for ((row, g), &label) in z.chunks(c).zip(out.chunks_mut(c)).zip(y) {
+            cross_entropy_row(row, label as usize, inv_n, g);
         }
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }

@@ -392,14 +392,15 @@ impl Model {
         Ok(())
     }
 
-    fn param(&self, name: &str) -> TrainResult<&Tensor> {
+    /// The parameter `name`, or an error naming it.
+    pub(crate) fn param(&self, name: &str) -> TrainResult<&Var> {
         self.params
             .get(name)
-            .map(Var::as_tensor)
             .ok_or_else(|| TrainError::InvalidParameter { name: "model", reason: format!("no parameter `{name}`") })
     }
 
-    fn buffer(&self, name: &str) -> TrainResult<&Var> {
+    /// The BatchNorm buffer `name`, or an error naming it.
+    pub(crate) fn buffer(&self, name: &str) -> TrainResult<&Var> {
         self.buffers
             .get(name)
             .ok_or_else(|| TrainError::InvalidParameter { name: "model", reason: format!("no buffer `{name}`") })

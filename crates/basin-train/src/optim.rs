@@ -12,7 +12,7 @@
 //! storages (two fused passes, no allocation); elsewhere it uses tensor ops.
 
 use candle_core::backprop::GradStore;
-use candle_core::{CpuStorage, Layout, Tensor, Var};
+use candle_core::{CpuStorage, Layout, Storage, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
 use crate::fused::f32_slice;
@@ -80,10 +80,10 @@ impl SgdMomentum {
         let c = self.cfg;
         let all_cpu = var.device().is_cpu() && var.is_contiguous() && grad.is_contiguous();
         if all_cpu {
-            // b ← μ·b + g + wd·θ, then θ ← θ − lr·(b or g + wd·θ + μ·b).
-            buf.inplace_op3(grad, var.as_tensor(), &MomentumUpdate(c))?;
-            var.inplace_op3(buf.as_tensor(), grad, &ParamUpdate(c))?;
-            return Ok(());
+            let (storage, layout) = grad.storage_and_layout();
+            if let Storage::Cpu(g) = &*storage {
+                return update_in_place(var, buf, f32_slice(g, layout, "gradient")?, c);
+            }
         }
         let g = if c.weight_decay == 0.0 { grad.clone() } else { (grad + var.as_tensor().affine(c.weight_decay, 0.0)?)? };
         let b = (buf.as_tensor().affine(c.momentum, 0.0)? + &g)?;
@@ -105,28 +105,33 @@ impl SgdMomentum {
     /// A gradient of the wrong length, or a variable not contiguous f32 on
     /// the CPU.
     pub(crate) fn step_slices(&mut self, grads: &[(&Var, &[f32])]) -> candle_core::Result<()> {
-        let c = self.cfg;
         for (var, buf) in self.vars.iter().zip(&self.momentum_buffers) {
             let Some(&(_, g)) = grads.iter().find(|(v, _)| v.id() == var.id()) else { continue };
             if g.len() != var.elem_count() {
                 candle_core::bail!("sgd: gradient of {} values for a parameter of {}", g.len(), var.elem_count());
             }
-            buf.inplace_op2(var.as_tensor(), &MomentumFromSlice { g, c })?;
-            var.inplace_op2(buf.as_tensor(), &ParamFromSlice { g, c })?;
+            update_in_place(var, buf, g, self.cfg)?;
         }
         Ok(())
     }
 }
 
-/// [`MomentumUpdate`] with the gradient read from a slice.
-struct MomentumFromSlice<'a> {
+/// The CPU update in two in-place passes over the storages: `b ← μ·b + g +
+/// wd·θ`, then `θ ← θ − lr·(b, or g + wd·θ + μ·b with Nesterov)`.
+fn update_in_place(var: &Var, buf: &Var, g: &[f32], c: SgdConfig) -> candle_core::Result<()> {
+    buf.inplace_op2(var.as_tensor(), &MomentumUpdate { g, c })?;
+    var.inplace_op2(buf.as_tensor(), &ParamUpdate { g, c })
+}
+
+/// In place on the momentum buffer: `b ← μ·b + g + wd·θ`.
+struct MomentumUpdate<'a> {
     g: &'a [f32],
     c: SgdConfig,
 }
 
-impl candle_core::InplaceOp2 for MomentumFromSlice<'_> {
+impl candle_core::InplaceOp2 for MomentumUpdate<'_> {
     fn name(&self) -> &'static str {
-        "sgd-momentum-slice"
+        "sgd-momentum"
     }
 
     fn cpu_fwd(&self, dst: &mut CpuStorage, dst_l: &Layout, th: &CpuStorage, th_l: &Layout) -> candle_core::Result<()> {
@@ -135,15 +140,16 @@ impl candle_core::InplaceOp2 for MomentumFromSlice<'_> {
     }
 }
 
-/// [`ParamUpdate`] with the gradient read from a slice.
-struct ParamFromSlice<'a> {
+/// In place on the parameter: `θ ← θ − lr·d`, `d = b` or (Nesterov)
+/// `d = g + wd·θ + μ·b`.
+struct ParamUpdate<'a> {
     g: &'a [f32],
     c: SgdConfig,
 }
 
-impl candle_core::InplaceOp2 for ParamFromSlice<'_> {
+impl candle_core::InplaceOp2 for ParamUpdate<'_> {
     fn name(&self) -> &'static str {
-        "sgd-param-slice"
+        "sgd-param"
     }
 
     fn cpu_fwd(&self, dst: &mut CpuStorage, dst_l: &Layout, b: &CpuStorage, b_l: &Layout) -> candle_core::Result<()> {
@@ -183,51 +189,6 @@ fn f32_slice_mut<'a>(s: &'a mut CpuStorage, l: &Layout, what: &str) -> candle_co
     match (s, l.contiguous_offsets()) {
         (CpuStorage::F32(v), Some((a, b))) => Ok(&mut v[a..b]),
         _ => candle_core::bail!("sgd: {what} must be contiguous f32"),
-    }
-}
-
-/// In place on the momentum buffer: `b ← μ·b + g + wd·θ`.
-struct MomentumUpdate(SgdConfig);
-
-impl candle_core::InplaceOp3 for MomentumUpdate {
-    fn name(&self) -> &'static str {
-        "sgd-momentum"
-    }
-
-    fn cpu_fwd(
-        &self,
-        dst: &mut CpuStorage,
-        dst_l: &Layout,
-        g: &CpuStorage,
-        g_l: &Layout,
-        th: &CpuStorage,
-        th_l: &Layout,
-    ) -> candle_core::Result<()> {
-        momentum_step(f32_slice_mut(dst, dst_l, "momentum buffer")?, f32_slice(g, g_l, "gradient")?, f32_slice(th, th_l, "parameter")?, self.0);
-        Ok(())
-    }
-}
-
-/// In place on the parameter: `θ ← θ − lr·d`, `d = b` or (Nesterov)
-/// `d = g + wd·θ + μ·b`.
-struct ParamUpdate(SgdConfig);
-
-impl candle_core::InplaceOp3 for ParamUpdate {
-    fn name(&self) -> &'static str {
-        "sgd-param"
-    }
-
-    fn cpu_fwd(
-        &self,
-        dst: &mut CpuStorage,
-        dst_l: &Layout,
-        b: &CpuStorage,
-        b_l: &Layout,
-        g: &CpuStorage,
-        g_l: &Layout,
-    ) -> candle_core::Result<()> {
-        param_step(f32_slice_mut(dst, dst_l, "parameter")?, f32_slice(b, b_l, "momentum buffer")?, f32_slice(g, g_l, "gradient")?, self.0);
-        Ok(())
     }
 }
 

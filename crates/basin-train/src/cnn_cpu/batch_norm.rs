@@ -3,8 +3,8 @@
 
 use rayon::prelude::*;
 
-use super::kernels::relu_mask;
 use super::{BnState, Chunk, Ctx, Grid, Layer};
+use crate::fused::relu_mask;
 use crate::model::BN_EPS;
 
 /// `1/√(var + ε)`, BatchNorm's scale.

@@ -3,7 +3,7 @@
 
 use super::Grid;
 use crate::dense::{gemm, view, view_mut};
-use crate::fused::relu_value;
+use crate::fused::{cross_entropy_row, log_sum_exp, relu_value};
 
 /// Rows of `C × H × W` values to channels-last images.
 pub(super) fn to_channels_last(x: &[f32], n: usize, g: Grid, out: &mut Vec<f32>) {
@@ -115,11 +115,6 @@ pub(super) fn relu_in_place(v: &mut [f32]) {
     v.iter_mut().for_each(|x| *x = relu_value(*x));
 }
 
-/// Zeroes the gradient where the ReLU's output is not positive.
-pub(super) fn relu_mask(g: &mut [f32], y: &[f32]) {
-    g.iter_mut().zip(y).for_each(|(g, &y)| *g = if y > 0.0 { *g } else { 0.0 });
-}
-
 pub(super) fn avg_pool(x: &[f32], n: usize, input: Grid, output: Grid, out: &mut [f32]) {
     let c = input.c;
     for (img, o) in x.chunks_exact(input.len()).zip(out.chunks_exact_mut(output.len())).take(n) {
@@ -157,9 +152,8 @@ pub(super) fn score(logits: &[f32], labels: &[u32], classes: usize) -> (f64, usi
     let (mut loss, mut correct) = (0.0f64, 0usize);
     for (z, &y) in logits.chunks_exact(classes).zip(labels) {
         // Candle's argmax: the first value, replaced only by a strictly larger one.
-        let (best, max) = z.iter().enumerate().skip(1).fold((0, z[0]), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
-        let sum: f32 = z.iter().map(|&v| (v - max).exp()).sum();
-        loss += f64::from(max + sum.ln() - z[y as usize]);
+        let (best, _) = z.iter().enumerate().skip(1).fold((0, z[0]), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+        loss += f64::from(log_sum_exp(z) - z[y as usize]);
         correct += usize::from(best == y as usize);
     }
     (loss, correct)
@@ -174,14 +168,7 @@ pub(super) fn softmax_cross_entropy(logits: &[f32], labels: &[u32], classes: usi
     let scale = 1.0 / batch as f32;
     let mut loss = 0.0f64;
     for ((z, g), &y) in logits.chunks_exact(classes).zip(grad.chunks_exact_mut(classes)).zip(labels) {
-        let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let sum: f32 = z.iter().map(|&v| (v - max).exp()).sum();
-        let lse = max + sum.ln();
-        loss += f64::from(lse - z[y as usize]);
-        for (gv, &zv) in g.iter_mut().zip(z) {
-            *gv = (zv - lse).exp() * scale;
-        }
-        g[y as usize] -= scale;
+        loss += f64::from(cross_entropy_row(z, y as usize, scale, g));
     }
     loss
 }

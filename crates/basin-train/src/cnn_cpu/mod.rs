@@ -31,12 +31,12 @@ use batch_norm::{batch_statistics, inv_std};
 use compile::Compiler;
 use kernels::{
     affine, avg_pool, avg_pool_backward, chw_to_hwc, col2im, hwc_to_chw, im2col, parameter_grads, relu_in_place,
-    relu_mask, score, softmax_cross_entropy, to_channels_last,
+    score, softmax_cross_entropy, to_channels_last,
 };
 
 use crate::dense::{gemm, view, view_mut};
 use crate::error::{TrainError, TrainResult};
-use crate::fused::f32_slice;
+use crate::fused::{f32_slice, relu_mask};
 use crate::model::{Model, Op, BN_MOMENTUM};
 use crate::optim::SgdMomentum;
 
@@ -218,8 +218,8 @@ impl CnnStep {
         let loss = self.loss_and_gradients(model, x, labels)?;
         let mut grads = Vec::with_capacity(2 * self.params.len());
         for p in &self.params {
-            grads.push((model_var(model, &p.weight)?, p.w_grad.as_slice()));
-            grads.push((model_var(model, &p.bias)?, p.b_grad.as_slice()));
+            grads.push((model.param(&p.weight)?, p.w_grad.as_slice()));
+            grads.push((model.param(&p.bias)?, p.b_grad.as_slice()));
         }
         opt.step_slices(&grads)?;
         Ok(loss)
@@ -305,8 +305,8 @@ impl CnnStep {
             p.load(model)?;
         }
         for bn in &mut self.bns {
-            read_var(model_buffer(model, &bn.running_mean_name)?, &mut bn.running_mean)?;
-            read_var(model_buffer(model, &bn.running_var_name)?, &mut bn.running_var)?;
+            read_var(model.buffer(&bn.running_mean_name)?, &mut bn.running_mean)?;
+            read_var(model.buffer(&bn.running_var_name)?, &mut bn.running_var)?;
         }
         Ok(())
     }
@@ -427,7 +427,7 @@ impl CnnStep {
                 .map(|(&r, &b)| ((1.0 - m) * f64::from(r) + m * unbias * b) as f32)
                 .collect();
             for (name, v) in [(&bn.running_mean_name, mean), (&bn.running_var_name, var)] {
-                let buf = model_buffer(model, name)?;
+                let buf = model.buffer(name)?;
                 buf.set(&Tensor::from_vec(v, buf.shape(), buf.device())?)?;
             }
         }
@@ -468,20 +468,6 @@ fn batch_error(reason: String) -> TrainError {
     TrainError::Data { dataset: "batch".into(), reason }
 }
 
-fn model_var<'a>(model: &'a Model, name: &str) -> TrainResult<&'a Var> {
-    model
-        .parameters()
-        .get(name)
-        .ok_or_else(|| TrainError::InvalidParameter { name: "model", reason: format!("no parameter `{name}`") })
-}
-
-fn model_buffer<'a>(model: &'a Model, name: &str) -> TrainResult<&'a Var> {
-    model
-        .buffers()
-        .get(name)
-        .ok_or_else(|| TrainError::InvalidParameter { name: "model", reason: format!("no buffer `{name}`") })
-}
-
 impl Param {
     fn new(weight: String, bias: String, conv_c_in: Option<usize>, sizes: (usize, usize)) -> Self {
         Self {
@@ -504,8 +490,8 @@ impl Param {
     /// model than the step was built for), or not f32 on the CPU.
     fn load(&mut self, model: &Model) -> TrainResult<()> {
         let into = if self.conv_c_in.is_some() { &mut self.raw } else { &mut self.w };
-        read_var(model_var(model, &self.weight)?, into)?;
-        read_var(model_var(model, &self.bias)?, &mut self.b)?;
+        read_var(model.param(&self.weight)?, into)?;
+        read_var(model.param(&self.bias)?, &mut self.b)?;
         if let Some(c_in) = self.conv_c_in {
             self.w.resize(self.raw.len(), 0.0);
             model_order_to_patch(&self.raw, c_in, &mut self.w);

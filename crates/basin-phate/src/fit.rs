@@ -82,9 +82,10 @@ impl PhateGraph {
     }
 
     /// t from the entropy knee and `P^t`. With landmarks, the singular values
-    /// (one single-threaded dense eigenproblem) and the binary powers of the
-    /// operator up to `S^16` (half GEMMs; more if t needs them) are independent, so they run side by
-    /// side; the powers that t needs are then multiplied together.
+    /// (one dense symmetric eigenproblem, [`crate::tridiag`]) and the binary
+    /// powers of the operator up to `S^16` (half GEMMs; more if t needs them)
+    /// are independent, so they run side by side; the powers that t needs are
+    /// then multiplied together.
     fn choose_t_and_power(&self, t: T, t_max: usize) -> Result<TAndPower, PhateError> {
         let t = match t {
             T::Fixed(t) => return Ok((t, None, self.diffusion_power(t, None))),

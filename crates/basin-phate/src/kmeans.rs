@@ -72,18 +72,11 @@ fn assign(rows: &Rows32, centres: &Rows32) -> (Vec<usize>, Vec<f32>) {
         .into_par_iter()
         .map(|b| {
             let (r0, r1) = (b * block, ((b + 1) * block).min(n));
-            let g = gemm_f32_seq(&rows.x[r0 * d..r1 * d], r1 - r0, &centres.x, k, d);
+            let mut g = gemm_f32_seq(&rows.x[r0 * d..r1 * d], r1 - r0, &centres.x, k, d);
             let mut labels = Vec::with_capacity(r1 - r0);
             let mut dist = Vec::with_capacity(r1 - r0);
-            for r in 0..(r1 - r0) {
-                let gr = &g[r * k..(r + 1) * k];
-                let (mut best, mut arg) = (f32::INFINITY, 0usize);
-                for (j, (&gv, &cn)) in gr.iter().zip(&centres.norms).enumerate() {
-                    let v = cn - 2.0 * gv;
-                    if v < best {
-                        (best, arg) = (v, j);
-                    }
-                }
+            for (r, gr) in g.chunks_exact_mut(k.max(1)).enumerate() {
+                let (arg, best) = nearest_centre(gr, &centres.norms);
                 labels.push(arg);
                 dist.push((best + rows.norms[r0 + r]).max(0.0));
             }
@@ -97,6 +90,71 @@ fn assign(rows: &Rows32, centres: &Rows32) -> (Vec<usize>, Vec<f32>) {
         dist.extend(dd);
     }
     (labels, dist)
+}
+
+/// Index and score of the smallest `|c|^2 - 2 x.c` over the centres, from the
+/// dot products `g` (overwritten with the scores): the first index among
+/// equal scores, NaN never chosen, index 0 when nothing is below infinity.
+/// Scores, then their minimum over 16 lanes (exact, so order-free), then its
+/// first index: three loops that vectorise (with AVX2 where the CPU has it),
+/// unlike one scan that carries its argmin.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn nearest_centre(g: &mut [f32], norms: &[f32]) -> (usize, f32) {
+    for (v, &cn) in g.iter_mut().zip(norms) {
+        *v = cn - 2.0 * *v;
+    }
+    let mut lanes = [f32::INFINITY; 16];
+    let mut chunks = g.chunks_exact(16);
+    for c in &mut chunks {
+        for l in 0..16 {
+            lanes[l] = if c[l] < lanes[l] { c[l] } else { lanes[l] };
+        }
+    }
+    let best = chunks
+        .remainder()
+        .iter()
+        .chain(&lanes)
+        .fold(f32::INFINITY, |m, &v| if v < m { v } else { m });
+    if best == f32::INFINITY {
+        return (0, best);
+    }
+    (g.iter().position(|&v| v == best).unwrap_or(0), best)
+}
+
+/// `g <- max(0, |x|^2 + |c|^2 - 2 g)` for dot products `g` of one centre with
+/// rows of squared norms `norms`.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn squared_distances(g: &mut [f32], norms: &[f32], centre_norm: f32) {
+    for (v, &xn) in g.iter_mut().zip(norms) {
+        let d2 = xn + centre_norm - 2.0 * *v;
+        *v = if d2 > 0.0 { d2 } else { 0.0 };
+    }
+}
+
+/// Sum of min(closest, dist) (the potential if a candidate joined), in f32
+/// lanes of 16 with an f64 total per 1024 values; `if` rather than `f32::min`
+/// so it vectorises.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn potential_with(closest: &[f32], dist: &[f32]) -> f64 {
+    let mut total = 0.0f64;
+    for (cc, dc) in closest.chunks(1024).zip(dist.chunks(1024)) {
+        let mut lanes = [0.0f32; 16];
+        let mut ci = cc.chunks_exact(16);
+        let mut di = dc.chunks_exact(16);
+        for (c16, d16) in (&mut ci).zip(&mut di) {
+            for l in 0..16 {
+                lanes[l] += if d16[l] < c16[l] { d16[l] } else { c16[l] };
+            }
+        }
+        let tail: f32 = ci
+            .remainder()
+            .iter()
+            .zip(di.remainder())
+            .map(|(&c, &dv)| if dv < c { dv } else { c })
+            .sum();
+        total += f64::from(lanes.iter().sum::<f32>() + tail);
+    }
+    total
 }
 
 /// Greedy k-means++ (scikit-learn's `_kmeans_plusplus`): each new centre is the
@@ -120,10 +178,7 @@ fn kmeans_plusplus(x: &Rows32, k: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
                 let (r0, r1) = (b * block, ((b + 1) * block).min(n));
                 let mut g = gemm_f32_seq(&cand.x, t, &x.x[r0 * d..r1 * d], r1 - r0, d);
                 for (ti, row) in g.chunks_mut(r1 - r0).enumerate() {
-                    for (v, &xn) in row.iter_mut().zip(&x.norms[r0..r1]) {
-                        let d2 = xn + cand.norms[ti] - 2.0 * *v;
-                        *v = if d2 > 0.0 { d2 } else { 0.0 };
-                    }
+                    squared_distances(row, &x.norms[r0..r1], cand.norms[ti]);
                 }
                 g
             })
@@ -137,29 +192,6 @@ fn kmeans_plusplus(x: &Rows32, k: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
             }
         }
         out
-    };
-    // sum of min(closest, dist) (the potential if a candidate joined), in f32
-    // lanes of 16 with an f64 total; `if` rather than `f32::min` so it vectorises
-    let potential_with = |closest: &[f32], dist: &[f32]| -> f64 {
-        let mut total = 0.0f64;
-        for (cc, dc) in closest.chunks(1024).zip(dist.chunks(1024)) {
-            let mut lanes = [0.0f32; 16];
-            let mut ci = cc.chunks_exact(16);
-            let mut di = dc.chunks_exact(16);
-            for (c16, d16) in (&mut ci).zip(&mut di) {
-                for l in 0..16 {
-                    lanes[l] += if d16[l] < c16[l] { d16[l] } else { c16[l] };
-                }
-            }
-            let tail: f32 = ci
-                .remainder()
-                .iter()
-                .zip(di.remainder())
-                .map(|(&c, &dv)| if dv < c { dv } else { c })
-                .sum();
-            total += f64::from(lanes.iter().sum::<f32>() + tail);
-        }
-        total
     };
     let mut closest = dist_to(&[first]);
     let mut pot: f64 = closest.iter().map(|&v| f64::from(v)).sum();

@@ -283,12 +283,11 @@ impl BruteF32 {
         let mut thr = vec![f32::INFINITY; rows];
         let mut cand: Vec<Vec<(usize, f32)>> = vec![Vec::new(); rows];
         let tile = 1024usize;
-        let threshold = |top: &TopK, slack: f32| -> f32 {
-            let mut t = mult * top.get(need.k);
-            if let Some(c) = need.cap {
-                t = t.min(top.get(c - 1));
-            }
-            t + slack
+        let scan = TileScan {
+            mult,
+            k: need.k,
+            cap: need.cap,
+            cosine: self.cosine,
         };
         let mut c0 = 0;
         while c0 < self.n {
@@ -297,56 +296,18 @@ impl BruteF32 {
             let (xn, xs) = (&self.norms[c0..c1], &self.slack[c0..c1]);
             for r in 0..rows {
                 let grow = &g[r * (c1 - c0)..(r + 1) * (c1 - c0)];
-                let (top, t, cr) = (&mut tops[r], &mut thr[r], &mut cand[r]);
-                let (qnr, qsr) = (qn[r], qs[r]);
-                // Lower bounds in chunks of 16 (vectorised); only a chunk whose
-                // minimum passes the threshold is looked at element by element.
-                let mut lo = [0.0f32; 16];
-                let width = c1 - c0;
-                let mut base = 0;
-                while base < width {
-                    let len = (width - base).min(16);
-                    let (gc, nc, sc) = (
-                        &grow[base..base + len],
-                        &xn[base..base + len],
-                        &xs[base..base + len],
-                    );
-                    let tt = *t;
-                    let any = match (
-                        <&[f32; 16]>::try_from(gc),
-                        <&[f32; 16]>::try_from(nc),
-                        <&[f32; 16]>::try_from(sc),
-                    ) {
-                        (Ok(g16), Ok(n16), Ok(s16)) => {
-                            lower_bounds16(g16, n16, s16, qnr, tt, self.cosine, &mut lo)
-                        }
-                        _ => {
-                            let mut any = false;
-                            for l in 0..len {
-                                let v = if self.cosine {
-                                    1.0 - gc[l]
-                                } else {
-                                    qnr + nc[l] - 2.0 * gc[l]
-                                };
-                                lo[l] = v - sc[l];
-                                any |= lo[l] <= tt;
-                            }
-                            any
-                        }
-                    };
-                    if any {
-                        for l in 0..len {
-                            if lo[l] <= *t {
-                                top.push(lo[l] + 2.0 * sc[l] + qsr);
-                                *t = threshold(top, qsr);
-                                if lo[l] <= *t {
-                                    cr.push((c0 + base + l, lo[l]));
-                                }
-                            }
-                        }
-                    }
-                    base += len;
-                }
+                scan_tile_row(
+                    &scan,
+                    TileRow {
+                        dots: grow,
+                        norms: xn,
+                        slack: xs,
+                        first_col: c0,
+                        query_norm: qn[r],
+                        query_slack: qs[r],
+                    },
+                    (&mut tops[r], &mut thr[r], &mut cand[r]),
+                );
             }
             c0 = c1;
         }
@@ -359,6 +320,98 @@ impl BruteF32 {
                     .collect()
             })
             .collect()
+    }
+}
+
+/// What stays fixed while one query block scans the fitted rows.
+struct TileScan {
+    /// Radius multiplier on the k-th score, rounded up.
+    mult: f32,
+    k: usize,
+    cap: Option<usize>,
+    cosine: bool,
+}
+
+/// One query row against one tile of fitted rows.
+struct TileRow<'a> {
+    /// f32 dot products with the tile's rows.
+    dots: &'a [f32],
+    norms: &'a [f32],
+    slack: &'a [f32],
+    /// Column of the tile's first row.
+    first_col: usize,
+    query_norm: f32,
+    query_slack: f32,
+}
+
+impl TileScan {
+    /// Upper bound on the score a candidate may have and still be kept.
+    fn threshold(&self, top: &TopK, slack: f32) -> f32 {
+        let mut t = self.mult * top.get(self.k);
+        if let Some(c) = self.cap {
+            t = t.min(top.get(c - 1));
+        }
+        t + slack
+    }
+}
+
+/// Lower bounds of one query row's scores against a tile, in chunks of 16
+/// (vectorised, with AVX2 where the CPU has it); only a chunk whose minimum
+/// passes the threshold is looked at element by element, updating the row's
+/// top scores, threshold and candidates (`state`).
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn scan_tile_row(
+    scan: &TileScan,
+    row: TileRow<'_>,
+    state: (&mut TopK, &mut f32, &mut Vec<(usize, f32)>),
+) {
+    let (top, t, cr) = state;
+    let (qnr, qsr) = (row.query_norm, row.query_slack);
+    let mut lo = [0.0f32; 16];
+    let width = row.dots.len();
+    let mut base = 0;
+    while base < width {
+        let len = (width - base).min(16);
+        let (gc, nc, sc) = (
+            &row.dots[base..base + len],
+            &row.norms[base..base + len],
+            &row.slack[base..base + len],
+        );
+        let tt = *t;
+        let any = match (
+            <&[f32; 16]>::try_from(gc),
+            <&[f32; 16]>::try_from(nc),
+            <&[f32; 16]>::try_from(sc),
+        ) {
+            (Ok(g16), Ok(n16), Ok(s16)) => {
+                lower_bounds16(g16, n16, s16, qnr, tt, scan.cosine, &mut lo)
+            }
+            _ => {
+                let mut any = false;
+                for l in 0..len {
+                    let v = if scan.cosine {
+                        1.0 - gc[l]
+                    } else {
+                        qnr + nc[l] - 2.0 * gc[l]
+                    };
+                    lo[l] = v - sc[l];
+                    any |= lo[l] <= tt;
+                }
+                any
+            }
+        };
+        if any {
+            for l in 0..len {
+                if lo[l] <= *t {
+                    top.push(lo[l] + 2.0 * sc[l] + qsr);
+                    *t = scan.threshold(top, qsr);
+                    if lo[l] <= *t {
+                        cr.push((row.first_col + base + l, lo[l]));
+                    }
+                }
+            }
+        }
+        base += len;
     }
 }
 
@@ -446,12 +499,33 @@ mod tests {
         use Distance::{Cosine, Euclidean, Minkowski};
         let (many, few) = (KDTREE_MIN_ROWS, KDTREE_MIN_ROWS - 1);
         assert_eq!(SearchMethod::auto(Euclidean, 2500, 3), SearchMethod::KdTree);
-        assert_eq!(SearchMethod::auto(Euclidean, many, KDTREE_MAX_DIM), SearchMethod::KdTree);
-        assert_eq!(SearchMethod::auto(Minkowski(1.0), many, 2), SearchMethod::KdTree);
-        assert_eq!(SearchMethod::auto(Euclidean, few, 3), SearchMethod::BruteGemm);
-        assert_eq!(SearchMethod::auto(Euclidean, many, KDTREE_MAX_DIM + 1), SearchMethod::BruteGemm);
-        assert_eq!(SearchMethod::auto(Cosine, 10 * many, 3), SearchMethod::BruteGemm);
-        assert_eq!(SearchMethod::auto(Minkowski(3.0), few, 3), SearchMethod::BruteDirect);
-        assert_eq!(SearchMethod::auto(Minkowski(3.0), many, 100), SearchMethod::BruteDirect);
+        assert_eq!(
+            SearchMethod::auto(Euclidean, many, KDTREE_MAX_DIM),
+            SearchMethod::KdTree
+        );
+        assert_eq!(
+            SearchMethod::auto(Minkowski(1.0), many, 2),
+            SearchMethod::KdTree
+        );
+        assert_eq!(
+            SearchMethod::auto(Euclidean, few, 3),
+            SearchMethod::BruteGemm
+        );
+        assert_eq!(
+            SearchMethod::auto(Euclidean, many, KDTREE_MAX_DIM + 1),
+            SearchMethod::BruteGemm
+        );
+        assert_eq!(
+            SearchMethod::auto(Cosine, 10 * many, 3),
+            SearchMethod::BruteGemm
+        );
+        assert_eq!(
+            SearchMethod::auto(Minkowski(3.0), few, 3),
+            SearchMethod::BruteDirect
+        );
+        assert_eq!(
+            SearchMethod::auto(Minkowski(3.0), many, 100),
+            SearchMethod::BruteDirect
+        );
     }
 }

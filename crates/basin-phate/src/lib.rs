@@ -75,6 +75,7 @@ mod mds;
 mod pca;
 mod potential;
 mod sparse;
+mod tridiag;
 mod vne;
 
 pub use demap::{demap, spearman};

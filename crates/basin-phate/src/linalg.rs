@@ -1,7 +1,6 @@
-//! Dense helpers on top of faer: GEMM on ndarray views, symmetric eigenvalues,
+//! Dense helpers on top of faer: GEMM on ndarray views,
 //! orthonormalisation and a seeded subspace iteration for top eigenpairs.
 
-use crate::errors::PhateError;
 use faer::{Accum, MatMut, MatRef, Par};
 use ndarray::parallel::prelude::*;
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
@@ -190,36 +189,6 @@ pub(crate) fn gemm_f32_seq(a: &[f32], m: usize, b: &[f32], nb: usize, k: usize) 
     out
 }
 
-/// All eigenvalues of a symmetric matrix, ascending, with faer's
-/// parallelism `par`: `Par::Seq` where the caller runs other work beside it
-/// (`rayon::join`). faer's parallel tridiagonalisation sums partial products
-/// per block of `par`'s thread count, so a caller that wants the same bits
-/// everywhere passes a fixed count, not the machine's.
-pub(crate) fn symmetric_eigenvalues(a: &Array2<f64>, par: Par) -> Result<Vec<f64>, PhateError> {
-    let n = a.nrows();
-    let m = MatRef::from_row_major_slice(a.as_slice().unwrap_or(&[]), n, n);
-    let mut s = faer::diag::Diag::<f64>::zeros(n);
-    let scratch = faer::linalg::evd::self_adjoint_evd_scratch::<f64>(
-        n,
-        faer::linalg::evd::ComputeEigenvectors::No,
-        par,
-        Default::default(),
-    );
-    faer::linalg::evd::self_adjoint_evd(
-        m,
-        s.as_mut(),
-        None,
-        par,
-        faer::dyn_stack::MemStack::new(&mut faer::dyn_stack::MemBuffer::new(scratch)),
-        Default::default(),
-    )
-    .map_err(|e| PhateError::Numerical {
-        stage: "eigenvalues",
-        reason: format!("{e:?}"),
-    })?;
-    Ok(s.column_vector().iter().copied().collect())
-}
-
 /// Orthonormalises the columns of `q` in place: Cholesky QR twice (two
 /// parallel GEMMs each; the second pass restores orthogonality to rounding
 /// level), or Householder QR when the columns are too ill-conditioned for it.
@@ -293,8 +262,9 @@ fn householder_orthonormalize(q: &mut Array2<f64>) {
         std::cmp::Ordering::Greater => qr[(i, j)],
     });
     let mut thin = faer::Mat::<f64>::identity(n, size);
-    let scratch =
-        householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<f64>(n, block, size);
+    let scratch = householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<f64>(
+        n, block, size,
+    );
     householder::apply_block_householder_sequence_on_the_left_in_place_with_conj(
         basis.as_ref(),
         coeff.as_ref(),
@@ -376,7 +346,10 @@ mod tests {
     use super::*;
 
     fn pool(threads: usize) -> rayon::ThreadPool {
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap()
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
     }
 
     /// The products that feed the landmarks and PCA give the same bytes on
@@ -417,13 +390,22 @@ mod tests {
         for i in 0..40 {
             for j in 0..40 {
                 let expected = if i == j { 1.0 } else { 0.0 };
-                assert!((g[[i, j]] - expected).abs() < 1e-10, "Q^T Q [{i}, {j}] = {}", g[[i, j]]);
+                assert!(
+                    (g[[i, j]] - expected).abs() < 1e-10,
+                    "Q^T Q [{i}, {j}] = {}",
+                    g[[i, j]]
+                );
             }
         }
-        let residual = &deficient - &gemm(h1.view(), at_b(h1.view(), deficient.view()).view(), false);
+        let residual =
+            &deficient - &gemm(h1.view(), at_b(h1.view(), deficient.view()).view(), false);
         assert!(residual.iter().all(|v| v.abs() < 1e-9));
         for threads in [2, 3, 4] {
-            assert_eq!(h1, householder(threads), "Householder QR at {threads} threads");
+            assert_eq!(
+                h1,
+                householder(threads),
+                "Householder QR at {threads} threads"
+            );
         }
         for threads in [2, 3, 4] {
             let other = run(threads);

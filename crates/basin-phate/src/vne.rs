@@ -2,33 +2,28 @@
 //! (`phate.vne.compute_von_neumann_entropy`, `phate.vne.find_knee_point`).
 
 use crate::errors::PhateError;
-use crate::linalg::{gemm_sym, symmetric_eigenvalues};
+use crate::linalg::gemm_sym;
 use crate::sparse::Csr;
-use faer::Par;
+use crate::tridiag::symmetric_eigenvalues;
 use ndarray::Array2;
 
-/// faer splits each product of its parallel eigensolve into this many
-/// blocks, summed in a fixed order: a constant, not the thread count, so
-/// the spectrum (and t) has the same bits on any number of threads.
-const EIGEN_SPLIT: usize = 2;
-
 /// Singular values of a sparse operator, descending, from the eigenvalues of
-/// `P P^T` (in parallel: the exact path runs nothing beside it; 0.49 → 0.35 s
-/// at n = 2,000 on 2 cores).
+/// `P P^T`.
 pub(crate) fn singular_values_sparse(p: &Csr) -> Result<Vec<f64>, PhateError> {
-    let ppt = p.mul_to_dense(&p.transpose());
-    sv_from_gram(&ppt, Par::rayon(EIGEN_SPLIT))
+    sv_from_gram(&p.mul_to_dense(&p.transpose()))
 }
 
-/// Singular values of a dense operator, descending (on the calling thread:
-/// the landmark path computes the operator's powers beside it).
+/// Singular values of a dense operator, descending.
 pub(crate) fn singular_values_dense(p: &Array2<f64>) -> Result<Vec<f64>, PhateError> {
-    let ppt = gemm_sym(p.view(), p.view());
-    sv_from_gram(&ppt, Par::Seq)
+    sv_from_gram(&gemm_sym(p.view(), p.view()))
 }
 
-fn sv_from_gram(g: &Array2<f64>, par: Par) -> Result<Vec<f64>, PhateError> {
-    let mut s: Vec<f64> = symmetric_eigenvalues(g, par)?
+/// Square roots of a Gram matrix's eigenvalues (two-stage reduction, see
+/// [`crate::tridiag`]; the bits do not depend on the thread count).
+fn sv_from_gram(g: &Array2<f64>) -> Result<Vec<f64>, PhateError> {
+    let n = g.nrows();
+    let g = g.as_standard_layout();
+    let mut s: Vec<f64> = symmetric_eigenvalues(g.as_slice().unwrap_or(&[]), n)?
         .into_iter()
         .map(|l| l.max(0.0).sqrt())
         .collect();

@@ -291,13 +291,13 @@ impl PhateParams {
                 (precomputed_rows(x, &spec), None, None)
             } else {
                 // phate: PCA only when n_pca < min(n, d)
-                let pca = self
-                    .n_pca
-                    .filter(|&k| k < n.min(d))
-                    .map(|k| Pca::fit(x, k, self.seed));
-                let data_nu = pca
-                    .as_ref()
-                    .map_or_else(|| x.to_owned(), |p| p.transform(x));
+                let (pca, data_nu) = match self.n_pca.filter(|&k| k < n.min(d)) {
+                    Some(k) => {
+                        let (pca, projected) = Pca::fit_transform(x, k, self.seed);
+                        (Some(pca), projected)
+                    }
+                    None => (None, x.to_owned()),
+                };
                 let metric = Metric::new(&data_nu, self.distance);
                 search = self.search_method(data_nu.dim());
                 let rows = affinity_rows(&metric, metric.x.view(), &spec, true, search);

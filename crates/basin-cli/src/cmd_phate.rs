@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::params::Params;
 use crate::trajectories::{concat, read_points_every, Points};
+use rayon::prelude::*;
 
 /// The `[phate]` section (defaults: phate 2.0's, except the cosine input
 /// distance used on weight trajectories by Horoi et al.).
@@ -183,7 +184,8 @@ pub(crate) fn run(args: &PhateArgs) -> Result<()> {
     };
     let mut t_used = Vec::new();
     for group in groups {
-        let points = concat(group.iter().map(|p| read_points_every(p, stride)).collect::<Result<Vec<_>>>()?);
+        // files decoded side by side (a joint embedding reads one per net)
+        let points = concat(group.par_iter().map(|p| read_points_every(p, stride)).collect::<Result<Vec<_>>>()?);
         let label = group.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
         let started = std::time::Instant::now();
         let fit = phate.fit(points.weights.view()).with_context(|| format!("PHATE of {label}"))?;

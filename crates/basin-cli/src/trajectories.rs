@@ -104,10 +104,8 @@ pub(crate) fn read_points_every(path: &Path, epoch_stride: usize) -> Result<Poin
         tracing::warn!("{}: {} diverged rows left out", path.display(), on_stride.len() - keep.len());
     }
     let mut weights = Array2::zeros((keep.len(), dim));
-    for (i, &r) in keep.iter().enumerate() {
-        for (j, &v) in lists[r].iter().enumerate() {
-            weights[[i, j]] = f64::from(v);
-        }
+    for (mut row, &r) in weights.rows_mut().into_iter().zip(&keep) {
+        row.iter_mut().zip(&lists[r]).for_each(|(w, &v)| *w = f64::from(v));
     }
     let pick_s = |v: Vec<String>| keep.iter().map(|&i| v[i].clone()).collect::<Vec<_>>();
     let pick_i = |v: Vec<i64>| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
@@ -123,8 +121,14 @@ pub(crate) fn read_points_every(path: &Path, epoch_stride: usize) -> Result<Poin
     })
 }
 
-/// The points of several files, in order.
-pub(crate) fn concat(points: Vec<Points>) -> Points {
+/// The points of several files, in order (one file's points are returned
+/// as they are, without copying its weights).
+pub(crate) fn concat(mut points: Vec<Points>) -> Points {
+    if points.len() == 1 {
+        if let Some(one) = points.pop() {
+            return one;
+        }
+    }
     let dim = points.first().map_or(0, |p| p.weights.ncols());
     let n: usize = points.iter().map(|p| p.epoch.len()).sum();
     let mut all = Points {

@@ -144,14 +144,19 @@ pub(crate) fn gram(a: ArrayView2<'_, f64>) -> Array2<f64> {
     at_b(a, a)
 }
 
-/// `a^T b` for tall `a` and `b` with the same rows: row blocks multiplied in
-/// parallel, their products added in block order (not by rayon's `reduce`,
-/// whose order follows the work stealing), so the bytes do not depend on the
-/// thread count.
+/// `a^T b` for `a` and `b` with the same rows, in parallel on a partition
+/// fixed by the shapes alone, so the bytes do not depend on the thread
+/// count: for a wide `a` (PCA's `X^T Q`), blocks of its columns, each one
+/// product over every row; otherwise row blocks multiplied in parallel and
+/// added in block order (not by rayon's `reduce`, whose order follows the
+/// work stealing).
 pub(crate) fn at_b(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
     let (la, lb) = (a.ncols(), b.ncols());
     let a = a.as_standard_layout();
     let b = b.as_standard_layout();
+    if la >= 2 * AT_B_COLUMN_BLOCK {
+        return at_b_by_columns(a.view(), b.view());
+    }
     let parts: Vec<Array2<f64>> = a
         .axis_chunks_iter(Axis(0), 2048)
         .into_par_iter()
@@ -173,6 +178,35 @@ pub(crate) fn at_b(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64
     parts
         .into_iter()
         .fold(Array2::zeros((la, lb)), |sum, part| sum + part)
+}
+
+/// Columns of `a` per task in [`at_b`] for a wide `a`.
+const AT_B_COLUMN_BLOCK: usize = 128;
+
+/// [`at_b`] by blocks of `a`'s columns (standard-layout inputs).
+fn at_b_by_columns(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
+    let (n, la, lb) = (a.nrows(), a.ncols(), b.ncols());
+    let mut out = Array2::<f64>::zeros((la, lb));
+    let (Some(asl), Some(bsl)) = (a.as_slice(), b.as_slice()) else {
+        return a.t().dot(&b);
+    };
+    if n == 0 || lb == 0 {
+        return out;
+    }
+    out.axis_chunks_iter_mut(Axis(0), AT_B_COLUMN_BLOCK)
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(bi, mut o)| {
+            let c0 = bi * AT_B_COLUMN_BLOCK;
+            let width = o.nrows();
+            if let Some(os) = o.as_slice_mut() {
+                let fa = MatRef::from_row_major_slice_with_stride(&asl[c0..], n, width, la);
+                let fb = MatRef::from_row_major_slice(bsl, n, lb);
+                let fo = MatMut::from_row_major_slice_mut(os, width, lb);
+                faer::linalg::matmul::matmul(fo, Accum::Replace, fa.transpose(), fb, 1.0, Par::Seq);
+            }
+        });
+    out
 }
 
 /// `a * b^T` in single precision, single-threaded: `a` is m x k and `b` is
@@ -301,44 +335,34 @@ pub(crate) fn small_symmetric_eigen(
     (vals, vecs)
 }
 
-/// Top-`k` eigenpairs by |eigenvalue| of the symmetric operator `apply` (n x n),
-/// by subspace iteration with `k + 10` vectors until the Ritz values settle.
-pub(crate) fn top_eigen_abs(
+/// Top-`k` singular values (descending) and left singular vectors of the
+/// symmetric n x n operator `apply`, by scikit-learn's `randomized_svd`
+/// recipe: a Gaussian block of `k + 10` columns, `n_iter` power iterations
+/// (7, or 4 when k >= n / 10; two products each, orthonormalised after
+/// every product), then the SVD of the small `Q^T A` from the eigenvalues of
+/// `Q^T A A^T Q`. A fixed amount of work, as in the reference: a loop until
+/// the Ritz pairs converged ran into its cap whenever the top eigenvalues
+/// were close together (the double-centred distances of a trajectory).
+pub(crate) fn top_singular_pairs(
     n: usize,
     k: usize,
     seed: u64,
     apply: impl Fn(ArrayView2<'_, f64>) -> Array2<f64>,
 ) -> (Array1<f64>, Array2<f64>) {
     let l = (k + 10).min(n);
-    let mut q = gaussian(n, l, seed);
+    let kk = k.min(l);
+    let n_iter = if (k as f64) < 0.1 * n as f64 { 7 } else { 4 };
+    let mut q = apply(gaussian(n, l, seed).view());
     orthonormalize(&mut q);
-    let mut prev = vec![f64::INFINITY; k.min(l)];
-    let mut vals = Array1::zeros(l);
-    let mut vecs;
-    for it in 0..500 {
-        let z = apply(q.view());
-        let h = gemm(q.t(), z.view(), false);
-        let (v, w) = small_symmetric_eigen(&h, f64::abs);
-        vals = v;
-        vecs = w;
-        let done = prev
-            .iter()
-            .zip(vals.iter())
-            .all(|(p, c)| (p - c).abs() <= 1e-13 * c.abs().max(1e-300));
-        if done && it > 2 {
-            q = gemm(q.view(), vecs.view(), false);
-            break;
-        }
-        prev = vals.iter().take(k.min(l)).copied().collect();
-        // Rotate to Ritz vectors then take one more power step.
-        q = z.dot(&vecs);
+    for _ in 0..2 * n_iter {
+        q = apply(q.view());
         orthonormalize(&mut q);
     }
-    let kk = k.min(l);
-    (
-        vals.slice(s![..kk]).to_owned(),
-        q.slice(s![.., ..kk]).to_owned(),
-    )
+    let aq = apply(q.view());
+    let (vals, w) = small_symmetric_eigen(&at_b(aq.view(), aq.view()), |v| v);
+    let s = vals.iter().take(kk).map(|&v| v.max(0.0).sqrt()).collect();
+    let u = gemm(q.view(), w.slice(s![.., ..kk]), false);
+    (s, u)
 }
 
 #[cfg(test)]
@@ -350,6 +374,61 @@ mod tests {
             .num_threads(threads)
             .build()
             .unwrap()
+    }
+
+    /// A spectrum like a double-centred squared-distance matrix's: one large
+    /// eigenvalue, a second 1e4 times smaller and negative, a decaying rest.
+    /// The top singular pairs match the construction.
+    #[test]
+    fn randomized_top_singular_pairs_match_the_spectrum() {
+        let n = 200;
+        let basis = {
+            let mut q = gaussian(n, n, 8);
+            orthonormalize(&mut q);
+            q
+        };
+        let lambda: Vec<f64> = (0..n)
+            .map(|i| match i {
+                0 => 50.0,
+                1 => -5e-3,
+                _ => 1e-3 * 0.9f64.powi(i as i32),
+            })
+            .collect();
+        let a = Array2::from_shape_fn((n, n), |(i, j)| {
+            (0..n)
+                .map(|c| basis[[i, c]] * lambda[c] * basis[[j, c]])
+                .sum::<f64>()
+        });
+        let (s, u) = top_singular_pairs(n, 2, 3, |q| gemm(a.view(), q, false));
+        assert!((s[0] - 50.0).abs() < 1e-12 * 50.0, "{}", s[0]);
+        assert!((s[1] - 5e-3).abs() < 1e-9, "{}", s[1]);
+        for c in 0..2 {
+            let dot: f64 = (0..n).map(|i| u[[i, c]] * basis[[i, c]]).sum();
+            assert!(
+                (dot.abs() - 1.0).abs() < 1e-8,
+                "vector {c}: |cos| = {}",
+                dot.abs()
+            );
+        }
+    }
+
+    /// `a^T b` for a wide `a` (PCA's `X^T Q`: split by columns) and a tall
+    /// one (split by rows) agree with ndarray's product, with the same bytes
+    /// on 1 and 3 threads.
+    #[test]
+    fn at_b_wide_and_tall() {
+        for (n, la) in [(700, 1000), (700, 300), (5000, 20)] {
+            let a = gaussian(n, la, 11);
+            let b = gaussian(n, 17, 12);
+            let expected = a.t().dot(&b);
+            let one = pool(1).install(|| at_b(a.view(), b.view()));
+            let three = pool(3).install(|| at_b(a.view(), b.view()));
+            assert_eq!(one, three, "{n} x {la}");
+            let err = (&one - &expected)
+                .iter()
+                .fold(0.0f64, |m, v| m.max(v.abs()));
+            assert!(err < 1e-10, "{n} x {la}: {err:e}");
+        }
     }
 
     /// The products that feed the landmarks and PCA give the same bytes on

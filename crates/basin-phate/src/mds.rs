@@ -3,20 +3,21 @@
 //! `smacof`, metric, init = classic), re-oriented onto the classic layout by
 //! scipy's `procrustes`.
 
-use crate::linalg::{gemm, top_eigen_abs};
+use crate::linalg::{gemm, top_singular_pairs};
 use ndarray::parallel::prelude::*;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// Classic MDS as phate computes it: square the distances, double-centre, and
-/// take the top `k` eigenpairs by |eigenvalue|; coordinates are eigenvector x
-/// |eigenvalue| (scikit-learn's PCA scores of the double-centred matrix).
+/// Classic MDS as phate computes it (`phate.mds.classic`): square the
+/// distances, double-centre, and take scikit-learn's randomized PCA scores
+/// of that matrix, `U_k S_k` (top singular pairs by [`top_singular_pairs`],
+/// the same recipe: 10 extra vectors, 7 power iterations).
 ///
 /// # Arguments
 /// * `d` - symmetric n x n distances.
 /// * `k` - output dimension.
-/// * `seed` - start of the subspace iteration.
+/// * `seed` - start of the range finder.
 #[must_use]
 pub fn classic_mds(d: ArrayView2<'_, f64>, k: usize, seed: u64) -> Array2<f64> {
     let n = d.nrows();
@@ -25,12 +26,11 @@ pub fn classic_mds(d: ArrayView2<'_, f64>, k: usize, seed: u64) -> Array2<f64> {
     b -= &col_mean.view().insert_axis(Axis(0));
     let row_mean = b.mean_axis(Axis(1)).unwrap_or_else(|| Array1::zeros(n));
     b -= &row_mean.view().insert_axis(Axis(1));
-    let (vals, vecs) = top_eigen_abs(n, k, seed, |q| gemm(b.view(), q, false));
+    let (s, u) = top_singular_pairs(n, k, seed, |q| gemm(b.view(), q, false));
     let mut y = Array2::zeros((n, k));
-    for c in 0..vals.len().min(k) {
-        let s = vals[c].abs();
+    for c in 0..s.len().min(k) {
         for i in 0..n {
-            y[[i, c]] = vecs[[i, c]] * s;
+            y[[i, c]] = u[[i, c]] * s[c];
         }
     }
     y

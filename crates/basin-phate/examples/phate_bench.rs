@@ -3,7 +3,9 @@
 //! Usage: `phate_bench <x.bin> <n> <d> <threads> <out_embedding.bin>`
 //! (`x.bin`: n x d row-major little-endian f64). Runs PHATE with the defaults of
 //! `phate.PHATE()` (seed 42) and prints one JSON line with the timing, t, the
-//! number of landmarks and the peak resident memory.
+//! number of landmarks and the peak resident memory. `BASIN_PHATE_DISTANCE=cosine`
+//! uses cosine distances (phate's `knn_dist="cosine"`), as on weight
+//! trajectories.
 
 use basin_phate::Phate;
 use ndarray::Array2;
@@ -40,7 +42,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(42);
-    let params = Phate::params().seed(seed).n_jobs(Some(threads));
+    let distance = match std::env::var("BASIN_PHATE_DISTANCE").as_deref() {
+        Ok("cosine") => basin_phate::Distance::Cosine,
+        Ok("euclidean") | Err(_) => basin_phate::Distance::Euclidean,
+        Ok(other) => return Err(format!("BASIN_PHATE_DISTANCE={other}: expected euclidean or cosine").into()),
+    };
+    let params = Phate::params().seed(seed).distance(distance).n_jobs(Some(threads));
     let start = Instant::now();
     let graph = params.build_graph(x.view())?;
     let t_graph = start.elapsed().as_secs_f64();

@@ -45,9 +45,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let distance = match std::env::var("BASIN_PHATE_DISTANCE").as_deref() {
         Ok("cosine") => basin_phate::Distance::Cosine,
         Ok("euclidean") | Err(_) => basin_phate::Distance::Euclidean,
-        Ok(other) => return Err(format!("BASIN_PHATE_DISTANCE={other}: expected euclidean or cosine").into()),
+        Ok(other) => {
+            return Err(
+                format!("BASIN_PHATE_DISTANCE={other}: expected euclidean or cosine").into(),
+            )
+        }
     };
-    let params = Phate::params().seed(seed).distance(distance).n_jobs(Some(threads));
+    let params = Phate::params()
+        .seed(seed)
+        .distance(distance)
+        .n_jobs(Some(threads));
     let start = Instant::now();
     let graph = params.build_graph(x.view())?;
     let t_graph = start.elapsed().as_secs_f64();

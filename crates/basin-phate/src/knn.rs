@@ -387,17 +387,13 @@ fn scan_tile_row(
                 lower_bounds16(g16, n16, s16, qnr, tt, scan.cosine, &mut lo)
             }
             _ => {
-                let mut any = false;
-                for l in 0..len {
-                    let v = if scan.cosine {
-                        1.0 - gc[l]
-                    } else {
-                        qnr + nc[l] - 2.0 * gc[l]
-                    };
-                    lo[l] = v - sc[l];
-                    any |= lo[l] <= tt;
-                }
-                any
+                // the last, short chunk: padded lanes get an infinite lower bound
+                let (mut g16, mut n16, mut s16) =
+                    ([0.0f32; 16], [0.0f32; 16], [f32::NEG_INFINITY; 16]);
+                g16[..len].copy_from_slice(gc);
+                n16[..len].copy_from_slice(nc);
+                s16[..len].copy_from_slice(sc);
+                lower_bounds16(&g16, &n16, &s16, qnr, tt, scan.cosine, &mut lo)
             }
         };
         if any {

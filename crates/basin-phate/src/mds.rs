@@ -311,6 +311,77 @@ impl PackedTargets {
     }
 }
 
+/// One SGD pass's gradient over `pairs` ((i, j), target) for a layout `y`
+/// of `K` columns, added into `g`; returns the summed squared errors and the
+/// pairs used (`i == j` skipped). Fixed-size rows for the usual 2 or 3
+/// columns: the same arithmetic in the same order as [`sgd_pairs_dyn`],
+/// without its bounds checks and inner loops.
+fn sgd_pairs<const K: usize>(
+    y: &[f64],
+    g: &mut [f64],
+    pairs: impl Iterator<Item = ((usize, usize), f64)>,
+) -> (f64, usize) {
+    let row = |m: &[f64], i: usize| -> [f64; K] {
+        let mut r = [0.0; K];
+        r.copy_from_slice(&m[i * K..(i + 1) * K]);
+        r
+    };
+    let (mut se, mut cnt) = (0.0, 0usize);
+    for ((i, j), target) in pairs {
+        if i == j {
+            continue;
+        }
+        let (yi, yj) = (row(y, i), row(y, j));
+        let mut diff = [0.0; K];
+        let mut dist2 = 0.0;
+        for c in 0..K {
+            diff[c] = yi[c] - yj[c];
+            dist2 += diff[c] * diff[c];
+        }
+        let dist = dist2.sqrt().max(1e-10);
+        let err = target - dist;
+        let w = -2.0 * err / dist;
+        let dv = diff.map(|v| v * w);
+        for (gv, d) in g[i * K..(i + 1) * K].iter_mut().zip(&dv) {
+            *gv += d;
+        }
+        for (gv, d) in g[j * K..(j + 1) * K].iter_mut().zip(&dv) {
+            *gv -= d;
+        }
+        se += err * err;
+        cnt += 1;
+    }
+    (se, cnt)
+}
+
+/// [`sgd_pairs`] for any number of columns `k`.
+fn sgd_pairs_dyn(
+    y: &[f64],
+    g: &mut [f64],
+    k: usize,
+    pairs: impl Iterator<Item = ((usize, usize), f64)>,
+) -> (f64, usize) {
+    let (mut se, mut cnt) = (0.0, 0usize);
+    for ((i, j), target) in pairs {
+        if i == j {
+            continue;
+        }
+        let (yi, yj) = (&y[i * k..(i + 1) * k], &y[j * k..(j + 1) * k]);
+        let dist2: f64 = yi.iter().zip(yj).map(|(a, b)| (a - b) * (a - b)).sum();
+        let dist = dist2.sqrt().max(1e-10);
+        let err = target - dist;
+        let w = -2.0 * err / dist;
+        for c in 0..k {
+            let dv = (yi[c] - yj[c]) * w;
+            g[i * k + c] += dv;
+            g[j * k + c] -= dv;
+        }
+        se += err * err;
+        cnt += 1;
+    }
+    (se, cnt)
+}
+
 /// phate 2.0's SGD metric MDS (`sgd_mds_metric`): random pairs per iteration,
 /// exponentially decaying step (s_gd2 schedule), distances scaled by their max.
 /// Same schedule and sizes as phate; the pair sampler is ChaCha8 instead of
@@ -387,26 +458,12 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
                     let (i, j) = idx(p);
                     dr.get(i, j)
                 }));
-                let (mut se, mut cnt) = (0.0, 0usize);
-                for (p, &target) in (p0..p1).zip(tg.iter()) {
-                    let (i, j) = idx(p);
-                    if i == j {
-                        continue;
-                    }
-                    let target = f64::from(target);
-                    let (yi, yj) = (&yr[i * k..(i + 1) * k], &yr[j * k..(j + 1) * k]);
-                    let dist2: f64 = yi.iter().zip(yj).map(|(a, b)| (a - b) * (a - b)).sum();
-                    let dist = dist2.sqrt().max(1e-10);
-                    let err = target - dist;
-                    let w = -2.0 * err / dist;
-                    for c2 in 0..k {
-                        let dv = (yi[c2] - yj[c2]) * w;
-                        g[i * k + c2] += dv;
-                        g[j * k + c2] -= dv;
-                    }
-                    se += err * err;
-                    cnt += 1;
-                }
+                let pairs = (p0..p1).map(idx).zip(tg.iter().map(|&t| f64::from(t)));
+                let (se, cnt) = match k {
+                    2 => sgd_pairs::<2>(yr, g, pairs),
+                    3 => sgd_pairs::<3>(yr, g, pairs),
+                    _ => sgd_pairs_dyn(yr, g, k, pairs),
+                };
                 (se, cnt)
             })
             .collect();

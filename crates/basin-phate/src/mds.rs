@@ -386,6 +386,7 @@ fn sgd_pairs_dyn(
 /// exponentially decaying step (s_gd2 schedule), distances scaled by their max.
 /// Same schedule and sizes as phate; the pair sampler is ChaCha8 instead of
 /// numpy's Mersenne twister, so results agree in quality, not bit for bit.
+/// `d` must be symmetric: only its strict upper triangle is read.
 #[must_use]
 pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<f64> {
     let n = d.nrows();

@@ -28,12 +28,12 @@ const BAND: usize = 32;
 const ROW_BLOCK: usize = 64;
 
 /// Eigenvalues of the symmetric `n x n` row-major matrix `a`, ascending.
-/// Only the lower triangle is read.
-pub(crate) fn symmetric_eigenvalues(a: &[f64], n: usize) -> Result<Vec<f64>, PhateError> {
-    let mut w = a.to_vec();
-    reduce_to_band(&mut w, n, BAND);
-    mirror_band(&mut w, n, 3 * BAND + 2);
-    let (mut d, mut e) = chase_to_tridiagonal(&mut w, n, BAND);
+/// Only the lower triangle is read; `a` is the workspace (overwritten).
+pub(crate) fn symmetric_eigenvalues(mut a: Vec<f64>, n: usize) -> Result<Vec<f64>, PhateError> {
+    let w = &mut a;
+    reduce_to_band(w, n, BAND);
+    mirror_band(w, n, 3 * BAND + 2);
+    let (mut d, mut e) = chase_to_tridiagonal(w, n, BAND);
     tridiagonal_eigenvalues(&mut d, &mut e)?;
     d.sort_by(f64::total_cmp);
     Ok(d)
@@ -517,7 +517,7 @@ mod tests {
             (257, 9),
         ] {
             let a = random_symmetric(n, seed);
-            let ours = symmetric_eigenvalues(&a, n).unwrap();
+            let ours = symmetric_eigenvalues(a.clone(), n).unwrap();
             let reference = faer_eigenvalues(&a, n);
             let scale = reference.iter().fold(1.0f64, |m, v| m.max(v.abs()));
             assert!(max_diff(&ours, &reference) <= 1e-12 * scale, "n = {n}");
@@ -547,14 +547,14 @@ mod tests {
                 a[i * n + j] = (0..n).map(|k| g[i * n + k] * s[k] * g[j * n + k]).sum();
             }
         }
-        let ours = symmetric_eigenvalues(&a, n).unwrap();
+        let ours = symmetric_eigenvalues(a.clone(), n).unwrap();
         let reference = faer_eigenvalues(&a, n);
         let scale = reference.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         assert!(max_diff(&ours, &reference) <= 1e-13 * scale);
         // identity: every eigenvalue 1
         let mut eye = vec![0.0; n * n];
         (0..n).for_each(|i| eye[i * n + i] = 1.0);
-        let ones = symmetric_eigenvalues(&eye, n).unwrap();
+        let ones = symmetric_eigenvalues(eye, n).unwrap();
         assert!(ones.iter().all(|&v| (v - 1.0).abs() < 1e-15));
     }
 
@@ -596,7 +596,7 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .unwrap()
-                .install(|| symmetric_eigenvalues(&a, n).unwrap())
+                .install(|| symmetric_eigenvalues(a.clone(), n).unwrap())
         };
         let one = run(1);
         let three = run(3);

@@ -10,20 +10,27 @@ use ndarray::Array2;
 /// Singular values of a sparse operator, descending, from the eigenvalues of
 /// `P P^T`.
 pub(crate) fn singular_values_sparse(p: &Csr) -> Result<Vec<f64>, PhateError> {
-    sv_from_gram(&p.mul_to_dense(&p.transpose()))
+    sv_from_gram(p.mul_to_dense(&p.transpose()))
 }
 
 /// Singular values of a dense operator, descending.
 pub(crate) fn singular_values_dense(p: &Array2<f64>) -> Result<Vec<f64>, PhateError> {
-    sv_from_gram(&gemm_sym(p.view(), p.view()))
+    sv_from_gram(gemm_sym(p.view(), p.view()))
 }
 
 /// Square roots of a Gram matrix's eigenvalues (two-stage reduction, see
-/// [`crate::tridiag`]; the bits do not depend on the thread count).
-fn sv_from_gram(g: &Array2<f64>) -> Result<Vec<f64>, PhateError> {
+/// [`crate::tridiag`]; the bits do not depend on the thread count). The
+/// matrix's own storage is the solver's workspace.
+fn sv_from_gram(g: Array2<f64>) -> Result<Vec<f64>, PhateError> {
     let n = g.nrows();
-    let g = g.as_standard_layout();
-    let mut s: Vec<f64> = symmetric_eigenvalues(g.as_slice().unwrap_or(&[]), n)?
+    let g = if g.is_standard_layout() {
+        g
+    } else {
+        g.as_standard_layout().into_owned()
+    };
+    let (mut data, offset) = g.into_raw_vec_and_offset();
+    data.drain(..offset.unwrap_or(0).min(data.len()));
+    let mut s: Vec<f64> = symmetric_eigenvalues(data, n)?
         .into_iter()
         .map(|l| l.max(0.0).sqrt())
         .collect();

@@ -4,7 +4,10 @@
 //! landmark-level result back to every point. Nothing here is n x n dense.
 
 use crate::kmeans::minibatch_kmeans;
-use crate::linalg::{at_b, gaussian, gemm, orthonormalize, reorthogonalize, small_symmetric_eigen};
+use crate::linalg::{
+    at_b, gaussian, gemm, orthonormalize, randomized_power_iterations, reorthogonalize,
+    small_symmetric_eigen,
+};
 use crate::sparse::{inv_sqrt, Csr};
 use ndarray::{s, Array2};
 
@@ -18,7 +21,8 @@ pub struct Landmarks {
     /// `pmn * transitions` (m x m), the landmark diffusion operator.
     pub(crate) landmark_op: Array2<f64>,
     /// `S = F F^T` with `F = Da^(-1/2) C Db^(-1/2)`: the landmark operator is
-    /// `Da^(-1/2) S Da^(1/2)`, so its powers come from one symmetric eigensolve.
+    /// `Da^(-1/2) S Da^(1/2)`, so its powers are `Da^(-1/2) S^t Da^(1/2)`, from
+    /// products of symmetric matrices (half GEMMs).
     pub(crate) sym: Array2<f64>,
     /// Row sums `Da` of the unnormalised `pmn`.
     pub(crate) deg: Vec<f64>,
@@ -98,7 +102,7 @@ fn spectral_vectors(diff_aff: &Csr, n_svd: usize, seed: u64) -> Array2<f64> {
     let n = diff_aff.nrows();
     let k = n_svd.min(n);
     let l = (k + 10).min(n);
-    let n_iter = if (k as f64) < 0.1 * n as f64 { 7 } else { 4 };
+    let n_iter = randomized_power_iterations(k, n);
     let mut q = gaussian(n, l, seed);
     let products = 2 * n_iter + 1;
     for p in 1..=products {

@@ -1,5 +1,5 @@
-//! Dense helpers on top of faer: GEMM on ndarray views,
-//! orthonormalisation and a seeded subspace iteration for top eigenpairs.
+//! Dense helpers on top of faer: GEMM on ndarray views, orthonormalisation
+//! and a seeded randomized SVD for top singular pairs.
 
 use faer::{Accum, MatMut, MatRef, Par};
 use ndarray::parallel::prelude::*;
@@ -335,6 +335,16 @@ pub(crate) fn small_symmetric_eigen(
     (vals, vecs)
 }
 
+/// Power iterations of scikit-learn's `randomized_svd` with `n_iter="auto"`:
+/// 7 when `k` is below a tenth of the matrix's smaller side, else 4.
+pub(crate) fn randomized_power_iterations(k: usize, smaller_side: usize) -> usize {
+    if (k as f64) < 0.1 * smaller_side as f64 {
+        7
+    } else {
+        4
+    }
+}
+
 /// Top-`k` singular values (descending) and left singular vectors of the
 /// symmetric n x n operator `apply`, by scikit-learn's `randomized_svd`
 /// recipe: a Gaussian block of `k + 10` columns, `n_iter` power iterations
@@ -351,7 +361,7 @@ pub(crate) fn top_singular_pairs(
 ) -> (Array1<f64>, Array2<f64>) {
     let l = (k + 10).min(n);
     let kk = k.min(l);
-    let n_iter = if (k as f64) < 0.1 * n as f64 { 7 } else { 4 };
+    let n_iter = randomized_power_iterations(k, n);
     let mut q = apply(gaussian(n, l, seed).view());
     orthonormalize(&mut q);
     for _ in 0..2 * n_iter {

@@ -460,12 +460,11 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
                     dr.get(i, j)
                 }));
                 let pairs = (p0..p1).map(idx).zip(tg.iter().map(|&t| f64::from(t)));
-                let (se, cnt) = match k {
+                match k {
                     2 => sgd_pairs::<2>(yr, g, pairs),
                     3 => sgd_pairs::<3>(yr, g, pairs),
                     _ => sgd_pairs_dyn(yr, g, k, pairs),
-                };
-                (se, cnt)
+                }
             })
             .collect();
         let (sum_err2, count) = stats

@@ -8,8 +8,8 @@
 //! trailing matrix once per column (a matrix-vector product per column, bound
 //! by memory). On a dense 2000 x 2000 Gram matrix, the size of the landmark
 //! operator's, it took 1.1 s on one core and 1.3–1.5 s on two, against
-//! 0.5 s here, where nearly all flops are GEMMs (on the exact path's sparse
-//! `P P^T` both take about 0.5 s).
+//! 0.3 s here on two (band 0.15 s, bulge chasing 0.07 s, QL 0.06 s), where
+//! nearly all flops of the first stage are GEMMs at ~95 GFLOP/s.
 //!
 //! Every product runs on a fixed partition (row blocks of [`ROW_BLOCK`], each
 //! a single-threaded GEMM), so the eigenvalues have the same bits on any
@@ -32,7 +32,6 @@ const ROW_BLOCK: usize = 64;
 pub(crate) fn symmetric_eigenvalues(mut a: Vec<f64>, n: usize) -> Result<Vec<f64>, PhateError> {
     let w = &mut a;
     reduce_to_band(w, n, BAND);
-    mirror_band(w, n, 3 * BAND + 2);
     let (mut d, mut e) = chase_to_tridiagonal(w, n, BAND);
     tridiagonal_eigenvalues(&mut d, &mut e)?;
     d.sort_by(f64::total_cmp);
@@ -42,9 +41,10 @@ pub(crate) fn symmetric_eigenvalues(mut a: Vec<f64>, n: usize) -> Result<Vec<f64
 /// A Householder reflector `H = I - tau v v^T` with `v[0] = 1` and
 /// `H x = beta e_1` (LAPACK's `dlarfg`): `v[1..]` overwrites `x[1..]`,
 /// returns `(tau, beta)`.
+#[inline(always)]
 fn householder(x: &mut [f64]) -> (f64, f64) {
     let alpha = x[0];
-    let tail: f64 = x[1..].iter().map(|v| v * v).sum();
+    let tail = dot(&x[1..], &x[1..]);
     if tail == 0.0 {
         return (0.0, alpha);
     }
@@ -69,17 +69,21 @@ fn reduce_to_band(w: &mut [f64], n: usize, b: usize) {
         let top = k + b;
         let m = n - top;
         let r = b.min(m);
-        // the panel (rows top.., columns k..k + b) as an m x b row-major block
-        let mut panel = vec![0.0; m * b];
+        // the panel (rows top.., columns k..k + b) transposed: b rows of
+        // length m, so each reflector and each column it acts on is contiguous
+        let mut panel = vec![0.0; b * m];
         for i in 0..m {
-            panel[i * b..(i + 1) * b].copy_from_slice(&w[(top + i) * n + k..(top + i) * n + k + b]);
+            let row = &w[(top + i) * n + k..(top + i) * n + k + b];
+            for (c, &value) in row.iter().enumerate() {
+                panel[c * m + i] = value;
+            }
         }
-        let taus = panel_qr(&mut panel, m, b, r);
-        // R back into the matrix (zeros below it), V kept apart
+        let taus = panel_qr(&mut panel, m, r);
+        // R back into the matrix (zeros below it), V kept apart (m x r, row-major)
         let mut v = vec![0.0; m * r];
         for i in 0..m {
             for c in 0..b {
-                let p = panel[i * b + c];
+                let p = panel[c * m + i];
                 let (keep, vv) = match i.cmp(&c) {
                     std::cmp::Ordering::Less => (p, 0.0),
                     std::cmp::Ordering::Equal => (p, 1.0),
@@ -97,42 +101,52 @@ fn reduce_to_band(w: &mut [f64], n: usize, b: usize) {
     }
 }
 
-/// Householder QR of the `m x b` row-major panel in place (R on and above
-/// the diagonal, the reflectors' vectors below it); returns the `r` taus.
-fn panel_qr(p: &mut [f64], m: usize, b: usize, r: usize) -> Vec<f64> {
+/// `a . b` with eight running sums, so that it vectorises; a fixed order of
+/// operations, so the same bits on every CPU.
+#[inline(always)]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let len = a.len().min(b.len());
+    let split = len - len % 8;
+    let mut acc = [0.0f64; 8];
+    for (x, y) in a[..split].chunks_exact(8).zip(b[..split].chunks_exact(8)) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let mut tail = 0.0;
+    for (x, y) in a[split..len].iter().zip(&b[split..len]) {
+        tail += x * y;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// `y <- y - f x`.
+#[inline(always)]
+fn axpy_sub(y: &mut [f64], f: f64, x: &[f64]) {
+    y.iter_mut().zip(x).for_each(|(a, &b)| *a -= f * b);
+}
+
+/// Householder QR of a panel stored transposed (`b` rows of length `m`, row
+/// `c` = panel column `c`), in place: R on and above the diagonal, the
+/// reflectors' vectors below it. Returns the `r` taus. With AVX2 where the
+/// CPU has it (no fused multiply-add, same bits).
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn panel_qr(p: &mut [f64], m: usize, r: usize) -> Vec<f64> {
     let mut taus = Vec::with_capacity(r);
-    let mut x = vec![0.0; m];
-    let mut s = vec![0.0; b];
     for c in 0..r {
-        let len = m - c;
-        for i in 0..len {
-            x[i] = p[(c + i) * b + c];
-        }
-        let (tau, beta) = householder(&mut x[..len]);
+        let (head, rest) = p.split_at_mut((c + 1) * m);
+        let x = &mut head[c * m + c..];
+        let (tau, beta) = householder(x);
         taus.push(tau);
-        if tau != 0.0 && c + 1 < b {
-            // s = v^T P[c.., c+1..], then P[c.., c+1..] -= tau v s
-            s[c + 1..].fill(0.0);
-            for i in 0..len {
-                let row = &p[(c + i) * b + c + 1..(c + i + 1) * b];
-                let vi = x[i];
-                s[c + 1..]
-                    .iter_mut()
-                    .zip(row)
-                    .for_each(|(a, &pv)| *a += vi * pv);
-            }
-            for i in 0..len {
-                let vi = tau * x[i];
-                let row = &mut p[(c + i) * b + c + 1..(c + i + 1) * b];
-                row.iter_mut()
-                    .zip(&s[c + 1..])
-                    .for_each(|(pv, &a)| *pv -= vi * a);
+        if tau != 0.0 {
+            // each later column: col -= tau (v . col) v
+            for col in rest.chunks_exact_mut(m) {
+                let col = &mut col[c..];
+                let s = tau * dot(x, col);
+                axpy_sub(col, s, x);
             }
         }
-        p[c * b + c] = beta;
-        for i in 1..len {
-            p[(c + i) * b + c] = x[i];
-        }
+        x[0] = beta;
     }
     taus
 }
@@ -251,24 +265,20 @@ fn update_trailing(w: &mut [f64], n: usize, top: usize, v: &[f64], t: &[f64], r:
             let p0 = bi * ROW_BLOCK;
             let rows = rows_slice.len() / n;
             let p1 = p0 + rows;
-            // into a contiguous block first: faer 0.24's
-            // `MatMut::from_row_major_slice_with_stride_mut` lays the view out
-            // column-major (faer-rs PR #267), so writing through it went out
-            // of bounds (a segfault here)
-            let mut prod = vec![0.0; rows * p1];
             let lhs = MatRef::from_row_major_slice(&wv[p0 * 2 * r..p1 * 2 * r], rows, 2 * r);
             let rhs = MatRef::from_row_major_slice(&vw[..p1 * 2 * r], p1, 2 * r);
-            matmul(
-                MatMut::from_row_major_slice_mut(&mut prod, rows, p1),
-                Accum::Replace,
-                lhs,
-                rhs.transpose(),
-                1.0,
-            );
-            for (i, pr) in prod.chunks_exact(p1).enumerate() {
-                let dst = &mut rows_slice[i * n + top..i * n + top + p1];
-                dst.iter_mut().zip(pr).for_each(|(a, &b)| *a -= b);
-            }
+            // rows p0..p1, columns ..p1 of A22, row-major with stride n, as
+            // the transpose of a column-major view (faer 0.24's row-major
+            // strided constructor `MatMut::from_row_major_slice_with_stride_mut`
+            // lays the view out column-major, faer-rs PR #267)
+            let dst = MatMut::from_column_major_slice_with_stride_mut(
+                &mut rows_slice[top..],
+                p1,
+                rows,
+                n,
+            )
+            .transpose_mut();
+            matmul(dst, Accum::Add, lhs, rhs.transpose(), -1.0);
         });
 }
 
@@ -288,26 +298,18 @@ fn mirror_diagonal_blocks(w: &mut [f64], n: usize, top: usize) {
     }
 }
 
-/// Entries above the diagonal within `width` of it from those below, so the
-/// second stage can work on both triangles of its window.
-fn mirror_band(w: &mut [f64], n: usize, width: usize) {
-    for i in 0..n {
-        for j in (i + 1)..(i + 1 + width).min(n) {
-            w[i * n + j] = w[j * n + i];
-        }
-    }
-}
-
-/// Second stage: a band of width `b` (both triangles stored) to tridiagonal
-/// by bulge chasing. Sweep `j` zeroes column `j` below its subdiagonal with
-/// one reflector on rows `j+1..=j+b`; applying it on the right fills a bulge
+/// Second stage: a band of width `b` (lower triangle) to tridiagonal by
+/// bulge chasing. Sweep `j` zeroes column `j` below its subdiagonal with one
+/// reflector on rows `j+1..=j+b`; applying it on the right fills a bulge
 /// below the band, whose first column the next reflector (`b` rows further
 /// down) zeroes, and so on to the end. The rest of each bulge is zeroed by
 /// the next sweep, so the nonzeros never reach further than `b` below the
-/// rows a reflector acts on. Returns the diagonal and subdiagonal.
+/// rows a reflector acts on. Only the lower triangle is read and written
+/// (as LAPACK's `dsb2st` kernels do): half the flops of a two-sided update
+/// of a full window. Returns the diagonal and subdiagonal.
 fn chase_to_tridiagonal(w: &mut [f64], n: usize, b: usize) -> (Vec<f64>, Vec<f64>) {
     let mut x = vec![0.0; b];
-    let mut s = vec![0.0; n];
+    let mut y = vec![0.0; b];
     for j in 0..n.saturating_sub(2) {
         let (mut c, mut r0) = (j, j + 1);
         while r0 < n {
@@ -320,15 +322,12 @@ fn chase_to_tridiagonal(w: &mut [f64], n: usize, b: usize) -> (Vec<f64>, Vec<f64
                 x[i] = w[(r0 + i) * n + c];
             }
             let (tau, beta) = householder(&mut x[..len]);
-            let hi = (r1 + b).min(n - 1);
             if tau != 0.0 {
-                apply_reflector(w, n, (r0, len), &x[..len], tau, (c, hi), &mut s);
+                chase_step(w, n, (c, r0, len, b), &x[..len], tau, &mut y);
             }
             w[r0 * n + c] = beta;
-            w[c * n + r0] = beta;
             for i in 1..len {
                 w[(r0 + i) * n + c] = 0.0;
-                w[c * n + r0 + i] = 0.0;
             }
             c = r0;
             r0 = r1 + 1;
@@ -341,40 +340,66 @@ fn chase_to_tridiagonal(w: &mut [f64], n: usize, b: usize) -> (Vec<f64>, Vec<f64
     (d, e)
 }
 
-/// `A <- H A H` restricted to the window `lo..=hi` (rows for the left
-/// product, columns for the right), for `H = I - tau v v^T` acting on rows
-/// and columns `r0..r0 + len` (`rows`). Contiguous row operations only
-/// (with AVX2 where the CPU has it; no fused multiply-add, same bits).
+/// `A <- H A H` for `H = I - tau v v^T` on rows and columns `R = r0..r0+len`,
+/// on the lower triangle only, where it changes anything in a band step
+/// (`shape = (c, r0, len, b)`, `c` the column the reflector zeroes, handled
+/// by the caller):
+/// - from the left, the previous block's other columns `c+1..r0` of rows R;
+/// - from both sides, the diagonal block `A[R, R]`;
+/// - from the right, the `b` rows below R in columns R (the new bulge).
+///
+/// Contiguous row operations only (with AVX2 where the CPU has it; no fused
+/// multiply-add, same bits).
 #[multiversion::multiversion(targets("x86_64+avx2"))]
-fn apply_reflector(
+fn chase_step(
     w: &mut [f64],
     n: usize,
-    rows: (usize, usize),
+    shape: (usize, usize, usize, usize),
     v: &[f64],
     tau: f64,
-    window: (usize, usize),
-    s: &mut [f64],
+    y: &mut [f64],
 ) {
-    let (r0, len) = rows;
-    let (lo, hi) = window;
-    // left: rows r0..r0+len, columns lo..=hi; s = v^T A[rows, window]
-    let s = &mut s[lo..=hi];
-    s.fill(0.0);
-    for (i, &vi) in v.iter().enumerate().take(len) {
-        let row = &w[(r0 + i) * n + lo..=(r0 + i) * n + hi];
-        s.iter_mut().zip(row).for_each(|(a, &x)| *a += vi * x);
+    let (c, r0, len, b) = shape;
+    // left: A[R, c+1..r0] -= tau v (v^T A[R, c+1..r0])
+    let (lo, hi) = (c + 1, r0);
+    if lo < hi {
+        let s = &mut y[..hi - lo];
+        s.fill(0.0);
+        for (i, &vi) in v.iter().enumerate() {
+            let row = &w[(r0 + i) * n + lo..(r0 + i) * n + hi];
+            s.iter_mut().zip(row).for_each(|(a, &x)| *a += vi * x);
+        }
+        for (i, &vi) in v.iter().enumerate() {
+            let row = &mut w[(r0 + i) * n + lo..(r0 + i) * n + hi];
+            axpy_sub(row, tau * vi, s);
+        }
     }
-    for (i, &vi) in v.iter().enumerate().take(len) {
-        let f = tau * vi;
-        let row = &mut w[(r0 + i) * n + lo..=(r0 + i) * n + hi];
-        row.iter_mut().zip(s.iter()).for_each(|(x, &a)| *x -= f * a);
+    // both sides: D <- D - v z^T - z v^T with p = tau D v, z = p - (tau/2)(p.v) v
+    let p = &mut y[..len];
+    p.fill(0.0);
+    for i in 0..len {
+        let row = &w[(r0 + i) * n + r0..(r0 + i) * n + r0 + i];
+        let vi = v[i];
+        p[i] += dot(row, &v[..i]) + w[(r0 + i) * n + r0 + i] * vi;
+        p[..i].iter_mut().zip(row).for_each(|(a, &x)| *a += vi * x);
     }
-    // right: rows lo..=hi, columns r0..r0+len
-    for p in lo..=hi {
-        let row = &mut w[p * n + r0..p * n + r0 + len];
-        let dot: f64 = row.iter().zip(v).map(|(&x, &vi)| x * vi).sum();
-        let f = tau * dot;
-        row.iter_mut().zip(v).for_each(|(x, &vi)| *x -= f * vi);
+    p.iter_mut().for_each(|a| *a *= tau);
+    let half = 0.5 * tau * dot(p, v);
+    p.iter_mut().zip(v).for_each(|(a, &vi)| *a -= half * vi);
+    for i in 0..len {
+        let row = &mut w[(r0 + i) * n + r0..=(r0 + i) * n + r0 + i];
+        let (vi, zi) = (v[i], p[i]);
+        row.iter_mut()
+            .zip(&v[..=i])
+            .zip(&p[..=i])
+            .for_each(|((a, &vj), &zj)| *a -= vi * zj + zi * vj);
+    }
+    // right: rows below R, A[q, R] -= tau (A[q, R] . v) v^T
+    let end = (r0 + len - 1 + b).min(n - 1);
+    for q in r0 + len..=end {
+        let row = &mut w[q * n + r0..q * n + r0 + len];
+        let f = tau * dot(row, v);
+        axpy_sub(row, f, v);
     }
 }
 
@@ -571,7 +596,6 @@ mod tests {
                 assert_eq!(w[i * n + j], 0.0, "band ({i}, {j})");
             }
         }
-        mirror_band(&mut w, n, 3 * BAND + 2);
         let (d, e) = chase_to_tridiagonal(&mut w, n, BAND);
         let off: f64 = (0..n)
             .flat_map(|i| (0..n).map(move |j| (i, j)))

@@ -303,7 +303,9 @@ impl PackedTargets {
     /// Target between distinct points `i` and `j`, or 0 when `i == j`.
     #[inline]
     fn get(&self, i: usize, j: usize) -> f32 {
-        let (a, b) = if i < j { (i, j) } else { (j, i) };
+        // min/max rather than a branch: the pairs are random, so a branch on
+        // i < j would be mispredicted half the time
+        let (a, b) = (i.min(j), i.max(j));
         if a == b {
             return 0.0;
         }
@@ -417,17 +419,29 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
     let eta_max = 0.001 * batch_scale;
     let eta_min = 0.001 * 0.01 * batch_scale;
     let lambda = (eta_max / eta_min).ln() / (n_iter.saturating_sub(1).max(1)) as f64;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // One random stream per pair range (ChaCha's stream number), each drawn
+    // by the range's own task: parallel, and the same pairs on any number of
+    // threads.
+    let chunks = 8usize;
+    let mut rngs: Vec<ChaCha8Rng> = (0..chunks)
+        .map(|c| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(c as u64);
+            rng
+        })
+        .collect();
     let mut prev: Option<f64> = None;
     // Targets in single precision, pre-divided by the scale, upper triangle
     // only (the matrix is symmetric): the loop is bound by random reads of
     // them, and a quarter of the f64 matrix's bytes means fewer cache misses.
     let dn = PackedTargets::new(d, scale);
     let mut yv: Vec<f64> = y.iter().copied().collect();
-    let mut draws = vec![0u32; 2 * pairs];
+    let per = pairs.div_ceil(chunks);
+    let mut draws: Vec<Vec<u32>> = (0..chunks)
+        .map(|c| vec![0u32; 2 * (((c + 1) * per).min(pairs) - (c * per).min(pairs))])
+        .collect();
     // A fixed number of pair ranges, each with its own gradient buffer, summed
     // in order: the result does not depend on the thread count.
-    let chunks = 8usize;
     let mut grads: Vec<Vec<f64>> = vec![vec![0.0; n * k]; chunks];
     let mut targets: Vec<Vec<f32>> = vec![Vec::new(); chunks];
     for it in 0..n_iter {
@@ -435,16 +449,15 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
         // Two 32-bit draws per pair mapped to 0..n by a widening multiply
         // (bias below n / 2^32, immaterial for a stochastic sampler; drawing in
         // bulk is much faster than one bounded draw at a time).
-        rng.fill(&mut draws[..]);
-        let (yr, dr, dw) = (&yv, &dn, &draws);
-        let per = pairs.div_ceil(chunks);
+        let (yr, dr) = (&yv, &dn);
         let stats: Vec<(f64, usize)> = grads
             .par_iter_mut()
             .zip(targets.par_iter_mut())
-            .enumerate()
-            .map(|(c, (g, tg))| {
+            .zip(draws.par_iter_mut().zip(rngs.par_iter_mut()))
+            .map(|((g, tg), (dw, rng))| {
                 g.fill(0.0);
-                let (p0, p1) = ((c * per).min(pairs), ((c + 1) * per).min(pairs));
+                rng.fill(&mut dw[..]);
+                let dw: &[u32] = dw;
                 let idx = |p: usize| -> (usize, usize) {
                     (
                         ((u64::from(dw[2 * p]) * n as u64) >> 32) as usize,
@@ -455,11 +468,12 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
                 // keeps many cache misses in flight (the matrix is 4 n^2 bytes,
                 // the reads random).
                 tg.clear();
-                tg.extend((p0..p1).map(|p| {
+                let count = dw.len() / 2;
+                tg.extend((0..count).map(|p| {
                     let (i, j) = idx(p);
                     dr.get(i, j)
                 }));
-                let pairs = (p0..p1).map(idx).zip(tg.iter().map(|&t| f64::from(t)));
+                let pairs = (0..count).map(idx).zip(tg.iter().map(|&t| f64::from(t)));
                 match k {
                     2 => sgd_pairs::<2>(yr, g, pairs),
                     3 => sgd_pairs::<3>(yr, g, pairs),

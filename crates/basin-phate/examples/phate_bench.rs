@@ -11,6 +11,11 @@ use basin_phate::Phate;
 use ndarray::Array2;
 use std::time::Instant;
 
+// The allocator `basin phate` runs with (crates/basin-cli/src/main.rs): big
+// matrices come back from its caches instead of fresh zeroed pages.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()

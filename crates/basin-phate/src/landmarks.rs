@@ -9,7 +9,8 @@ use crate::linalg::{
     small_symmetric_eigen,
 };
 use crate::sparse::{inv_sqrt, Csr};
-use ndarray::{s, Array2};
+use ndarray::parallel::prelude::*;
+use ndarray::{s, Array2, Axis};
 
 /// Landmark structures built from the kernel and a clustering.
 #[derive(Debug, Clone)]
@@ -50,13 +51,15 @@ impl Landmarks {
             rows[c].extend(cols.iter().copied().zip(vals.iter().copied()));
         }
         let pmn_raw = Csr::from_rows(n, rows);
-        let pnm = pmn_raw.transpose().l1_normalized();
-        let pmn = pmn_raw.l1_normalized();
-        let landmark_op = pmn.mul_to_dense(&pnm);
+        let pmn_t = pmn_raw.transpose();
         let deg = pmn_raw.row_sums();
-        let col = pmn_raw.transpose().row_sums();
+        let col = pmn_t.row_sums();
+        let pnm = pmn_t.l1_normalized();
         let f = pmn_raw.scale_rows_cols(&inv_sqrt(&deg), &inv_sqrt(&col));
         let sym = f.mul_to_dense(&f.transpose());
+        // normalize(pmn) normalize(pmn^T) = Da^(-1/2) S Da^(1/2): a scaling of
+        // S rather than a second sparse product into a fresh dense matrix
+        let landmark_op = conjugate_by_degrees(&sym, &deg);
         Self {
             clusters,
             transitions: pnm,
@@ -89,6 +92,20 @@ impl Landmarks {
     pub fn transitions(&self) -> &Csr {
         &self.transitions
     }
+}
+
+/// `diag(d)^(-1/2) S diag(d)^(1/2)` (a zero row where `d` is not positive).
+fn conjugate_by_degrees(s: &Array2<f64>, d: &[f64]) -> Array2<f64> {
+    let sq: Vec<f64> = d.iter().map(|v| v.max(0.0).sqrt()).collect();
+    let mut out = s.clone();
+    out.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(a, mut row)| {
+            let inv = if sq[a] > 0.0 { 1.0 / sq[a] } else { 0.0 };
+            row.iter_mut().zip(&sq).for_each(|(v, &sb)| *v *= inv * sb);
+        });
+    out
 }
 
 /// Top right singular vectors (rows of V^T as columns) of the symmetric

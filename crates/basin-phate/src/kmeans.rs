@@ -131,13 +131,19 @@ fn squared_distances(g: &mut [f32], norms: &[f32], centre_norm: f32) {
     }
 }
 
+/// Values per f64 partial sum in [`potential_with`].
+const POTENTIAL_CHUNK: usize = 1024;
+
 /// Sum of min(closest, dist) (the potential if a candidate joined), in f32
-/// lanes of 16 with an f64 total per 1024 values; `if` rather than `f32::min`
+/// lanes of 16 with an f64 total per [`POTENTIAL_CHUNK`] values; `if` rather than `f32::min`
 /// so it vectorises.
 #[multiversion::multiversion(targets("x86_64+avx2"))]
 fn potential_with(closest: &[f32], dist: &[f32]) -> f64 {
     let mut total = 0.0f64;
-    for (cc, dc) in closest.chunks(1024).zip(dist.chunks(1024)) {
+    for (cc, dc) in closest
+        .chunks(POTENTIAL_CHUNK)
+        .zip(dist.chunks(POTENTIAL_CHUNK))
+    {
         let mut lanes = [0.0f32; 16];
         let mut ci = cc.chunks_exact(16);
         let mut di = dc.chunks_exact(16);
@@ -166,34 +172,35 @@ fn kmeans_plusplus(x: &Rows32, k: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
     let d = x.d;
     let first = rng.random_range(0..n);
     let mut centres = vec![first];
-    // squared distances from candidates `c` to every row, candidate-major
-    // (c.len() x n), from column blocks of one f32 GEMM each
-    let dist_to = |c: &[usize]| -> Vec<f32> {
+    // Squared distances from candidates `c` to every row and each candidate's
+    // potential part, by blocks of POTENTIAL_CHUNK rows: one f32 GEMM each, in
+    // parallel (six blocks for scikit-learn's 6,000-row sample, an even split
+    // on two threads). Block b holds `c.len()` rows of its distances. The
+    // parts are summed in block order: the same total as one pass.
+    let dist_to = |c: &[usize], closest: &[f32]| -> Vec<(Vec<f32>, Vec<f64>)> {
         let cand = x.gather(c);
         let t = c.len();
-        let block = 2048usize;
-        let parts: Vec<Vec<f32>> = (0..n.div_ceil(block))
+        let block = POTENTIAL_CHUNK;
+        (0..n.div_ceil(block))
             .into_par_iter()
             .map(|b| {
                 let (r0, r1) = (b * block, ((b + 1) * block).min(n));
                 let mut g = gemm_f32_seq(&cand.x, t, &x.x[r0 * d..r1 * d], r1 - r0, d);
+                let mut parts = Vec::with_capacity(t);
                 for (ti, row) in g.chunks_mut(r1 - r0).enumerate() {
                     squared_distances(row, &x.norms[r0..r1], cand.norms[ti]);
+                    if !closest.is_empty() {
+                        parts.push(potential_with(&closest[r0..r1], row));
+                    }
                 }
-                g
+                (g, parts)
             })
-            .collect();
-        let mut out = vec![0.0f32; t * n];
-        for (b, g) in parts.iter().enumerate() {
-            let (r0, r1) = (b * block, ((b + 1) * block).min(n));
-            for ti in 0..t {
-                out[ti * n + r0..ti * n + r1]
-                    .copy_from_slice(&g[ti * (r1 - r0)..(ti + 1) * (r1 - r0)]);
-            }
-        }
-        out
+            .collect()
     };
-    let mut closest = dist_to(&[first]);
+    let mut closest: Vec<f32> = dist_to(&[first], &[])
+        .into_iter()
+        .flat_map(|(g, _)| g)
+        .collect();
     let mut pot: f64 = closest.iter().map(|&v| f64::from(v)).sum();
     let mut cumsum = vec![0.0f64; n];
     while centres.len() < k.min(n) {
@@ -208,15 +215,25 @@ fn kmeans_plusplus(x: &Rows32, k: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
                 cumsum.partition_point(|&c| c < r).min(n - 1)
             })
             .collect();
-        let dist = dist_to(&cands);
-        let pots: Vec<f64> = dist
-            .chunks(n)
-            .map(|dt| potential_with(&closest, dt))
+        let blocks = dist_to(&cands, &closest);
+        let pots: Vec<f64> = (0..trials)
+            .map(|ti| {
+                blocks
+                    .iter()
+                    .fold(0.0f64, |acc, (_, parts)| acc + parts[ti])
+            })
             .collect();
         let best = (0..trials).fold(0usize, |b, t| if pots[t] < pots[b] { t } else { b });
-        for (c, &dv) in closest.iter_mut().zip(&dist[best * n..(best + 1) * n]) {
-            if dv < *c {
-                *c = dv;
+        for (b, (g, _)) in blocks.iter().enumerate() {
+            let r0 = b * POTENTIAL_CHUNK;
+            let w = g.len() / trials;
+            for (c, &dv) in closest[r0..r0 + w]
+                .iter_mut()
+                .zip(&g[best * w..(best + 1) * w])
+            {
+                if dv < *c {
+                    *c = dv;
+                }
             }
         }
         pot = pots[best];

@@ -9,7 +9,7 @@ use crate::knn::SearchMethod;
 use crate::landmarks::{spectral_landmarks, Landmarks};
 use crate::mds::{classic_mds, procrustes, sgd_mds, smacof, smacof_nonmetric};
 use crate::pca::Pca;
-use crate::potential::{binary_powers, potential, power_from_binary, power_sparse};
+use crate::potential::{potential, power_sparse, BinaryPowers};
 use crate::sparse::Csr;
 use crate::vne::{
     find_knee_point, singular_values_dense, singular_values_sparse, von_neumann_entropy,
@@ -73,9 +73,10 @@ impl PhateGraph {
     /// `P^t` (or the landmark operator to the t), see [`crate::potential`]:
     /// sparse powers of the symmetric form on the exact path, binary powers of
     /// the landmark operator's symmetric form (`pows`, when already computed).
-    fn diffusion_power(&self, t: usize, pows: Option<Vec<Array2<f64>>>) -> Array2<f64> {
+    fn diffusion_power(&self, t: usize, pows: Option<BinaryPowers>) -> Array2<f64> {
         if let Some(l) = &self.landmarks {
-            return power_from_binary(&l.sym, pows.unwrap_or_default(), t, &l.deg);
+            let pows = pows.unwrap_or_else(|| BinaryPowers::new(&l.sym, 1));
+            return pows.power(t, &l.deg);
         }
         let (a, d) = self.kernel.sym_normalized();
         power_sparse(&a, &d, t)
@@ -83,7 +84,8 @@ impl PhateGraph {
 
     /// t from the entropy knee and `P^t`. With landmarks, the singular values
     /// (one dense symmetric eigenproblem, [`crate::tridiag`]) and the binary
-    /// powers of the operator up to `S^16` (half GEMMs; more if t needs them)
+    /// powers of the operator up to `S^16` (half GEMMs in f32, see
+    /// [`BinaryPowers`]; more if t needs them)
     /// are independent, so they run side by side; the powers that t needs are
     /// then multiplied together.
     fn choose_t_and_power(&self, t: T, t_max: usize) -> Result<TAndPower, PhateError> {
@@ -96,7 +98,7 @@ impl PhateGraph {
             (Some(l), None) => {
                 let (sv, pows) = rayon::join(
                     || self.compute_singular_values(),
-                    || binary_powers(&l.sym, 16),
+                    || BinaryPowers::new(&l.sym, 16),
                 );
                 let sv = sv?;
                 (

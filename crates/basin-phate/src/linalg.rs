@@ -58,7 +58,23 @@ pub(crate) fn gemm_sym(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2
     let a = a.as_standard_layout();
     let b = b.as_standard_layout();
     let (m, k) = a.dim();
-    let mut out = Array2::<f64>::zeros((m, m));
+    let out = sym_product(
+        a.as_slice().unwrap_or(&[]),
+        b.as_slice().unwrap_or(&[]),
+        m,
+        k,
+        1.0,
+    );
+    Array2::from_shape_vec((m, m), out).unwrap_or_else(|_| Array2::zeros((m, m)))
+}
+
+/// [`gemm_sym`] on row-major slices (`a`, `b`: m x k; the result m x m), for
+/// f64 or f32 (`one` is the type's 1).
+pub(crate) fn sym_product<T>(asl: &[T], bsl: &[T], m: usize, k: usize, one: T) -> Vec<T>
+where
+    T: faer::traits::ComplexField + Copy + Default + Send + Sync,
+{
+    let mut out = vec![T::default(); m * m];
     if m == 0 {
         return out;
     }
@@ -67,12 +83,8 @@ pub(crate) fn gemm_sym(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2
     // that packing `b` once per band costs little next to its flops. Bands go
     // in pairs (first with last, ...) so every task has about the same work.
     let band = SYM_BAND;
-    let (asl, bsl) = (a.as_slice().unwrap_or(&[]), b.as_slice().unwrap_or(&[]));
-    let mut bands: Vec<(usize, &mut [f64])> = out
-        .as_slice_mut()
-        .map(|o| o.chunks_mut(band * m).enumerate().collect())
-        .unwrap_or_default();
-    let mut tasks: Vec<Vec<(usize, &mut [f64])>> = Vec::new();
+    let mut bands: Vec<(usize, &mut [T])> = out.chunks_mut(band * m).enumerate().collect();
+    let mut tasks: Vec<Vec<(usize, &mut [T])>> = Vec::new();
     while !bands.is_empty() {
         let first = bands.remove(0);
         let mut task = vec![first];
@@ -93,41 +105,52 @@ pub(crate) fn gemm_sym(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2
             // faer 0.24's row-major strided constructor)
             let dst =
                 MatMut::from_column_major_slice_with_stride_mut(rows, r1, nr, m).transpose_mut();
-            faer::linalg::matmul::matmul(dst, Accum::Replace, lhs, rhs.transpose(), 1.0, Par::Seq);
+            faer::linalg::matmul::matmul(dst, Accum::Replace, lhs, rhs.transpose(), one, Par::Seq);
         }
     });
-    // mirror the lower triangle, by tiles so both sides stay in cache
+    mirror_lower(&mut out, m);
+    out
+}
+
+/// Upper triangle of the row-major `m x m` matrix from its lower triangle, by
+/// tiles so both sides stay in cache; row bands in parallel, each reading the
+/// lower triangle below it from a copy of that tile column.
+fn mirror_lower<T: Copy + Send + Sync>(out: &mut [T], m: usize) {
     let tile = 64usize;
-    let tiles: Vec<(usize, usize)> = (0..m.div_ceil(tile))
-        .flat_map(|i| (0..i).map(move |j| (i, j)))
-        .collect();
-    let vals: Vec<Array2<f64>> = tiles
+    let nt = m.div_ceil(tile);
+    // transposed copies of the tiles below the diagonal, gathered in parallel
+    let tiles: Vec<(usize, usize)> = (0..nt).flat_map(|i| (0..i).map(move |j| (i, j))).collect();
+    let src: &[T] = out;
+    let vals: Vec<Vec<T>> = tiles
         .par_iter()
         .map(|&(i, j)| {
-            out.slice(s![
-                i * tile..((i + 1) * tile).min(m),
-                j * tile..((j + 1) * tile).min(m)
-            ])
-            .t()
-            .to_owned()
+            let (r0, r1) = (i * tile, ((i + 1) * tile).min(m));
+            let (c0, c1) = (j * tile, ((j + 1) * tile).min(m));
+            let mut t = Vec::with_capacity((r1 - r0) * (c1 - c0));
+            for c in c0..c1 {
+                for r in r0..r1 {
+                    t.push(src[r * m + c]);
+                }
+            }
+            t
         })
         .collect();
     for (&(i, j), v) in tiles.iter().zip(vals) {
-        out.slice_mut(s![
-            j * tile..((j + 1) * tile).min(m),
-            i * tile..((i + 1) * tile).min(m)
-        ])
-        .assign(&v);
+        let (r0, r1) = (i * tile, ((i + 1) * tile).min(m));
+        let (c0, c1) = (j * tile, ((j + 1) * tile).min(m));
+        let w = r1 - r0;
+        for (c, chunk) in (c0..c1).zip(v.chunks_exact(w)) {
+            out[c * m + r0..c * m + r1].copy_from_slice(chunk);
+        }
     }
-    for t in 0..m.div_ceil(tile) {
+    for t in 0..nt {
         let (r0, r1) = (t * tile, ((t + 1) * tile).min(m));
         for i in r0..r1 {
             for j in (i + 1)..r1 {
-                out[[i, j]] = out[[j, i]];
+                out[i * m + j] = out[j * m + i];
             }
         }
     }
-    out
 }
 
 /// `out` (`m x n`, row-major) <- `a * b^T` when `bt`, else `a * b`, on this thread.

@@ -15,7 +15,9 @@ Command (from the repo root):
 For every n: gen_dla(n_dim=100, n_branch=n/100, branch_length=100, seed=37);
 both tools with their defaults (knn 5, decay 40, t auto, n_landmark 2000,
 metric MDS by SGD, seed 42), each in its own process (so peak RSS is its own),
-BLAS/OpenMP/rayon pinned to --threads. Quality: DEMaP (Spearman between
+BLAS/OpenMP/rayon pinned to --threads, the two tools alternating --repeats
+times (default 3); the time quoted is each tool's median, the speed-up the
+ratio of the medians (all runs are printed too). Quality: DEMaP (Spearman between
 geodesic distances on a k=10 kNN graph of the input and embedding distances)
 over 1000 seeded sample points, sources on the full graph.
 
@@ -84,6 +86,8 @@ def main():
     ap.add_argument("--basin-bin", required=True)
     ap.add_argument("--sizes", type=int, nargs="+", default=[2000, 5000, 10000, 20000])
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="runs of each tool per input, alternating; the median time is quoted")
     ap.add_argument("--phate-child", nargs=5, metavar=("PATH", "N", "D", "METRIC", "OUT"))
     ap.add_argument("--trajectories", nargs="+", metavar="PARQUET",
                     help="instead of gen_dla: one joint embedding of these basin trajectories "
@@ -99,7 +103,7 @@ def main():
     import phate
     tmp = tempfile.mkdtemp(prefix="phate_bench_")
     rows = []
-    print(f"{'n':>6} {'tool':>6} {'seconds':>8} {'peak MiB':>9} {'t':>4} {'DEMaP':>7}", flush=True)
+    print(f"{'n':>6} {'tool':>6} {'median s':>8} {'peak MiB':>9} {'t':>4} {'DEMaP':>7}", flush=True)
     if a.trajectories:
         x = read_trajectories(a.trajectories)
         inputs = [(x, "cosine")]
@@ -112,22 +116,35 @@ def main():
         path = os.path.join(tmp, f"x_{n}.bin")
         np.ascontiguousarray(x, dtype="<f8").tofile(path)
         res = {}
+        times = {"basin": [], "phate": []}
+        # alternate the tools, --repeats runs each; quote the median time (the
+        # embedding, t and DEMaP are those of the first run: both tools are seeded)
+        for rep in range(a.repeats):
+            for tool in ["basin", "phate"]:
+                out = os.path.join(tmp, f"emb_{tool}_{n}.bin")
+                if tool == "basin":
+                    cmd = [a.basin_bin, path, str(n), str(d), str(a.threads), out]
+                else:
+                    cmd = [sys.executable, __file__, "--basin-bin", a.basin_bin, "--threads", str(a.threads),
+                           "--phate-child", path, str(n), str(d), metric, out]
+                p = subprocess.run(cmd, env={**env, "BASIN_PHATE_DISTANCE": metric}, capture_output=True,
+                                   text=True, check=True)
+                r = json.loads(p.stdout.strip().splitlines()[-1])
+                times[tool].append(r["seconds"])
+                if rep == 0:
+                    emb = np.fromfile(out).reshape(n, 2)
+                    r["demap"] = demap_sampled(x, emb, metric=metric)
+                    res[tool] = r
+                else:
+                    res[tool]["peak_mib"] = max(res[tool]["peak_mib"], r["peak_mib"])
         for tool in ["basin", "phate"]:
-            out = os.path.join(tmp, f"emb_{tool}_{n}.bin")
-            if tool == "basin":
-                cmd = [a.basin_bin, path, str(n), str(d), str(a.threads), out]
-            else:
-                cmd = [sys.executable, __file__, "--basin-bin", a.basin_bin, "--threads", str(a.threads),
-                       "--phate-child", path, str(n), str(d), metric, out]
-            p = subprocess.run(cmd, env={**env, "BASIN_PHATE_DISTANCE": metric}, capture_output=True,
-                               text=True, check=True)
-            r = json.loads(p.stdout.strip().splitlines()[-1])
-            emb = np.fromfile(out).reshape(n, 2)
-            r["demap"] = demap_sampled(x, emb, metric=metric)
-            res[tool] = r
-            print(f"{n:>6} {tool:>6} {r['seconds']:>8.2f} {r['peak_mib']:>9.1f} {r['t']:>4} {r['demap']:>7.4f}", flush=True)
+            r = res[tool]
+            r["runs"] = times[tool]
+            r["seconds"] = float(np.median(times[tool]))
+            runs = " ".join(f"{v:.2f}" for v in times[tool])
+            print(f"{n:>6} {tool:>6} {r['seconds']:>8.2f} {r['peak_mib']:>9.1f} {r['t']:>4} {r['demap']:>7.4f}   runs: {runs}", flush=True)
         ratio = res["phate"]["seconds"] / res["basin"]["seconds"]
-        print(f"{n:>6}  speed-up {ratio:.1f}x, DEMaP basin - phate = {res['basin']['demap'] - res['phate']['demap']:+.4f}", flush=True)
+        print(f"{n:>6}  speed-up (ratio of medians) {ratio:.1f}x, DEMaP basin - phate = {res['basin']['demap'] - res['phate']['demap']:+.4f}", flush=True)
         rows.append({"n": n, "d": d, "metric": metric,
                      **{f"{t}_{k}": v for t in res for k, v in res[t].items()}, "speedup": ratio})
     print(json.dumps(rows))

@@ -120,20 +120,10 @@ fn spectral_vectors(diff_aff: &Csr, n_svd: usize, seed: u64) -> Array2<f64> {
     let k = n_svd.min(n);
     let l = (k + 10).min(n);
     let n_iter = randomized_power_iterations(k, n);
-    // The products run in single precision (half the bytes of a gather-bound
-    // loop): the vectors only feed k-means on f32 features, and the block is
-    // re-orthonormalised in f64 every third product.
-    let values = diff_aff.values_f32();
-    let product = |q: &Array2<f64>| -> Array2<f64> {
-        let q32: Vec<f32> = q.iter().map(|&v| v as f32).collect();
-        let y = diff_aff.mul_dense_f32(&values, &q32, q.ncols());
-        Array2::from_shape_vec((n, q.ncols()), y.into_iter().map(f64::from).collect())
-            .unwrap_or_else(|_| Array2::zeros((n, q.ncols())))
-    };
     let mut q = gaussian(n, l, seed);
     let products = 2 * n_iter + 1;
     for p in 1..=products {
-        q = product(&q);
+        q = diff_aff.mul_dense(q.view());
         if p == products {
             orthonormalize(&mut q);
         } else if p % 3 == 0 {
@@ -142,7 +132,7 @@ fn spectral_vectors(diff_aff: &Csr, n_svd: usize, seed: u64) -> Array2<f64> {
     }
     // Rayleigh-Ritz: the affinity is symmetric, so its right singular vectors are
     // its eigenvectors ordered by |eigenvalue|.
-    let aq = product(&q);
+    let aq = diff_aff.mul_dense(q.view());
     let h = at_b(q.view(), aq.view());
     let (_, w) = small_symmetric_eigen(&h, f64::abs);
     let v = gemm(q.view(), w.slice(s![.., ..k]), false);

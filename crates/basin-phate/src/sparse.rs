@@ -3,7 +3,6 @@
 
 use ndarray::parallel::prelude::*;
 use ndarray::{Array2, ArrayView2, Axis};
-use rayon::prelude::*;
 
 /// Sparse matrix in CSR form; column indices sorted within each row.
 #[derive(Debug, Clone, PartialEq)]
@@ -195,27 +194,6 @@ impl Csr {
         out
     }
 
-    /// `self * dense` in single precision (`dense`: row-major, `k` columns):
-    /// the same row-parallel gather as [`Csr::mul_dense`] at half the bytes.
-    /// For products whose result only feeds single-precision work (the
-    /// spectral clustering behind the landmarks).
-    pub(crate) fn mul_dense_f32(&self, values: &[f32], dense: &[f32], k: usize) -> Vec<f32> {
-        let mut out = vec![0.0f32; self.nrows * k];
-        if k == 0 {
-            return out;
-        }
-        out.par_chunks_mut(k).enumerate().for_each(|(i, o)| {
-            let (a, b) = (self.indptr[i], self.indptr[i + 1]);
-            add_scaled_rows_f32(&self.indices[a..b], &values[a..b], dense, k, o);
-        });
-        out
-    }
-
-    /// The stored values in single precision (for [`Csr::mul_dense_f32`]).
-    pub(crate) fn values_f32(&self) -> Vec<f32> {
-        self.data.iter().map(|&v| v as f32).collect()
-    }
-
     /// `self · other` as a dense matrix: every product PHATE forms this way
     /// (the landmark operator, its symmetric conjugate, `P Pᵀ` for the
     /// spectrum) is used dense. Row by row (Gustavson), each output row
@@ -258,16 +236,6 @@ fn add_scaled_rows(
     let width = out.len();
     for (&j, &v) in cols.iter().zip(vals) {
         let d = &dense[j * k + c0..j * k + c0 + width];
-        out.iter_mut().zip(d).for_each(|(a, b)| *a += v * b);
-    }
-}
-
-/// `out += sum_j vals[j] * dense[cols[j], ..]` in f32 (`dense` row-major with
-/// `out.len()` columns), with AVX2 where the CPU has it.
-#[multiversion::multiversion(targets("x86_64+avx2"))]
-fn add_scaled_rows_f32(cols: &[usize], vals: &[f32], dense: &[f32], k: usize, out: &mut [f32]) {
-    for (&j, &v) in cols.iter().zip(vals) {
-        let d = &dense[j * k..(j + 1) * k];
         out.iter_mut().zip(d).for_each(|(a, b)| *a += v * b);
     }
 }

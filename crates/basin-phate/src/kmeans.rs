@@ -96,9 +96,9 @@ fn assign(rows: &Rows32, centres: &Rows32) -> (Vec<usize>, Vec<f32>) {
 /// dot products `g` (overwritten with the scores): the first index among
 /// equal scores, NaN never chosen, index 0 when nothing is below infinity.
 /// Scores, then their minimum over 16 lanes (exact, so order-free), then its
-/// first index: three loops that vectorise (with AVX2 where the CPU has it),
+/// first index: three loops that vectorise (with AVX-512 or AVX2 where the CPU has it),
 /// unlike one scan that carries its argmin.
-#[multiversion::multiversion(targets("x86_64+avx2"))]
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2"))]
 fn nearest_centre(g: &mut [f32], norms: &[f32]) -> (usize, f32) {
     for (v, &cn) in g.iter_mut().zip(norms) {
         *v = cn - 2.0 * *v;
@@ -123,7 +123,7 @@ fn nearest_centre(g: &mut [f32], norms: &[f32]) -> (usize, f32) {
 
 /// `g <- max(0, |x|^2 + |c|^2 - 2 g)` for dot products `g` of one centre with
 /// rows of squared norms `norms`.
-#[multiversion::multiversion(targets("x86_64+avx2"))]
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2"))]
 fn squared_distances(g: &mut [f32], norms: &[f32], centre_norm: f32) {
     for (v, &xn) in g.iter_mut().zip(norms) {
         let d2 = xn + centre_norm - 2.0 * *v;
@@ -137,7 +137,7 @@ const POTENTIAL_CHUNK: usize = 1024;
 /// Sum of min(closest, dist) (the potential if a candidate joined), in f32
 /// lanes of 16 with an f64 total per [`POTENTIAL_CHUNK`] values; `if` rather than `f32::min`
 /// so it vectorises.
-#[multiversion::multiversion(targets("x86_64+avx2"))]
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2"))]
 fn potential_with(closest: &[f32], dist: &[f32]) -> f64 {
     let mut total = 0.0f64;
     for (cc, dc) in closest

@@ -356,10 +356,10 @@ impl TileScan {
 }
 
 /// Lower bounds of one query row's scores against a tile, in chunks of 16
-/// (vectorised, with AVX2 where the CPU has it); only a chunk whose minimum
+/// (vectorised, with AVX-512 or AVX2 where the CPU has it); only a chunk whose minimum
 /// passes the threshold is looked at element by element, updating the row's
 /// top scores, threshold and candidates (`state`).
-#[multiversion::multiversion(targets("x86_64+avx2"))]
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2"))]
 fn scan_tile_row(
     scan: &TileScan,
     row: TileRow<'_>,

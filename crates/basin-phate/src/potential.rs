@@ -105,8 +105,8 @@ impl BinaryPowers {
 }
 
 /// `A^s` applied to the identity columns `c0..c0 + 16` (fewer at the end), as
-/// n rows of 16 values (with AVX2 where the CPU has it; same bits either way).
-#[multiversion::multiversion(targets("x86_64+avx2"))]
+/// n rows of 16 values (with AVX-512 or AVX2 where the CPU has it; same bits either way).
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2"))]
 fn power_block(a: &Csr, s: usize, c0: usize) -> Vec<[f64; 16]> {
     let n = a.nrows();
     let mut x = vec![[0.0f64; 16]; n];

@@ -221,10 +221,10 @@ impl Csr {
 }
 
 /// `out += sum_j vals[j] * dense[cols[j], c0..c0 + out.len()]` (`dense` row-major
-/// with `k` columns): one row of a sparse-dense product. Run with AVX2 where the
+/// with `k` columns): one row of a sparse-dense product. Run with AVX-512 or AVX2 where the
 /// CPU has it (2.5x on the spectral vectors' products at n = 20,000); no fused
 /// multiply-add, so every CPU gets the same bits.
-#[multiversion::multiversion(targets("x86_64+avx2"))]
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2"))]
 fn add_scaled_rows(
     cols: &[usize],
     vals: &[f64],

@@ -128,9 +128,9 @@ fn axpy_sub(y: &mut [f64], f: f64, x: &[f64]) {
 
 /// Householder QR of a panel stored transposed (`b` rows of length `m`, row
 /// `c` = panel column `c`), in place: R on and above the diagonal, the
-/// reflectors' vectors below it. Returns the `r` taus. With AVX2 where the
+/// reflectors' vectors below it. Returns the `r` taus. With AVX-512 or AVX2 where the
 /// CPU has it (no fused multiply-add, same bits).
-#[multiversion::multiversion(targets("x86_64+avx2"))]
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2"))]
 fn panel_qr(p: &mut [f64], m: usize, r: usize) -> Vec<f64> {
     let mut taus = Vec::with_capacity(r);
     for c in 0..r {
@@ -348,9 +348,9 @@ fn chase_to_tridiagonal(w: &mut [f64], n: usize, b: usize) -> (Vec<f64>, Vec<f64
 /// - from both sides, the diagonal block `A[R, R]`;
 /// - from the right, the `b` rows below R in columns R (the new bulge).
 ///
-/// Contiguous row operations only (with AVX2 where the CPU has it; no fused
+/// Contiguous row operations only (with AVX-512 or AVX2 where the CPU has it; no fused
 /// multiply-add, same bits).
-#[multiversion::multiversion(targets("x86_64+avx2"))]
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2"))]
 fn chase_step(
     w: &mut [f64],
     n: usize,

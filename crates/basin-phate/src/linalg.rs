@@ -7,6 +7,7 @@ use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
 
 fn as_faer(a: &ArrayView2<'_, f64>) -> (Option<Array2<f64>>, usize, usize) {
     // faer wants a plain row-major slice; copy only when the view is strided.
@@ -263,6 +264,58 @@ fn at_b_by_columns(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64
     out
 }
 
+/// `a * b` in single precision (`a`: m x k, `b`: k x nb, row-major slices; the
+/// result m x nb), parallel over fixed row blocks of `a` (one sequential
+/// faer GEMM each).
+pub(crate) fn gemm_f32(a: &[f32], m: usize, k: usize, b: &[f32], nb: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; m * nb];
+    if m == 0 || nb == 0 || k == 0 {
+        return out;
+    }
+    let rows = m.div_ceil(rayon::current_num_threads() * 4).max(16);
+    out.par_chunks_mut(rows * nb)
+        .zip(a.par_chunks(rows * k))
+        .for_each(|(o, ab)| {
+            let r = o.len() / nb;
+            faer::linalg::matmul::matmul(
+                MatMut::from_row_major_slice_mut(o, r, nb),
+                Accum::Replace,
+                MatRef::from_row_major_slice(ab, r, k),
+                MatRef::from_row_major_slice(b, k, nb),
+                1.0f32,
+                Par::Seq,
+            );
+        });
+    out
+}
+
+/// `a^T * b` in single precision (`a`: n x d, `b`: n x l, row-major slices;
+/// the result d x l), parallel over fixed blocks of `a`'s columns.
+pub(crate) fn at_b_f32(a: &[f32], n: usize, d: usize, b: &[f32], l: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; d * l];
+    if n == 0 || d == 0 || l == 0 {
+        return out;
+    }
+    let block = d
+        .div_ceil(rayon::current_num_threads() * 4)
+        .clamp(16, AT_B_COLUMN_BLOCK);
+    out.par_chunks_mut(block * l)
+        .enumerate()
+        .for_each(|(bi, o)| {
+            let c0 = bi * block;
+            let width = o.len() / l;
+            faer::linalg::matmul::matmul(
+                MatMut::from_row_major_slice_mut(o, width, l),
+                Accum::Replace,
+                MatRef::from_row_major_slice_with_stride(&a[c0..], n, width, d).transpose(),
+                MatRef::from_row_major_slice(b, n, l),
+                1.0f32,
+                Par::Seq,
+            );
+        });
+    out
+}
+
 /// `a * b^T` in single precision, single-threaded: `a` is m x k and `b` is
 /// nb x k, both row-major slices; the result is m x nb, row-major.
 pub(crate) fn gemm_f32_seq(a: &[f32], m: usize, b: &[f32], nb: usize, k: usize) -> Vec<f32> {
@@ -438,6 +491,38 @@ mod tests {
             .num_threads(threads)
             .build()
             .unwrap()
+    }
+
+    /// The single-precision products equal the f64 ones to f32 accuracy,
+    /// on shapes around their block sizes (one block, a partial block, many).
+    #[test]
+    fn single_precision_products_match_f64() {
+        for (n, d, l) in [(3, 2, 1), (40, 17, 5), (500, 300, 11), (70, 1000, 9)] {
+            let a = gaussian(n, d, (n + d) as u64);
+            let b = gaussian(d, l, 7);
+            let c = gaussian(n, l, 8);
+            let a32: Vec<f32> = a.iter().map(|&v| v as f32).collect();
+            let b32: Vec<f32> = b.iter().map(|&v| v as f32).collect();
+            let c32: Vec<f32> = c.iter().map(|&v| v as f32).collect();
+            let ab = gemm_f32(&a32, n, d, &b32, l);
+            let atc = at_b_f32(&a32, n, d, &c32, l);
+            let (ab64, atc64) = (a.dot(&b), a.t().dot(&c));
+            let tol = 1e-5 * (d.max(n) as f64).sqrt();
+            let err1 = ab
+                .iter()
+                .zip(ab64.iter())
+                .map(|(x, y)| (f64::from(*x) - y).abs())
+                .fold(0.0, f64::max);
+            let err2 = atc
+                .iter()
+                .zip(atc64.iter())
+                .map(|(x, y)| (f64::from(*x) - y).abs())
+                .fold(0.0, f64::max);
+            assert!(
+                err1 < tol && err2 < tol,
+                "{n} x {d} x {l}: {err1:e} {err2:e}"
+            );
+        }
     }
 
     /// `gemm_sym` equals the full product on sizes around its band width

@@ -21,15 +21,20 @@
 //!   its search until it gets there). With `knn_max = m`, only the m nearest
 //!   others count.
 //! - **`P^t`**: `P = D^(-1/2) A D^(1/2)` with `A` symmetric, so `P^t` comes
-//!   from `A^(t/2)` (sparse products on column blocks) and one half GEMM; with
-//!   landmarks from one symmetric eigendecomposition of the landmark operator's
-//!   symmetric form, computed beside the singular values for t (phate
-//!   multiplies dense matrices).
+//!   from `A^(t/2)` (sparse products on column blocks) and one half GEMM, in
+//!   f64; with landmarks from binary powers of the landmark operator's
+//!   symmetric form `S` (half GEMMs, computed beside the singular values for
+//!   t), in f32: `S` and its powers are entrywise nonnegative, so the
+//!   products' errors are small relative ones and the potential moves by
+//!   under 1e-5 (tested against f64). phate multiplies dense f64 matrices.
 //! - **t auto**: singular values of `P` (or of the landmark operator) from the
 //!   eigenvalues of `P P^T`, as phate's `svd`, so t is the same.
 //! - **Classic MDS**: as phate (PCA scores of the double-centred squared
-//!   distances, i.e. eigenvector x |eigenvalue|), by subspace iteration to
-//!   convergence instead of a 7-step randomized SVD.
+//!   distances, i.e. eigenvector x |eigenvalue|, by scikit-learn's randomized
+//!   SVD recipe: 10 extra vectors, 7 power iterations).
+//! - **PCA**: scikit-learn's randomized recipe; the range finder's products
+//!   run in f32 (the subspace error comes from the power iterations, not from
+//!   the rounding), `B = Q^T X` and the projection in f64.
 //! - **Metric MDS**: phate's SGD schedule with a ChaCha8 pair sampler (so not
 //!   bit-identical to numpy's; targets held in f32), or scikit-learn's SMACOF exactly.
 //! - **Non-metric MDS**: scikit-learn's non-metric SMACOF (isotonic

@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 
 /// Classic MDS as phate computes it (`phate.mds.classic`): square the
 /// distances, double-centre, and take scikit-learn's randomized PCA scores
-/// of that matrix, `U_k S_k` (top singular pairs by [`top_singular_pairs`],
+/// of that matrix, `U_k S_k` (top singular pairs by `linalg::top_singular_pairs`,
 /// the same recipe: 10 extra vectors, 7 power iterations).
 ///
 /// # Arguments

@@ -264,6 +264,12 @@ fn at_b_by_columns(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64
     out
 }
 
+/// Rows of `a` per task in [`gemm_f32`] and columns per task in
+/// [`at_b_f32`]: fixed, so the partition (and the bits) do not depend on the
+/// thread count.
+const F32_ROW_BLOCK: usize = 256;
+const F32_COLUMN_BLOCK: usize = 64;
+
 /// `a * b` in single precision (`a`: m x k, `b`: k x nb, row-major slices; the
 /// result m x nb), parallel over fixed row blocks of `a` (one sequential
 /// faer GEMM each).
@@ -272,7 +278,7 @@ pub(crate) fn gemm_f32(a: &[f32], m: usize, k: usize, b: &[f32], nb: usize) -> V
     if m == 0 || nb == 0 || k == 0 {
         return out;
     }
-    let rows = m.div_ceil(rayon::current_num_threads() * 4).max(16);
+    let rows = F32_ROW_BLOCK;
     out.par_chunks_mut(rows * nb)
         .zip(a.par_chunks(rows * k))
         .for_each(|(o, ab)| {
@@ -296,9 +302,7 @@ pub(crate) fn at_b_f32(a: &[f32], n: usize, d: usize, b: &[f32], l: usize) -> Ve
     if n == 0 || d == 0 || l == 0 {
         return out;
     }
-    let block = d
-        .div_ceil(rayon::current_num_threads() * 4)
-        .clamp(16, AT_B_COLUMN_BLOCK);
+    let block = F32_COLUMN_BLOCK;
     out.par_chunks_mut(block * l)
         .enumerate()
         .for_each(|(bi, o)| {
@@ -623,6 +627,29 @@ mod tests {
             })
         };
         let one = run(1);
+        // the single-precision products of PCA's range finder
+        let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let z32: Vec<f32> = gaussian(2000, 11, 6).iter().map(|&v| v as f32).collect();
+        let w32: Vec<f32> = gaussian(1000, 11, 7).iter().map(|&v| v as f32).collect();
+        let run32 = |threads: usize| {
+            pool(threads).install(|| {
+                (
+                    gemm_f32(&x32, 1000, 2000, &z32, 11),
+                    at_b_f32(&x32, 1000, 2000, &w32, 11),
+                )
+            })
+        };
+        let (p1, p3) = (run32(1), run32(3));
+        assert!(p1
+            .0
+            .iter()
+            .zip(&p3.0)
+            .all(|(u, v)| u.to_bits() == v.to_bits()));
+        assert!(p1
+            .1
+            .iter()
+            .zip(&p3.1)
+            .all(|(u, v)| u.to_bits() == v.to_bits()));
         // Rank-deficient columns: Cholesky QR refuses them, Householder QR runs.
         let mut deficient = gaussian(3000, 40, 5);
         for j in 20..40 {

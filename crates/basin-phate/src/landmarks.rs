@@ -8,9 +8,9 @@ use crate::linalg::{
     at_b, gaussian, gemm, orthonormalize, randomized_power_iterations, reorthogonalize,
     small_symmetric_eigen,
 };
+use crate::potential::unsymmetrize;
 use crate::sparse::{inv_sqrt, Csr};
-use ndarray::parallel::prelude::*;
-use ndarray::{s, Array2, Axis};
+use ndarray::{s, Array2};
 
 /// Landmark structures built from the kernel and a clustering.
 #[derive(Debug, Clone)]
@@ -59,7 +59,8 @@ impl Landmarks {
         let sym = f.mul_to_dense(&f.transpose());
         // normalize(pmn) normalize(pmn^T) = Da^(-1/2) S Da^(1/2): a scaling of
         // S rather than a second sparse product into a fresh dense matrix
-        let landmark_op = conjugate_by_degrees(&sym, &deg);
+        let mut landmark_op = sym.clone();
+        unsymmetrize(&mut landmark_op, &deg);
         Self {
             clusters,
             transitions: pnm,
@@ -92,20 +93,6 @@ impl Landmarks {
     pub fn transitions(&self) -> &Csr {
         &self.transitions
     }
-}
-
-/// `diag(d)^(-1/2) S diag(d)^(1/2)` (a zero row where `d` is not positive).
-fn conjugate_by_degrees(s: &Array2<f64>, d: &[f64]) -> Array2<f64> {
-    let sq: Vec<f64> = d.iter().map(|v| v.max(0.0).sqrt()).collect();
-    let mut out = s.clone();
-    out.axis_iter_mut(Axis(0))
-        .into_par_iter()
-        .enumerate()
-        .for_each(|(a, mut row)| {
-            let inv = if sq[a] > 0.0 { 1.0 / sq[a] } else { 0.0 };
-            row.iter_mut().zip(&sq).for_each(|(v, &sb)| *v *= inv * sb);
-        });
-    out
 }
 
 /// Top right singular vectors (rows of V^T as columns) of the symmetric

@@ -49,6 +49,19 @@ pub(crate) fn gemm(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>, bt: bool) -> 
     out
 }
 
+/// A row-major `rows x cols` view with row stride `stride` over `s`, as the
+/// transpose of a column-major view: faer 0.24's own
+/// `MatMut::from_row_major_slice_with_stride_mut` lays the view out
+/// column-major (faer-rs PR #267), so writing through it goes out of bounds.
+pub(crate) fn row_major_strided_mut<T>(
+    s: &mut [T],
+    rows: usize,
+    cols: usize,
+    stride: usize,
+) -> MatMut<'_, T> {
+    MatMut::from_column_major_slice_with_stride_mut(s, cols, rows, stride).transpose_mut()
+}
+
 /// Rows per task of [`gemm_sym`].
 const SYM_BAND: usize = 256;
 
@@ -101,11 +114,8 @@ where
             let r1 = r0 + nr;
             let lhs = MatRef::from_row_major_slice(&asl[r0 * k..r1 * k], nr, k);
             let rhs = MatRef::from_row_major_slice(&bsl[..r1 * k], r1, k);
-            // the band's first r1 columns, row-major with stride m, as the
-            // transpose of a column-major view (see `crate::tridiag` on
-            // faer 0.24's row-major strided constructor)
-            let dst =
-                MatMut::from_column_major_slice_with_stride_mut(rows, r1, nr, m).transpose_mut();
+            // the band's first r1 columns (row stride m)
+            let dst = row_major_strided_mut(rows, nr, r1, m);
             faer::linalg::matmul::matmul(dst, Accum::Replace, lhs, rhs.transpose(), one, Par::Seq);
         }
     });
@@ -241,25 +251,45 @@ const AT_B_COLUMN_BLOCK: usize = 128;
 /// [`at_b`] by blocks of `a`'s columns (standard-layout inputs).
 fn at_b_by_columns(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
     let (n, la, lb) = (a.nrows(), a.ncols(), b.ncols());
-    let mut out = Array2::<f64>::zeros((la, lb));
     let (Some(asl), Some(bsl)) = (a.as_slice(), b.as_slice()) else {
         return a.t().dot(&b);
     };
-    if n == 0 || lb == 0 {
+    let out = at_b_column_blocks(asl, n, la, bsl, lb, AT_B_COLUMN_BLOCK, 1.0);
+    Array2::from_shape_vec((la, lb), out).unwrap_or_else(|_| Array2::zeros((la, lb)))
+}
+
+/// `a^T b` on row-major slices (`a`: n x la, `b`: n x lb; the result la x lb)
+/// by fixed blocks of `block` columns of `a`, each one sequential product over
+/// every row, in parallel; for f64 or f32 (`one` is the type's 1).
+fn at_b_column_blocks<T>(
+    a: &[T],
+    n: usize,
+    la: usize,
+    b: &[T],
+    lb: usize,
+    block: usize,
+    one: T,
+) -> Vec<T>
+where
+    T: faer::traits::ComplexField + Copy + Default + Send + Sync,
+{
+    let mut out = vec![T::default(); la * lb];
+    if n == 0 || la == 0 || lb == 0 {
         return out;
     }
-    out.axis_chunks_iter_mut(Axis(0), AT_B_COLUMN_BLOCK)
-        .into_par_iter()
+    out.par_chunks_mut(block * lb)
         .enumerate()
-        .for_each(|(bi, mut o)| {
-            let c0 = bi * AT_B_COLUMN_BLOCK;
-            let width = o.nrows();
-            if let Some(os) = o.as_slice_mut() {
-                let fa = MatRef::from_row_major_slice_with_stride(&asl[c0..], n, width, la);
-                let fb = MatRef::from_row_major_slice(bsl, n, lb);
-                let fo = MatMut::from_row_major_slice_mut(os, width, lb);
-                faer::linalg::matmul::matmul(fo, Accum::Replace, fa.transpose(), fb, 1.0, Par::Seq);
-            }
+        .for_each(|(bi, o)| {
+            let c0 = bi * block;
+            let width = o.len() / lb;
+            faer::linalg::matmul::matmul(
+                MatMut::from_row_major_slice_mut(o, width, lb),
+                Accum::Replace,
+                MatRef::from_row_major_slice_with_stride(&a[c0..], n, width, la).transpose(),
+                MatRef::from_row_major_slice(b, n, lb),
+                one,
+                Par::Seq,
+            );
         });
     out
 }
@@ -298,26 +328,7 @@ pub(crate) fn gemm_f32(a: &[f32], m: usize, k: usize, b: &[f32], nb: usize) -> V
 /// `a^T * b` in single precision (`a`: n x d, `b`: n x l, row-major slices;
 /// the result d x l), parallel over fixed blocks of `a`'s columns.
 pub(crate) fn at_b_f32(a: &[f32], n: usize, d: usize, b: &[f32], l: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; d * l];
-    if n == 0 || d == 0 || l == 0 {
-        return out;
-    }
-    let block = F32_COLUMN_BLOCK;
-    out.par_chunks_mut(block * l)
-        .enumerate()
-        .for_each(|(bi, o)| {
-            let c0 = bi * block;
-            let width = o.len() / l;
-            faer::linalg::matmul::matmul(
-                MatMut::from_row_major_slice_mut(o, width, l),
-                Accum::Replace,
-                MatRef::from_row_major_slice_with_stride(&a[c0..], n, width, d).transpose(),
-                MatRef::from_row_major_slice(b, n, l),
-                1.0f32,
-                Par::Seq,
-            );
-        });
-    out
+    at_b_column_blocks(a, n, d, b, l, F32_COLUMN_BLOCK, 1.0f32)
 }
 
 /// `a * b^T` in single precision, single-threaded: `a` is m x k and `b` is

@@ -465,8 +465,8 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
                     )
                 };
                 // Gather the targets first: a tight loop of independent loads
-                // keeps many cache misses in flight (the matrix is 4 n^2 bytes,
-                // the reads random).
+                // keeps many cache misses in flight (the packed targets are 2 n^2
+                // bytes, the reads random).
                 tg.clear();
                 let count = dw.len() / 2;
                 tg.extend((0..count).map(|p| {

@@ -18,9 +18,11 @@ use crate::sparse::Csr;
 use ndarray::parallel::prelude::*;
 use ndarray::{Array2, Axis};
 
-/// `diag(d)^(-1/2) M diag(d)^(1/2)` in place.
-fn unsymmetrize(m: &mut Array2<f64>, d: &[f64]) {
-    let sq: Vec<f64> = d.iter().map(|v| v.sqrt()).collect();
+/// `diag(d)^(-1/2) M diag(d)^(1/2)` in place (a zero row where `d` is not
+/// positive): a power of a symmetric form back to the diffusion operator's,
+/// and the landmark operator from its symmetric form.
+pub(crate) fn unsymmetrize(m: &mut Array2<f64>, d: &[f64]) {
+    let sq: Vec<f64> = d.iter().map(|v| v.max(0.0).sqrt()).collect();
     m.axis_iter_mut(Axis(0))
         .into_par_iter()
         .enumerate()

@@ -16,6 +16,7 @@
 //! number of threads.
 
 use crate::errors::PhateError;
+use crate::linalg::row_major_strided_mut;
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
@@ -267,17 +268,8 @@ fn update_trailing(w: &mut [f64], n: usize, top: usize, v: &[f64], t: &[f64], r:
             let p1 = p0 + rows;
             let lhs = MatRef::from_row_major_slice(&wv[p0 * 2 * r..p1 * 2 * r], rows, 2 * r);
             let rhs = MatRef::from_row_major_slice(&vw[..p1 * 2 * r], p1, 2 * r);
-            // rows p0..p1, columns ..p1 of A22, row-major with stride n, as
-            // the transpose of a column-major view (faer 0.24's row-major
-            // strided constructor `MatMut::from_row_major_slice_with_stride_mut`
-            // lays the view out column-major, faer-rs PR #267)
-            let dst = MatMut::from_column_major_slice_with_stride_mut(
-                &mut rows_slice[top..],
-                p1,
-                rows,
-                n,
-            )
-            .transpose_mut();
+            // rows p0..p1, columns ..p1 of A22 (row stride n)
+            let dst = row_major_strided_mut(&mut rows_slice[top..], rows, p1, n);
             matmul(dst, Accum::Add, lhs, rhs.transpose(), -1.0);
         });
 }

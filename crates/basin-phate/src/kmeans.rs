@@ -19,7 +19,7 @@
 //! Distances are single precision (GEMM); ties may break differently from f64,
 //! which k-means does not care about.
 
-use crate::linalg::{gemm_f32, gemm_f32_seq};
+use crate::linalg::{gemm_f32, gemm_f32_seq, gemm_f32_seq_into};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -70,18 +70,23 @@ fn assign(rows: &Rows32, centres: &Rows32) -> (Vec<usize>, Vec<f32>) {
     let block = 128usize;
     let parts: Vec<(Vec<usize>, Vec<f32>)> = (0..n.div_ceil(block))
         .into_par_iter()
-        .map(|b| {
-            let (r0, r1) = (b * block, ((b + 1) * block).min(n));
-            let mut g = gemm_f32_seq(&rows.x[r0 * d..r1 * d], r1 - r0, &centres.x, k, d);
-            let mut labels = Vec::with_capacity(r1 - r0);
-            let mut dist = Vec::with_capacity(r1 - r0);
-            for (r, gr) in g.chunks_exact_mut(k.max(1)).enumerate() {
-                let (arg, best) = nearest_centre(gr, &centres.norms);
-                labels.push(arg);
-                dist.push((best + rows.norms[r0 + r]).max(0.0));
-            }
-            (labels, dist)
-        })
+        // one buffer of dot products per rayon job, not a fresh megabyte per block
+        .map_init(
+            || vec![0.0f32; block * k],
+            |buf, b| {
+                let (r0, r1) = (b * block, ((b + 1) * block).min(n));
+                let g = &mut buf[..(r1 - r0) * k];
+                gemm_f32_seq_into(g, &rows.x[r0 * d..r1 * d], r1 - r0, &centres.x, k, d);
+                let mut labels = Vec::with_capacity(r1 - r0);
+                let mut dist = Vec::with_capacity(r1 - r0);
+                for (r, gr) in g.chunks_exact_mut(k.max(1)).enumerate() {
+                    let (arg, best) = nearest_centre(gr, &centres.norms);
+                    labels.push(arg);
+                    dist.push((best + rows.norms[r0 + r]).max(0.0));
+                }
+                (labels, dist)
+            },
+        )
         .collect();
     let mut labels = Vec::with_capacity(n);
     let mut dist = Vec::with_capacity(n);

@@ -17,7 +17,7 @@
 use crate::distance::Metric;
 use crate::hyperparams::Distance;
 use crate::kdtree::KdTree;
-use crate::linalg::gemm_f32_seq;
+use crate::linalg::gemm_f32_seq_into;
 use ndarray::parallel::prelude::*;
 use ndarray::{s, Array2, ArrayView1, ArrayView2, Axis};
 
@@ -289,10 +289,20 @@ impl BruteF32 {
             cap: need.cap,
             cosine: self.cosine,
         };
+        // one tile of dot products, reused tile after tile
+        let mut tile_dots = vec![0.0f32; rows * tile.min(self.n)];
         let mut c0 = 0;
         while c0 < self.n {
             let c1 = (c0 + tile).min(self.n);
-            let g = gemm_f32_seq(qb, rows, &self.x[c0 * self.d..c1 * self.d], c1 - c0, self.d);
+            let g = &mut tile_dots[..rows * (c1 - c0)];
+            gemm_f32_seq_into(
+                g,
+                qb,
+                rows,
+                &self.x[c0 * self.d..c1 * self.d],
+                c1 - c0,
+                self.d,
+            );
             let (xn, xs) = (&self.norms[c0..c1], &self.slack[c0..c1]);
             for r in 0..rows {
                 let grow = &g[r * (c1 - c0)..(r + 1) * (c1 - c0)];

@@ -335,14 +335,33 @@ pub(crate) fn at_b_f32(a: &[f32], n: usize, d: usize, b: &[f32], l: usize) -> Ve
 /// nb x k, both row-major slices; the result is m x nb, row-major.
 pub(crate) fn gemm_f32_seq(a: &[f32], m: usize, b: &[f32], nb: usize, k: usize) -> Vec<f32> {
     let mut out = vec![0.0f32; m * nb];
-    if m == 0 || nb == 0 || k == 0 {
-        return out;
+    gemm_f32_seq_into(&mut out, a, m, b, nb, k);
+    out
+}
+
+/// [`gemm_f32_seq`] into `out` (its first m x nb values are overwritten): for
+/// loops that would otherwise allocate, zero and fault in a fresh megabyte per
+/// tile.
+pub(crate) fn gemm_f32_seq_into(
+    out: &mut [f32],
+    a: &[f32],
+    m: usize,
+    b: &[f32],
+    nb: usize,
+    k: usize,
+) {
+    let out = &mut out[..m * nb];
+    if m == 0 || nb == 0 {
+        return;
+    }
+    if k == 0 {
+        out.fill(0.0);
+        return;
     }
     let fa = MatRef::from_row_major_slice(a, m, k);
     let fb = MatRef::from_row_major_slice(b, nb, k).transpose();
-    let fo = MatMut::from_row_major_slice_mut(&mut out, m, nb);
+    let fo = MatMut::from_row_major_slice_mut(out, m, nb);
     faer::linalg::matmul::matmul(fo, Accum::Replace, fa, fb, 1.0f32, Par::Seq);
-    out
 }
 
 /// Orthonormalises the columns of `q` in place: Cholesky QR twice (two

@@ -84,12 +84,13 @@ impl PhateGraph {
 
     /// t from the entropy knee and `P^t`. With landmarks, the singular values
     /// (one dense symmetric eigenproblem, [`crate::tridiag`]) and the binary
-    /// powers of the operator up to `S^32` (half GEMMs in f32, see
+    /// powers of the operator up to `S^16` (half GEMMs in f32, see
     /// [`BinaryPowers`]; more if t needs them) are independent, so they run
     /// side by side (the powers fill the eigensolver's single-threaded
-    /// phases: up to `S^32` cost nothing at t = 20 and saved 0.15 s at
-    /// t = 53, n = 10,000); the powers that t needs are then multiplied
-    /// together.
+    /// phases); the powers that t needs are then multiplied together. Since
+    /// the spectrum runs in f32 too, `S^32` no longer fits beside it: up to
+    /// `S^16` the stage took 0.55 s against 0.64 s at 20,000 (t = 20), and
+    /// was no slower at t = 53 or 64 (medians of 5 alternating runs).
     fn choose_t_and_power(&self, t: T, t_max: usize) -> Result<TAndPower, PhateError> {
         let t = match t {
             T::Fixed(t) => return Ok((t, None, self.diffusion_power(t, None))),
@@ -100,7 +101,7 @@ impl PhateGraph {
             (Some(l), None) => {
                 let (sv, pows) = rayon::join(
                     || self.compute_singular_values(),
-                    || BinaryPowers::new(&l.sym, 32),
+                    || BinaryPowers::new(&l.sym, 16),
                 );
                 let sv = sv?;
                 (

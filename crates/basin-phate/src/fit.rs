@@ -173,9 +173,9 @@ fn run_in_pool<R: Send>(
 /// Stage timings on stderr when `BASIN_PHATE_TIMING` is set (benchmarks only):
 /// wall time and the process's CPU time (from /proc, so a loaded machine
 /// shows as CPU well below threads x wall).
-struct Stopwatch(Option<std::cell::Cell<(std::time::Instant, f64)>>);
+pub(crate) struct Stopwatch(Option<std::cell::Cell<(std::time::Instant, f64)>>);
 
-pub(crate) fn process_cpu_seconds() -> f64 {
+fn process_cpu_seconds() -> f64 {
     // utime + stime, fields 14 and 15 of /proc/self/stat, in clock ticks (100 Hz)
     std::fs::read_to_string("/proc/self/stat")
         .ok()
@@ -188,14 +188,14 @@ pub(crate) fn process_cpu_seconds() -> f64 {
 }
 
 impl Stopwatch {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self(
             std::env::var_os("BASIN_PHATE_TIMING")
                 .map(|_| std::cell::Cell::new((std::time::Instant::now(), process_cpu_seconds()))),
         )
     }
 
-    fn lap(&self, stage: &str) {
+    pub(crate) fn lap(&self, stage: &str) {
         if let Some(c) = &self.0 {
             let (now, cpu) = (std::time::Instant::now(), process_cpu_seconds());
             let (t0, c0) = c.get();

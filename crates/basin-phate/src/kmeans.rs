@@ -298,11 +298,12 @@ fn kmeans_plusplus(
     centres
 }
 
-/// Cluster labels of the rows of `x` (n x d, row-major f64) into at most `k`
-/// clusters; see the module docs.
-pub(crate) fn minibatch_kmeans(x: &[f64], n: usize, d: usize, k: usize, seed: u64) -> Vec<usize> {
+/// Cluster labels of the rows of `x` (n x d, row-major, single precision)
+/// into at most `k` clusters; see the module docs.
+pub(crate) fn minibatch_kmeans(x: Vec<f32>, n: usize, d: usize, k: usize, seed: u64) -> Vec<usize> {
+    debug_assert_eq!(x.len(), n * d);
     let k = k.min(n);
-    let all = Rows32::from_f32(x.iter().map(|&v| v as f32).collect(), d);
+    let all = Rows32::from_f32(x, d);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let init_size = (3 * k).min(n);
     let init_idx: Vec<usize> = if init_size < n {
@@ -420,7 +421,8 @@ mod tests {
                 [c + h, c - h, h * 0.5]
             })
             .collect();
-        let labels = minibatch_kmeans(&x, n, 3, 3, 1);
+        let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        let labels = minibatch_kmeans(x32, n, 3, 3, 1);
         for i in 0..n {
             assert_eq!(labels[i], labels[i % 3], "row {i}");
         }

@@ -3,6 +3,7 @@
 //! `normalize(pmn) * normalize(pmn^T)` and `normalize(pmn^T)` carries any
 //! landmark-level result back to every point. Nothing here is n x n dense.
 
+use crate::fit::Stopwatch;
 use crate::kmeans::minibatch_kmeans;
 use crate::linalg::{
     at_b, gaussian, gemm, orthonormalize, randomized_power_iterations, reorthogonalize,
@@ -135,41 +136,22 @@ pub(crate) fn spectral_landmarks(
     n_svd: usize,
     seed: u64,
 ) -> Landmarks {
-    let (diff_aff, _) = kernel.sym_normalized();
-    let timing = std::env::var_os("BASIN_PHATE_TIMING").is_some();
-    let clock = std::time::Instant::now();
-    let cpu0 = crate::fit::process_cpu_seconds();
-    let v = spectral_vectors(&diff_aff, n_svd, seed);
-    let feats = diff_op.mul_dense(v.view());
-    if timing {
-        eprintln!(
-            "basin-phate:   spectral vectors: {:.3} s wall, {:.2} s cpu",
-            clock.elapsed().as_secs_f64(),
-            crate::fit::process_cpu_seconds() - cpu0
-        );
-    }
-    let feats = feats.as_standard_layout();
-    let labels = minibatch_kmeans(
-        feats.as_slice().unwrap_or(&[]),
-        feats.nrows(),
-        feats.ncols(),
-        n_landmark,
-        seed.wrapping_add(1),
-    );
-    if timing {
-        eprintln!(
-            "basin-phate:   k-means: {:.3} s wall, {:.2} s cpu",
-            clock.elapsed().as_secs_f64(),
-            crate::fit::process_cpu_seconds() - cpu0
-        );
-    }
+    let clock = Stopwatch::new();
+    // P V in single precision for k-means; the affinity, V and the f64
+    // product go out of scope first, so they are not resident beside
+    // k-means' own tables
+    let (feats, rows, cols) = {
+        let (diff_aff, _) = kernel.sym_normalized();
+        let v = spectral_vectors(&diff_aff, n_svd, seed);
+        drop(diff_aff);
+        let feats = diff_op.mul_dense(v.view());
+        let f32s: Vec<f32> = feats.iter().map(|&x| x as f32).collect();
+        (f32s, feats.nrows(), feats.ncols())
+    };
+    clock.lap("  spectral vectors");
+    let labels = minibatch_kmeans(feats, rows, cols, n_landmark, seed.wrapping_add(1));
+    clock.lap("  k-means");
     let l = Landmarks::from_clusters(kernel, &labels);
-    if timing {
-        eprintln!(
-            "basin-phate:   landmark operator: {:.3} s wall, {:.2} s cpu",
-            clock.elapsed().as_secs_f64(),
-            crate::fit::process_cpu_seconds() - cpu0
-        );
-    }
+    clock.lap("  landmark operator");
     l
 }

@@ -3,6 +3,7 @@
 
 use crate::distance::pairwise;
 use crate::hyperparams::Distance;
+use crate::total_order::TotalF64;
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 use std::cmp::Reverse;
@@ -39,8 +40,8 @@ pub fn demap(data: ArrayView2<'_, f64>, embedding: ArrayView2<'_, f64>, k: usize
             let mut dist = vec![f64::INFINITY; n];
             dist[s] = 0.0;
             let mut heap = BinaryHeap::new();
-            heap.push(Reverse((OrdF(0.0), s)));
-            while let Some(Reverse((OrdF(du), u))) = heap.pop() {
+            heap.push(Reverse((TotalF64(0.0), s)));
+            while let Some(Reverse((TotalF64(du), u))) = heap.pop() {
                 if du > dist[u] {
                     continue;
                 }
@@ -48,7 +49,7 @@ pub fn demap(data: ArrayView2<'_, f64>, embedding: ArrayView2<'_, f64>, k: usize
                     let nd = du + w;
                     if nd < dist[v] {
                         dist[v] = nd;
-                        heap.push(Reverse((OrdF(nd), v)));
+                        heap.push(Reverse((TotalF64(nd), v)));
                     }
                 }
             }
@@ -65,20 +66,6 @@ pub fn demap(data: ArrayView2<'_, f64>, embedding: ArrayView2<'_, f64>, k: usize
         }
     }
     spearman(&a, &b)
-}
-
-#[derive(PartialEq, Clone, Copy)]
-struct OrdF(f64);
-impl Eq for OrdF {}
-impl PartialOrd for OrdF {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for OrdF {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&o.0)
-    }
 }
 
 /// Average ranks (ties share their mean rank), as scipy's `rankdata`.

@@ -10,6 +10,7 @@
 use crate::distance::exact_distance;
 use crate::hyperparams::Distance;
 use crate::knn::Need;
+use crate::total_order::TotalF64;
 use ndarray::{ArrayView1, ArrayView2};
 use std::collections::BinaryHeap;
 
@@ -39,23 +40,8 @@ pub(crate) struct KdTree<'a> {
     nodes: Vec<Node>,
 }
 
-/// Max-heap entry: powered distance, row.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Far(f64, usize);
-
-impl Eq for Far {}
-
-impl PartialOrd for Far {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Far {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
-    }
-}
+/// Max-heap entry: powered distance, then row (ties broken by row).
+type Far = (TotalF64, usize);
 
 impl<'a> KdTree<'a> {
     /// Builds the tree on the rows of `x` (euclidean or Minkowski `distance`).
@@ -193,21 +179,21 @@ impl<'a> KdTree<'a> {
             let mut visit = |hit: Option<(usize, f64)>| -> f64 {
                 if let Some((i, dp)) = hit {
                     if heap.len() < keep {
-                        heap.push(Far(dp, i));
-                    } else if heap.peek().is_some_and(|top| dp < top.0) {
+                        heap.push((TotalF64(dp), i));
+                    } else if heap.peek().is_some_and(|top| dp < top.0 .0) {
                         heap.pop();
-                        heap.push(Far(dp, i));
+                        heap.push((TotalF64(dp), i));
                     }
                 }
                 if heap.len() < keep {
                     f64::INFINITY
                 } else {
-                    heap.peek().map_or(f64::INFINITY, |t| t.0)
+                    heap.peek().map_or(f64::INFINITY, |t| t.0 .0)
                 }
             };
             self.walk(0, q, 0.0, &mut offsets, &mut visit);
         }
-        let mut near: Vec<f64> = heap.into_iter().map(|f| f.0).collect();
+        let mut near: Vec<f64> = heap.into_iter().map(|f| f.0 .0).collect();
         near.sort_by(f64::total_cmp);
         // 2. everything within the radius (powered); generous by 1e-9 so the
         //    kernel's own threshold test decides at the boundary

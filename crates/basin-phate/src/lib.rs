@@ -80,6 +80,7 @@ mod mds;
 mod pca;
 mod potential;
 mod sparse;
+mod total_order;
 mod tridiag;
 mod vne;
 

@@ -171,7 +171,7 @@ impl<'a> KdTree<'a> {
     /// The rows a kernel row needs (see [`Need`]), with exact distances.
     pub(crate) fn candidates(&self, q: ArrayView1<'_, f64>, need: &Need) -> Vec<(usize, f64)> {
         let n = self.x.nrows();
-        let keep = need.cap.map_or(need.k + 1, |c| c.max(need.k + 1)).min(n);
+        let keep = need.nearest_kept().min(n);
         let mut offsets = vec![0.0; self.x.ncols()];
         // 1. the `keep` nearest
         let mut heap: BinaryHeap<Far> = BinaryHeap::with_capacity(keep + 1);

@@ -66,6 +66,14 @@ pub(crate) struct Need {
     pub(crate) factor: f64,
 }
 
+impl Need {
+    /// How many nearest a search must hold at once: the bandwidth neighbour
+    /// and everything before it, or the cap when it is larger.
+    pub(crate) fn nearest_kept(&self) -> usize {
+        self.cap.map_or(self.k + 1, |c| c.max(self.k + 1))
+    }
+}
+
 /// Candidates (column, exact distance) of every query row: a superset of what
 /// the kernel keeps, always containing the true k + 1 nearest (and the cap nearest).
 pub(crate) fn candidates(
@@ -278,7 +286,7 @@ impl BruteF32 {
         };
         // f32 rounding of the multiplier, the product and the sum below must not shrink the radius
         let mult = (mult * (1.0 + 16.0 * U32)) as f32;
-        let keep = need.cap.map_or(need.k + 1, |c| c.max(need.k + 1));
+        let keep = need.nearest_kept();
         let mut tops: Vec<TopK> = (0..rows).map(|_| TopK::new(keep)).collect();
         let mut thr = vec![f32::INFINITY; rows];
         let mut cand: Vec<Vec<(usize, f32)>> = vec![Vec::new(); rows];

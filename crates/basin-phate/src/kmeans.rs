@@ -19,7 +19,7 @@
 //! Distances are single precision (GEMM); ties may break differently from f64,
 //! which k-means does not care about.
 
-use crate::linalg::{gemm_f32, gemm_f32_seq, gemm_f32_seq_into};
+use crate::linalg::{gemm_f32_seq, gemm_f32_seq_into};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -172,6 +172,9 @@ fn potential_with(closest: &[f32], dist: &[f32]) -> f64 {
 /// samples of up to 8,192 rows, so up to 2,730 landmarks).
 const SEED_TABLE_MAX_BYTES: usize = 256 << 20;
 
+/// Sample rows per task when the table is built.
+const SEED_TABLE_ROW_BLOCK: usize = 256;
+
 /// Squared distances from k-means++ candidates to every row of the sample.
 enum SampleDistances<'a> {
     /// All pairs, one f32 GEMM up front (row-major n x n).
@@ -187,20 +190,22 @@ impl<'a> SampleDistances<'a> {
         if n.saturating_mul(n).saturating_mul(4) > max_bytes {
             return Self::Streamed(x);
         }
-        // X X^T as a full GEMM against X^T: a symmetric product would halve
-        // its flops but then mirror 4 n^2 bytes, which costs more here
-        let d = x.d;
-        let mut xt = vec![0.0f32; n * d];
-        for (i, row) in x.x.chunks_exact(d.max(1)).enumerate() {
-            for (j, &v) in row.iter().enumerate() {
-                xt[j * n + i] = v;
-            }
-        }
-        let mut table = gemm_f32(&x.x, n, d, &xt, n);
+        // X X^T in full, by blocks of rows in parallel, each block's dot
+        // products (the streamed path's GEMM) turned into squared distances
+        // while in cache: a symmetric product would halve the flops but then
+        // mirror 4 n^2 bytes, which costs more here
+        let (d, block) = (x.d, SEED_TABLE_ROW_BLOCK);
+        let mut table = vec![0.0f32; n * n];
         table
-            .par_chunks_mut(n.max(1))
-            .zip(&x.norms)
-            .for_each(|(row, &own)| squared_distances(row, &x.norms, own));
+            .par_chunks_mut(block * n)
+            .enumerate()
+            .for_each(|(b, rows)| {
+                let (r0, r1) = (b * block, b * block + rows.len() / n);
+                gemm_f32_seq_into(rows, &x.x[r0 * d..r1 * d], r1 - r0, &x.x, n, d);
+                for (row, &own) in rows.chunks_exact_mut(n).zip(&x.norms[r0..r1]) {
+                    squared_distances(row, &x.norms, own);
+                }
+            });
         Self::Table { table, n }
     }
 

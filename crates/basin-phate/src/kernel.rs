@@ -60,6 +60,7 @@ impl KernelSpec {
 
 /// Row-wise affinities of `queries` (prepared rows) to the fitted rows of `metric`,
 /// from the exact neighbour search `method` (see [`crate::knn`]).
+/// `self_included`: the queries are the fitted rows themselves (`metric.x`).
 pub(crate) fn affinity_rows(
     metric: &Metric<'_>,
     queries: ArrayView2<'_, f64>,
@@ -76,7 +77,8 @@ pub(crate) fn affinity_rows(
         cap: spec.knn_max.map(|m| if self_included { m + 1 } else { m }),
         factor: spec.radius_factor(),
     };
-    candidates(metric, queries, &need, method)
+    debug_assert!(!self_included || queries.dim() == metric.x.dim());
+    candidates(metric, queries, &need, method, self_included)
         .into_par_iter()
         .map(|cand| spec.row_affinities(cand, self_included).1)
         .collect()

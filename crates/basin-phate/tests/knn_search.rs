@@ -78,40 +78,41 @@ proptest! {
 }
 
 /// Cosine: the f32-GEMM brute force finds the same neighbours as the exact
-/// cosine distances of a precomputed matrix.
+/// cosine distances of a precomputed matrix, in one tile and in several.
 #[test]
 fn cosine_brute_matches_precomputed() {
-    // well-spread directions at norms from 1e-3 to 1e3 (cosine ignores the norm)
-    let base = awkward(150, 5, 3, 0.0);
-    let x = Array2::from_shape_fn((150, 5), |(i, j)| {
-        base[[(i * 37) % 150, j]] * 10f64.powi((i % 7) as i32 - 3)
-    });
-    let p = Phate::params().knn(5).distance(Distance::Cosine);
-    let brute = kernel(&p, &x);
-    let n = x.nrows();
-    let unit: Vec<Vec<f64>> = x
-        .rows()
-        .into_iter()
-        .map(|r| {
-            let nr = r.dot(&r).sqrt();
-            r.iter().map(|v| v / nr).collect()
-        })
-        .collect();
-    let dm = Array2::from_shape_fn((n, n), |(i, j)| {
-        if i == j {
-            0.0
-        } else {
-            (1.0 - unit[i]
-                .iter()
-                .zip(&unit[j])
-                .map(|(a, b)| a * b)
-                .sum::<f64>())
-            .clamp(0.0, 2.0)
-        }
-    });
-    let pre = kernel(&Phate::params().knn(5).distance(Distance::Precomputed), &dm);
-    let diff = max_abs_diff(&brute, &pre);
-    assert!(diff <= 1e-9, "cosine brute vs precomputed {diff}");
+    for n in [150, 600] {
+        // well-spread directions at norms from 1e-3 to 1e3 (cosine ignores the norm)
+        let base = awkward(n, 5, 3, 0.0);
+        let x = Array2::from_shape_fn((n, 5), |(i, j)| {
+            base[[(i * 37) % n, j]] * 10f64.powi((i % 7) as i32 - 3)
+        });
+        let p = Phate::params().knn(5).distance(Distance::Cosine);
+        let brute = kernel(&p, &x);
+        let unit: Vec<Vec<f64>> = x
+            .rows()
+            .into_iter()
+            .map(|r| {
+                let nr = r.dot(&r).sqrt();
+                r.iter().map(|v| v / nr).collect()
+            })
+            .collect();
+        let dm = Array2::from_shape_fn((n, n), |(i, j)| {
+            if i == j {
+                0.0
+            } else {
+                (1.0 - unit[i]
+                    .iter()
+                    .zip(&unit[j])
+                    .map(|(a, b)| a * b)
+                    .sum::<f64>())
+                .clamp(0.0, 2.0)
+            }
+        });
+        let pre = kernel(&Phate::params().knn(5).distance(Distance::Precomputed), &dm);
+        let diff = max_abs_diff(&brute, &pre);
+        assert!(diff <= 1e-9, "n = {n}: cosine brute vs precomputed {diff}");
+    }
 }
 
 /// Large low-dimensional input: `Auto` picks the tree, and it matches brute force.
@@ -121,4 +122,35 @@ fn auto_uses_tree_and_agrees() {
     let auto = kernel(&Phate::params(), &x);
     let brute = kernel(&Phate::params().knn_search(KnnSearch::BruteForce), &x);
     assert!(max_abs_diff(&auto, &brute) <= 1e-12);
+}
+
+/// The brute force searches the fitted rows through square tiles of 256 and
+/// scans each off-diagonal tile twice (rows, then columns): inputs of several
+/// tiles and a partial last one, shuffled so that neighbours fall in
+/// different tiles, give the direct scan's kernel (with and without a cap,
+/// with a large offset).
+#[test]
+fn multi_tile_self_search_matches_direct() {
+    for (n, seed, offset, cap) in [
+        (700, 1, 0.0, None),
+        (600, 2, 1e6, Some(3)),
+        (1030, 3, 0.0, Some(1)),
+    ] {
+        let raw = awkward(n, 6, seed, offset);
+        let x = Array2::from_shape_fn(raw.dim(), |(i, j)| raw[[(i * 389) % n, j]]);
+        let base = Phate::params().knn(5).knn_max(cap.map(|c| 5 + c));
+        let brute = kernel(&base.clone().knn_search(KnnSearch::BruteForce), &x);
+        let direct = kernel(
+            &base
+                .distance(Distance::Minkowski(2.0))
+                .knn_search(KnnSearch::BruteForce),
+            &x,
+        );
+        let diff = max_abs_diff(&brute, &direct);
+        assert!(diff <= 1e-12, "n = {n}: brute vs direct {diff}");
+        assert_eq!(
+            brute.iter().filter(|v| **v != 0.0).count(),
+            direct.iter().filter(|v| **v != 0.0).count()
+        );
+    }
 }

@@ -88,6 +88,18 @@ pub(crate) fn sym_product<T>(asl: &[T], bsl: &[T], m: usize, k: usize, one: T) -
 where
     T: faer::traits::ComplexField + Copy + Default + Send + Sync,
 {
+    let mut out = sym_product_lower(asl, bsl, m, k, one);
+    mirror_lower(&mut out, m);
+    out
+}
+
+/// [`sym_product`] with only the lower triangle (diagonal included) filled
+/// in, for a caller that transforms it before mirroring (see
+/// [`mirror_lower`]); the upper triangle holds zeros or partial values.
+pub(crate) fn sym_product_lower<T>(asl: &[T], bsl: &[T], m: usize, k: usize, one: T) -> Vec<T>
+where
+    T: faer::traits::ComplexField + Copy + Default + Send + Sync,
+{
     let mut out = vec![T::default(); m * m];
     if m == 0 {
         return out;
@@ -119,14 +131,13 @@ where
             faer::linalg::matmul::matmul(dst, Accum::Replace, lhs, rhs.transpose(), one, Par::Seq);
         }
     });
-    mirror_lower(&mut out, m);
     out
 }
 
 /// Upper triangle of the row-major `m x m` matrix from its lower triangle, by
 /// tiles so both sides stay in cache; row bands in parallel, each reading the
 /// lower triangle below it from a copy of that tile column.
-fn mirror_lower<T: Copy + Send + Sync>(out: &mut [T], m: usize) {
+pub(crate) fn mirror_lower<T: Copy + Send + Sync>(out: &mut [T], m: usize) {
     let tile = 64usize;
     let nt = m.div_ceil(tile);
     // transposed copies of the tiles below the diagonal, gathered in parallel

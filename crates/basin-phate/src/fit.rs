@@ -9,10 +9,11 @@ use crate::knn::SearchMethod;
 use crate::landmarks::{spectral_landmarks, Landmarks};
 use crate::mds::{classic_mds, procrustes, sgd_mds, smacof, smacof_nonmetric};
 use crate::pca::Pca;
-use crate::potential::{potential, power_sparse, BinaryPowers};
+use crate::potential::{potential, power_sparse, BinaryPowers, SpeculativePowers};
 use crate::sparse::Csr;
 use crate::vne::{
-    find_knee_point, singular_values_dense, singular_values_sparse, von_neumann_entropy,
+    find_knee_point, singular_values_dense, singular_values_sparse, singular_values_sparse_beside,
+    von_neumann_entropy,
 };
 use ndarray::{Array2, ArrayView2};
 use std::sync::{Arc, OnceLock};
@@ -73,13 +74,22 @@ impl PhateGraph {
     /// `P^t` (or the landmark operator to the t), see [`crate::potential`]:
     /// sparse powers of the symmetric form on the exact path, binary powers of
     /// the landmark operator's symmetric form (`pows`, when already computed).
-    fn diffusion_power(&self, t: usize, pows: Option<BinaryPowers>) -> Array2<f64> {
+    fn diffusion_power(&self, t: usize, ahead: PowersAhead) -> Array2<f64> {
         if let Some(l) = &self.landmarks {
-            let pows = pows.unwrap_or_else(|| BinaryPowers::new(&l.sym, 1));
+            let pows = match ahead {
+                PowersAhead::Landmark(p) => p,
+                _ => BinaryPowers::new(&l.sym, 1),
+            };
             return pows.power(t, &l.deg);
         }
-        let (a, d) = self.kernel.sym_normalized();
-        power_sparse(&a, &d, t)
+        let (a, d, ahead) = match ahead {
+            PowersAhead::Sparse(a, d, p) => (a, d, p),
+            _ => {
+                let (a, d) = self.kernel.sym_normalized();
+                (a, d, SpeculativePowers::default())
+            }
+        };
+        power_sparse(&a, &d, t, ahead)
     }
 
     /// t from the entropy knee and `P^t`. With landmarks, the singular values
@@ -93,7 +103,7 @@ impl PhateGraph {
     /// was no slower at t = 53 or 64 (medians of 5 alternating runs).
     fn choose_t_and_power(&self, t: T, t_max: usize) -> Result<TAndPower, PhateError> {
         let t = match t {
-            T::Fixed(t) => return Ok((t, None, self.diffusion_power(t, None))),
+            T::Fixed(t) => return Ok((t, None, self.diffusion_power(t, PowersAhead::None))),
             T::Auto => t,
         };
         debug_assert_eq!(t, T::Auto);
@@ -106,10 +116,21 @@ impl PhateGraph {
                 let sv = sv?;
                 (
                     self.singular_values.get_or_init(|| sv).as_slice(),
-                    Some(pows),
+                    PowersAhead::Landmark(pows),
                 )
             }
-            _ => (self.spectrum()?, None),
+            (None, None) => {
+                let (a, d) = self.kernel.sym_normalized();
+                let (sv, ahead) = singular_values_sparse_beside(&self.diff_op, |done| {
+                    SpeculativePowers::compute(&a, done)
+                });
+                let sv = sv?;
+                (
+                    self.singular_values.get_or_init(|| sv).as_slice(),
+                    PowersAhead::Sparse(a, d, ahead),
+                )
+            }
+            _ => (self.spectrum()?, PowersAhead::None),
         };
         let h = von_neumann_entropy(sv, t_max);
         let t = find_knee_point(&h)?;
@@ -130,6 +151,16 @@ impl PhateGraph {
         let s = self.compute_singular_values()?;
         Ok(self.singular_values.get_or_init(|| s))
     }
+}
+
+/// Powers computed beside the spectrum, before t is known.
+enum PowersAhead {
+    None,
+    /// The landmark operator's binary powers.
+    Landmark(BinaryPowers),
+    /// The exact path's symmetric operator, its degrees and the column blocks
+    /// of its powers.
+    Sparse(Csr, Vec<f64>, SpeculativePowers),
 }
 
 /// The chosen t, the entropy curve (t auto) and `P^t`.

@@ -25,6 +25,7 @@ use crate::errors::PhateError;
 use crate::linalg::row_major_strided_mut;
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Width of the band after the first stage. Wider bands make the first
 /// stage's GEMMs more efficient and the bulge chasing dearer (its flops grow
@@ -128,16 +129,32 @@ impl_real!(f32, 16, panel_qr_f32, chase_to_tridiagonal_f32);
 
 /// Eigenvalues of the symmetric `n x n` row-major matrix `a`, ascending.
 /// Only the lower triangle is read; `a` is the workspace (overwritten).
-pub(crate) fn symmetric_eigenvalues<T: Real>(
+pub(crate) fn symmetric_eigenvalues<T: Real>(a: Vec<T>, n: usize) -> Result<Vec<f64>, PhateError> {
+    symmetric_eigenvalues_beside(a, n, |_| ()).0
+}
+
+/// [`symmetric_eigenvalues`], running `beside` on another thread during the
+/// solver's single-threaded phases (bulge chasing and QL, after the parallel
+/// band reduction); `done` is set when those end, so `beside` can stop early.
+pub(crate) fn symmetric_eigenvalues_beside<T: Real, R: Send>(
     mut a: Vec<T>,
     n: usize,
-) -> Result<Vec<f64>, PhateError> {
+    beside: impl FnOnce(&AtomicBool) -> R + Send,
+) -> (Result<Vec<f64>, PhateError>, R) {
     let w = &mut a;
     reduce_to_band(w, n, BAND);
-    let (mut d, mut e) = T::chase_to_tridiagonal(w, n, BAND);
-    tridiagonal_eigenvalues(&mut d, &mut e)?;
-    d.sort_by(f64::total_cmp);
-    Ok(d)
+    let done = AtomicBool::new(false);
+    rayon::join(
+        || {
+            let (mut d, mut e) = T::chase_to_tridiagonal(w, n, BAND);
+            let ql = tridiagonal_eigenvalues(&mut d, &mut e);
+            done.store(true, Ordering::Relaxed);
+            ql?;
+            d.sort_by(f64::total_cmp);
+            Ok(d)
+        },
+        || beside(&done),
+    )
 }
 
 /// A Householder reflector `H = I - tau v v^T` with `v[0] = 1` and

@@ -4,13 +4,23 @@
 use crate::errors::PhateError;
 use crate::linalg::sym_product;
 use crate::sparse::Csr;
-use crate::tridiag::{symmetric_eigenvalues, Real};
+use crate::tridiag::{symmetric_eigenvalues, symmetric_eigenvalues_beside, Real};
 use ndarray::Array2;
+use std::sync::atomic::AtomicBool;
 
 /// Singular values of a sparse operator (the exact path's diffusion operator),
 /// descending, from the eigenvalues of `P P^T` in double precision: its
 /// entropy curve is checked against phate's to 1e-6.
 pub(crate) fn singular_values_sparse(p: &Csr) -> Result<Vec<f64>, PhateError> {
+    singular_values_sparse_beside(p, |_| ()).0
+}
+
+/// [`singular_values_sparse`], running `beside` during the eigensolver's
+/// single-threaded phases (see [`symmetric_eigenvalues_beside`]).
+pub(crate) fn singular_values_sparse_beside<R: Send>(
+    p: &Csr,
+    beside: impl FnOnce(&AtomicBool) -> R + Send,
+) -> (Result<Vec<f64>, PhateError>, R) {
     let g = p.mul_to_dense(&p.transpose());
     let n = g.nrows();
     let g = if g.is_standard_layout() {
@@ -20,7 +30,8 @@ pub(crate) fn singular_values_sparse(p: &Csr) -> Result<Vec<f64>, PhateError> {
     };
     let (mut data, offset) = g.into_raw_vec_and_offset();
     data.drain(..offset.unwrap_or(0).min(data.len()));
-    sv_from_gram(data, n)
+    let (eig, r) = symmetric_eigenvalues_beside(data, n, beside);
+    (eig.map(sorted_singular_values), r)
 }
 
 /// Singular values of a dense operator (the landmark operator), descending,
@@ -45,12 +56,15 @@ pub(crate) fn singular_values_dense(p: &Array2<f64>) -> Result<Vec<f64>, PhateEr
 /// reduction, see [`crate::tridiag`]; the bits do not depend on the thread
 /// count). The matrix's own storage is the solver's workspace.
 fn sv_from_gram<T: Real>(g: Vec<T>, n: usize) -> Result<Vec<f64>, PhateError> {
-    let mut s: Vec<f64> = symmetric_eigenvalues(g, n)?
-        .into_iter()
-        .map(|l| l.max(0.0).sqrt())
-        .collect();
+    symmetric_eigenvalues(g, n).map(sorted_singular_values)
+}
+
+/// Square roots of a Gram matrix's eigenvalues (negative rounding clipped
+/// to 0), descending.
+fn sorted_singular_values(eigenvalues: Vec<f64>) -> Vec<f64> {
+    let mut s: Vec<f64> = eigenvalues.into_iter().map(|l| l.max(0.0).sqrt()).collect();
     s.sort_by(|a, b| b.total_cmp(a));
-    Ok(s)
+    s
 }
 
 /// Entropy of the normalised spectrum of `P^t` for t = 1..=`t_max`

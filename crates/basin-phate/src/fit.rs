@@ -73,7 +73,8 @@ impl PhateGraph {
 
     /// `P^t` (or the landmark operator to the t), see [`crate::potential`]:
     /// sparse powers of the symmetric form on the exact path, binary powers of
-    /// the landmark operator's symmetric form (`pows`, when already computed).
+    /// the landmark operator's symmetric form; either continues from what
+    /// was computed beside the spectrum (`ahead`).
     fn diffusion_power(&self, t: usize, ahead: PowersAhead) -> Array2<f64> {
         if let Some(l) = &self.landmarks {
             let pows = match ahead {

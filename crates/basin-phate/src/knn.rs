@@ -265,12 +265,7 @@ impl BruteF32 {
                 self.block_candidates(qb, &qnorms[start..end], &qslack[start..end], rows, need)
                     .into_iter()
                     .enumerate()
-                    .map(|(r, cand)| {
-                        let q = queries.row(start + r);
-                        cand.into_iter()
-                            .map(|j| (j, metric.exact(q, metric.x.row(j))))
-                            .collect()
-                    })
+                    .map(|(r, cols)| with_exact_distances(metric, queries.row(start + r), cols))
                     .collect()
             })
             .collect();
@@ -328,12 +323,7 @@ impl BruteF32 {
         }
         cand.into_iter()
             .zip(thr)
-            .map(|(c, t)| {
-                c.into_iter()
-                    .filter(|&(_, lo)| lo <= t)
-                    .map(|(j, _)| j)
-                    .collect()
-            })
+            .map(|(c, t)| kept_columns(c, t))
             .collect()
     }
 
@@ -435,16 +425,7 @@ impl BruteF32 {
                     .zip(state.thr)
                     .enumerate()
                     .map(|(r, (c, t))| {
-                        let q = metric.x.row(r0 + r);
-                        let mut cols: Vec<usize> = c
-                            .into_iter()
-                            .filter(|&(_, lo)| lo <= t)
-                            .map(|(j, _)| j)
-                            .collect();
-                        cols.sort_unstable();
-                        cols.into_iter()
-                            .map(|j| (j, metric.exact(q, metric.x.row(j))))
-                            .collect()
+                        with_exact_distances(metric, metric.x.row(r0 + r), kept_columns(c, t))
                     })
                     .collect()
             })
@@ -478,6 +459,30 @@ impl BruteF32 {
             );
         }
     }
+}
+
+/// The columns among a row's candidates (column, lower bound) whose lower
+/// bound is within the row's final threshold `t`, ascending (the row scan
+/// finds them in that order already; the self-search in tile order).
+fn kept_columns(cand: Vec<(usize, f32)>, t: f32) -> Vec<usize> {
+    let mut cols: Vec<usize> = cand
+        .into_iter()
+        .filter(|&(_, lo)| lo <= t)
+        .map(|(j, _)| j)
+        .collect();
+    cols.sort_unstable();
+    cols
+}
+
+/// Exact distances from the prepared query row `q` to the fitted rows `cols`.
+fn with_exact_distances(
+    metric: &Metric<'_>,
+    q: ArrayView1<'_, f64>,
+    cols: Vec<usize>,
+) -> Vec<(usize, f64)> {
+    cols.into_iter()
+        .map(|j| (j, metric.exact(q, metric.x.row(j))))
+        .collect()
 }
 
 /// Side of the square tiles of the symmetric self-search: a 256 x 256 f32

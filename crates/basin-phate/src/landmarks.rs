@@ -103,19 +103,34 @@ impl Landmarks {
 /// scikit-learn renormalises (LU) after every product; the spectrum of the
 /// diffusion affinity lies in [-1, 1], so nothing overflows and one Cholesky QR
 /// every third product keeps the block well-conditioned at a fifth of the cost.
+///
+/// The power iteration's products run in single precision (the QRs and the
+/// Rayleigh-Ritz step in f64): they are bound by gathering rows of the block,
+/// and the vectors only seed k-means on `P V`, which runs in f32 anyway; the
+/// subspace after 15 products is set by the spectrum's gaps, not by rounding.
 fn spectral_vectors(diff_aff: &Csr, n_svd: usize, seed: u64) -> Array2<f64> {
     let n = diff_aff.nrows();
     let k = n_svd.min(n);
     let l = (k + 10).min(n);
     let n_iter = randomized_power_iterations(k, n);
-    let mut q = gaussian(n, l, seed);
+    let vals = diff_aff.values_f32();
+    let to_f32 = |q: &Array2<f64>| -> Vec<f32> { q.iter().map(|&v| v as f32).collect() };
+    let to_f64 = |q: Vec<f32>| -> Array2<f64> {
+        Array2::from_shape_vec((n, l), q.into_iter().map(f64::from).collect())
+            .unwrap_or_else(|_| Array2::zeros((n, l)))
+    };
+    let mut q32 = to_f32(&gaussian(n, l, seed));
     let products = 2 * n_iter + 1;
+    let mut q = Array2::zeros((0, 0));
     for p in 1..=products {
-        q = diff_aff.mul_dense(q.view());
+        q32 = diff_aff.mul_dense_f32(&vals, &q32, l);
         if p == products {
+            q = to_f64(std::mem::take(&mut q32));
             orthonormalize(&mut q);
         } else if p % 3 == 0 {
-            reorthogonalize(&mut q);
+            let mut q64 = to_f64(std::mem::take(&mut q32));
+            reorthogonalize(&mut q64);
+            q32 = to_f32(&q64);
         }
     }
     // Rayleigh-Ritz: the affinity is symmetric, so its right singular vectors are

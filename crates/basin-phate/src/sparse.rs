@@ -3,6 +3,7 @@
 
 use ndarray::parallel::prelude::*;
 use ndarray::{Array2, ArrayView2, Axis};
+use rayon::slice::ParallelSliceMut;
 
 /// Sparse matrix in CSR form; column indices sorted within each row.
 #[derive(Debug, Clone, PartialEq)]
@@ -194,6 +195,31 @@ impl Csr {
         out
     }
 
+    /// `self * dense` in single precision, for iterations whose accuracy is
+    /// not limited by rounding (the spectral power iteration): `dense` is
+    /// row-major with `k` columns, `vals` is `self`'s values as f32 (see
+    /// [`Self::values_f32`], converted once for many products). Half the bytes
+    /// of [`Self::mul_dense`] per gathered row: these products are bound by
+    /// gathering the rows that the nonzeros point at.
+    pub(crate) fn mul_dense_f32(&self, vals: &[f32], dense: &[f32], k: usize) -> Vec<f32> {
+        debug_assert_eq!(vals.len(), self.data.len());
+        debug_assert_eq!(dense.len(), self.ncols * k);
+        let mut out = vec![0.0f32; self.nrows * k];
+        if k == 0 {
+            return out;
+        }
+        out.par_chunks_mut(k).enumerate().for_each(|(i, o)| {
+            let (start, end) = (self.indptr[i], self.indptr[i + 1]);
+            add_scaled_rows_f32(&self.indices[start..end], &vals[start..end], dense, k, o);
+        });
+        out
+    }
+
+    /// The stored values in single precision (in storage order).
+    pub(crate) fn values_f32(&self) -> Vec<f32> {
+        self.data.iter().map(|&v| v as f32).collect()
+    }
+
     /// `self · other` as a dense matrix: every product PHATE forms this way
     /// (the landmark operator, its symmetric conjugate, `P Pᵀ` for the
     /// spectrum) is used dense. Row by row (Gustavson), each output row
@@ -236,6 +262,15 @@ fn add_scaled_rows(
     let width = out.len();
     for (&j, &v) in cols.iter().zip(vals) {
         let d = &dense[j * k + c0..j * k + c0 + width];
+        out.iter_mut().zip(d).for_each(|(a, b)| *a += v * b);
+    }
+}
+
+/// [`add_scaled_rows`] in single precision, whole rows of `k` columns.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2"))]
+fn add_scaled_rows_f32(cols: &[usize], vals: &[f32], dense: &[f32], k: usize, out: &mut [f32]) {
+    for (&j, &v) in cols.iter().zip(vals) {
+        let d = &dense[j * k..(j + 1) * k];
         out.iter_mut().zip(d).for_each(|(a, b)| *a += v * b);
     }
 }

@@ -16,8 +16,9 @@
 //! number of threads.
 //!
 //! The two reduction stages run in f64 or f32 ([`Real`]); the tridiagonal's
-//! eigenvalues are always found in f64. The landmark operator's spectrum uses
-//! f32 (see [`crate::vne`] for why that is accurate enough): its band stage
+//! eigenvalues are always found in f64. The spectra that choose t (the
+//! landmark operator's, and the exact path's `P P^T`) use f32 (see
+//! [`crate::vne`] for why that is accurate enough): the band stage
 //! runs at twice the f64 rate (0.20-0.28 -> 0.10-0.14 s at 2,000), while the
 //! bulge chasing, bound by the latency of short reflectors, is no faster.
 

@@ -9,8 +9,14 @@ use ndarray::Array2;
 use std::sync::atomic::AtomicBool;
 
 /// Singular values of a sparse operator (the exact path's diffusion operator),
-/// descending, from the eigenvalues of `P P^T` in double precision: its
-/// entropy curve is checked against phate's to 1e-6.
+/// descending, from the eigenvalues of `P P^T`: the Gram matrix in f64,
+/// reduced in f32, for the reason [`singular_values_dense`] gives (a
+/// nonnegative operator, so the Gram entries carry a small relative error,
+/// and the reduction moves each eigenvalue by ~1e-7 of the largest). These
+/// values only choose t: the powers and potential distances stay in f64.
+/// Against phate's f64 SVD the entropy curves differ by 3e-7 to 2.7e-6 on
+/// the reference cases (1e-14 in f64), with the same t; the band stage runs
+/// at twice the f64 rate (2,000 points: whole run 0.83x).
 pub(crate) fn singular_values_sparse(p: &Csr) -> Result<Vec<f64>, PhateError> {
     singular_values_sparse_beside(p, |_| ()).0
 }
@@ -23,14 +29,10 @@ pub(crate) fn singular_values_sparse_beside<R: Send>(
 ) -> (Result<Vec<f64>, PhateError>, R) {
     let g = p.mul_to_dense(&p.transpose());
     let n = g.nrows();
-    let g = if g.is_standard_layout() {
-        g
-    } else {
-        g.as_standard_layout().into_owned()
-    };
-    let (mut data, offset) = g.into_raw_vec_and_offset();
-    data.drain(..offset.unwrap_or(0).min(data.len()));
-    let (eig, r) = symmetric_eigenvalues_beside(data, n, beside);
+    // row-major whatever g's layout (ndarray iterates in logical order)
+    let g32: Vec<f32> = g.iter().map(|&v| v as f32).collect();
+    drop(g);
+    let (eig, r) = symmetric_eigenvalues_beside(g32, n, beside);
     (eig.map(sorted_singular_values), r)
 }
 

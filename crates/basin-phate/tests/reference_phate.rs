@@ -128,6 +128,10 @@ fn check_exact(name: &'static str) -> (Case, PhateFit) {
         case.meta["t"].as_u64().unwrap() as usize,
         "{name}: t"
     );
+    // The spectrum that t comes from is reduced in f32 (see basin_phate's
+    // vne module): its entropies sit within a few 1e-6 of phate's f64 SVD,
+    // and t must be the same.
+    let mut dh = f64::NAN;
     if let Some(h) = &fit.entropy_curve {
         let h_ref: Vec<f64> = case.meta["entropy"]
             .as_array()
@@ -135,12 +139,12 @@ fn check_exact(name: &'static str) -> (Case, PhateFit) {
             .iter()
             .map(|v| v.as_f64().unwrap())
             .collect();
-        let dh = h
+        dh = h
             .iter()
             .zip(&h_ref)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f64::max);
-        assert!(dh <= 1e-6, "{name}: entropy max |diff| {dh:e}");
+        assert!(dh <= 1e-5, "{name}: entropy max |diff| {dh:e}");
     }
 
     let pd_ref = matrix(case.file("pot_dist"), n);
@@ -154,7 +158,7 @@ fn check_exact(name: &'static str) -> (Case, PhateFit) {
         "{name}: classic MDS Procrustes disparity {disparity}"
     );
     eprintln!(
-        "{name}: kernel {dk:.1e}, pot dist {dpd:.1e}, t {}, classic disparity {disparity:.2e}",
+        "{name}: kernel {dk:.1e}, entropy {dh:.1e}, pot dist {dpd:.1e}, t {}, classic disparity {disparity:.2e}",
         fit.t
     );
     (case, fit)

@@ -14,7 +14,7 @@
 //!   beside the singular values for t, which do not depend on them, then the
 //!   product of those in t's binary expansion, as numpy's `matrix_power`.
 
-use crate::linalg::sym_product;
+use crate::linalg::{sym_product, sym_product_lower};
 use crate::sparse::Csr;
 use ndarray::parallel::prelude::*;
 use ndarray::{Array2, Axis};
@@ -24,16 +24,67 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// positive): a power of a symmetric form back to the diffusion operator's,
 /// and the landmark operator from its symmetric form.
 pub(crate) fn unsymmetrize(m: &mut Array2<f64>, d: &[f64]) {
-    let sq: Vec<f64> = d.iter().map(|v| v.max(0.0).sqrt()).collect();
+    let sq = sqrt_degrees(d);
     m.axis_iter_mut(Axis(0))
         .into_par_iter()
         .enumerate()
         .for_each(|(i, mut row)| {
-            let inv = if sq[i] > 0.0 { 1.0 / sq[i] } else { 0.0 };
+            let inv = inv_or_zero(sq[i]);
             for (v, s) in row.iter_mut().zip(&sq) {
                 *v *= inv * s;
             }
         });
+}
+
+/// `sqrt(max(d, 0))` of every degree.
+fn sqrt_degrees(d: &[f64]) -> Vec<f64> {
+    d.iter().map(|v| v.max(0.0).sqrt()).collect()
+}
+
+/// `1 / s`, or 0 for a row whose degree is not positive.
+#[inline]
+fn inv_or_zero(s: f64) -> f64 {
+    if s > 0.0 {
+        1.0 / s
+    } else {
+        0.0
+    }
+}
+
+/// Rows and columns per tile of [`unsymmetrized_from_lower`].
+const UNSYM_TILE: usize = 64;
+
+/// [`unsymmetrize`] of the symmetric f32 matrix whose lower triangle
+/// (diagonal included) `lower` holds (row-major `m x m`, the upper triangle
+/// not read), into a new f64 matrix: the mirror, the conversion and the
+/// scaling in one pass, by tiles so the transposed reads stay in cache. The
+/// same arithmetic as mirroring, converting and then [`unsymmetrize`], so the
+/// same bits.
+fn unsymmetrized_from_lower(lower: &[f32], m: usize, d: &[f64]) -> Array2<f64> {
+    let sq = sqrt_degrees(d);
+    let mut out = Array2::<f64>::zeros((m, m));
+    out.axis_chunks_iter_mut(Axis(0), UNSYM_TILE)
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(band, mut rows)| {
+            let r0 = band * UNSYM_TILE;
+            for c0 in (0..m).step_by(UNSYM_TILE) {
+                let c1 = (c0 + UNSYM_TILE).min(m);
+                for (di, mut row) in rows.axis_iter_mut(Axis(0)).enumerate() {
+                    let i = r0 + di;
+                    let inv = inv_or_zero(sq[i]);
+                    for j in c0..c1 {
+                        let v = if j <= i {
+                            lower[i * m + j]
+                        } else {
+                            lower[j * m + i]
+                        };
+                        row[j] = f64::from(v) * (inv * sq[j]);
+                    }
+                }
+            }
+        });
+    out
 }
 
 /// The landmark operator's symmetric form `S` and its binary powers `S^2,
@@ -88,23 +139,41 @@ impl BinaryPowers {
     pub(crate) fn power(mut self, t: usize, d: &[f64]) -> Array2<f64> {
         let m = self.m;
         self.extend(t);
-        let mut acc: Option<Vec<f32>> = None;
-        for k in 0..=self.pows.len() {
-            if t >> k & 1 == 1 {
-                let p = if k == 0 { &self.s } else { &self.pows[k - 1] };
-                acc = Some(match acc {
-                    None => p.clone(),
-                    Some(a) => sym_product(&a, p, m, m, 1.0f32),
-                });
+        let factors: Vec<&[f32]> = (0..=self.pows.len())
+            .filter(|&k| t >> k & 1 == 1)
+            .map(|k| {
+                if k == 0 {
+                    &self.s[..]
+                } else {
+                    &self.pows[k - 1][..]
+                }
+            })
+            .collect();
+        match factors.as_slice() {
+            [] => {
+                let mut st = Array2::eye(m);
+                unsymmetrize(&mut st, d);
+                st
+            }
+            [only] => {
+                let mut st =
+                    Array2::from_shape_vec((m, m), only.iter().map(|&v| f64::from(v)).collect())
+                        .unwrap_or_else(|_| Array2::zeros((m, m)));
+                unsymmetrize(&mut st, d);
+                st
+            }
+            [first, middle @ .., last] => {
+                // every product but the last mirrored (the next one reads
+                // whole rows); the last straight from its lower triangle
+                let mut acc: Option<Vec<f32>> = None;
+                for p in middle {
+                    let a = acc.as_deref().unwrap_or(first);
+                    acc = Some(sym_product(a, p, m, m, 1.0f32));
+                }
+                let a = acc.as_deref().unwrap_or(first);
+                unsymmetrized_from_lower(&sym_product_lower(a, last, m, m, 1.0f32), m, d)
             }
         }
-        let mut st = match acc {
-            Some(v) => Array2::from_shape_vec((m, m), v.into_iter().map(f64::from).collect())
-                .unwrap_or_else(|_| Array2::zeros((m, m))),
-            None => Array2::eye(m),
-        };
-        unsymmetrize(&mut st, d);
-        st
     }
 }
 
@@ -240,19 +309,20 @@ pub(crate) fn power_sparse(a: &Csr, d: &[f64], t: usize, ahead: SpeculativePower
             x
         })
         .collect();
+    // the blocks' rows into P^t's rows, scaled as `unsymmetrize` does
+    let sq = sqrt_degrees(d);
     let mut pt = Array2::<f64>::zeros((n, n));
     pt.axis_iter_mut(Axis(0))
         .into_par_iter()
         .enumerate()
         .for_each(|(i, mut row)| {
+            let inv = inv_or_zero(sq[i]);
             for (b, part) in blocks.iter().zip(&parts) {
                 for l in 0..BLOCK_COLS.min(n - b) {
-                    row[b + l] = part[i][l];
+                    row[b + l] = part[i][l] * (inv * sq[b + l]);
                 }
             }
         });
-    drop(parts);
-    unsymmetrize(&mut pt, d);
     pt
 }
 
@@ -378,7 +448,7 @@ mod tests {
     fn single_precision_powers_are_accurate_entrywise() {
         let m = 300;
         let (s, da) = landmark_like(m, 5);
-        for t in [1, 6, 20, 53] {
+        for t in [1, 6, 16, 20, 53] {
             let ours = BinaryPowers::new(&s, 16).power(t, &da);
             let mut reference = Array2::<f64>::eye(m);
             for _ in 0..t {

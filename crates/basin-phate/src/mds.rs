@@ -361,6 +361,7 @@ const TARGET_STEPS: f64 = 65535.0;
 /// noise of the sampled gradient: the layouts differ from the f32 ones by
 /// 1e-6 relative (Frobenius) and DEMaP is the same to five digits.
 struct PackedTargets {
+    /// The triangle, then one 0 (the "target" of a pair `i == j`).
     values: Vec<u16>,
     /// Offset of row i's first entry, minus i + 1 (so entry (i, j) is at
     /// `start[i] + j`).
@@ -371,7 +372,7 @@ impl PackedTargets {
     /// `d`'s strict upper triangle divided by `scale` (its largest entry).
     fn new(d: ArrayView2<'_, f64>, scale: f64) -> Self {
         let n = d.nrows();
-        let mut values = Vec::with_capacity(n * n.saturating_sub(1) / 2);
+        let mut values = Vec::with_capacity(n * n.saturating_sub(1) / 2 + 1);
         let mut start = Vec::with_capacity(n);
         for i in 0..n {
             start.push(values.len().wrapping_sub(i + 1));
@@ -380,20 +381,33 @@ impl PackedTargets {
                 ((d[[i, j]] / scale).clamp(0.0, 1.0) * TARGET_STEPS).round() as u16
             }));
         }
+        values.push(0);
         Self { values, start }
     }
 
-    /// Fixed-point target between distinct points `i` and `j` (see
-    /// [`Self::to_f64`]), or 0 when `i == j`.
+    /// Where the target between `i` and `j` is in `values` (the trailing 0
+    /// when `i == j`).
     #[inline]
-    fn get(&self, i: usize, j: usize) -> u16 {
-        // min/max rather than a branch: the pairs are random, so a branch on
-        // i < j would be mispredicted half the time
+    fn offset(&self, i: usize, j: usize) -> usize {
+        // min/max and a select rather than branches: the pairs are random,
+        // so a branch on i < j would be mispredicted half the time
         let (a, b) = (i.min(j), i.max(j));
+        let diagonal = self.values.len() - 1;
         if a == b {
-            return 0;
+            diagonal
+        } else {
+            self.start[a].wrapping_add(b)
         }
-        self.values[self.start[a].wrapping_add(b)]
+    }
+
+    /// The fixed-point targets (see [`Self::to_f64`]) at `offsets`, into
+    /// `out`. A loop of nothing but independent loads, so the CPU keeps many
+    /// of these cache misses in flight: computing each offset in the same
+    /// loop left it 4 times the instructions per load and fewer loads in
+    /// its window.
+    fn gather(&self, offsets: &[usize], out: &mut Vec<u16>) {
+        out.clear();
+        out.extend(offsets.iter().map(|&o| self.values[o]));
     }
 
     /// A fixed-point target as a fraction of the largest.
@@ -533,6 +547,7 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
     // in order: the result does not depend on the thread count.
     let mut grads: Vec<Vec<f64>> = vec![vec![0.0; n * k]; chunks];
     let mut targets: Vec<Vec<u16>> = vec![Vec::new(); chunks];
+    let mut offsets: Vec<Vec<usize>> = vec![Vec::new(); chunks];
     for it in 0..n_iter {
         let lr = eta_max * (-lambda * it as f64).exp();
         // Two 32-bit draws per pair mapped to 0..n by a widening multiply
@@ -541,9 +556,9 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
         let (yr, dr) = (&yv, &dn);
         let stats: Vec<(f64, usize)> = grads
             .par_iter_mut()
-            .zip(targets.par_iter_mut())
+            .zip(targets.par_iter_mut().zip(offsets.par_iter_mut()))
             .zip(draws.par_iter_mut().zip(rngs.par_iter_mut()))
-            .map(|((g, tg), (dw, rng))| {
+            .map(|((g, (tg, offs)), (dw, rng))| {
                 g.fill(0.0);
                 rng.fill(&mut dw[..]);
                 let dw: &[u32] = dw;
@@ -553,15 +568,15 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
                         ((u64::from(dw[2 * p + 1]) * n as u64) >> 32) as usize,
                     )
                 };
-                // Gather the targets first: a tight loop of independent loads
-                // keeps many cache misses in flight (the packed targets are 2 n^2
-                // bytes, the reads random).
-                tg.clear();
+                // Gather the targets first (the packed targets are n^2 bytes,
+                // the reads random): offsets, then the loads alone.
                 let count = dw.len() / 2;
-                tg.extend((0..count).map(|p| {
+                offs.clear();
+                offs.extend((0..count).map(|p| {
                     let (i, j) = idx(p);
-                    dr.get(i, j)
+                    dr.offset(i, j)
                 }));
+                dr.gather(offs, tg);
                 let pairs = (0..count)
                     .map(idx)
                     .zip(tg.iter().map(|&t| PackedTargets::to_f64(t)));

@@ -203,40 +203,63 @@ fn run_in_pool<R: Send>(
 }
 
 /// Stage timings on stderr when `BASIN_PHATE_TIMING` is set (benchmarks only):
-/// wall time and the process's CPU time (from /proc, so a loaded machine
-/// shows as CPU well below threads x wall).
-pub(crate) struct Stopwatch(Option<std::cell::Cell<(std::time::Instant, f64)>>);
+/// wall time, the process's CPU time and how much of it the kernel spent,
+/// and minor page faults (all from /proc: a loaded machine shows as CPU well
+/// below threads x wall, fresh memory as faults and system time).
+pub(crate) struct Stopwatch(Option<std::cell::Cell<(std::time::Instant, ProcessCounters)>>);
 
-fn process_cpu_seconds() -> f64 {
-    // utime + stime, fields 14 and 15 of /proc/self/stat, in clock ticks (100 Hz)
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            let rest = s.rsplit_once(')')?.1;
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
-        })
-        .unwrap_or(f64::NAN)
+/// CPU seconds (user, system) and minor page faults of this process so far.
+#[derive(Clone, Copy)]
+struct ProcessCounters {
+    user: f64,
+    system: f64,
+    minor_faults: f64,
+}
+
+impl ProcessCounters {
+    fn read() -> Self {
+        // minflt, utime and stime: fields 10, 14 and 15 of /proc/self/stat
+        // (times in clock ticks of 100 Hz)
+        let fields = std::fs::read_to_string("/proc/self/stat")
+            .ok()
+            .and_then(|s| {
+                let rest = s.rsplit_once(')')?.1;
+                let f: Vec<f64> = rest
+                    .split_whitespace()
+                    .map(|v| v.parse().unwrap_or(f64::NAN))
+                    .collect();
+                Some((*f.get(7)?, *f.get(11)? / 100.0, *f.get(12)? / 100.0))
+            });
+        let (minor_faults, user, system) = fields.unwrap_or((f64::NAN, f64::NAN, f64::NAN));
+        Self {
+            user,
+            system,
+            minor_faults,
+        }
+    }
 }
 
 impl Stopwatch {
     pub(crate) fn new() -> Self {
         Self(
-            std::env::var_os("BASIN_PHATE_TIMING")
-                .map(|_| std::cell::Cell::new((std::time::Instant::now(), process_cpu_seconds()))),
+            std::env::var_os("BASIN_PHATE_TIMING").map(|_| {
+                std::cell::Cell::new((std::time::Instant::now(), ProcessCounters::read()))
+            }),
         )
     }
 
     pub(crate) fn lap(&self, stage: &str) {
         if let Some(c) = &self.0 {
-            let (now, cpu) = (std::time::Instant::now(), process_cpu_seconds());
+            let (now, counters) = (std::time::Instant::now(), ProcessCounters::read());
             let (t0, c0) = c.get();
             eprintln!(
-                "basin-phate: {stage}: {:.3} s wall, {:.2} s cpu",
+                "basin-phate: {stage}: {:.3} s wall, {:.2} s cpu ({:.2} system), {:.0} page faults",
                 (now - t0).as_secs_f64(),
-                cpu - c0
+                counters.user + counters.system - c0.user - c0.system,
+                counters.system - c0.system,
+                counters.minor_faults - c0.minor_faults,
             );
-            c.set((now, cpu));
+            c.set((now, counters));
         }
     }
 }

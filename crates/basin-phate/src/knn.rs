@@ -545,10 +545,17 @@ impl TileScan {
     }
 }
 
-/// Lower bounds of one query row's scores against a tile, in chunks of 16
-/// (vectorised, with AVX-512 or AVX2 where the CPU has it); only a chunk whose minimum
-/// passes the threshold is looked at element by element, updating the row's
-/// top scores, threshold and candidates (`state`).
+/// Scores per step of the tile scans: their lower bounds fill four AVX-512
+/// registers, then one minimum decides whether any needs a closer look.
+/// (Sixteen per step with an OR of comparisons compiled to a mix of 8-, 4-,
+/// 2- and 1-wide operations, about 50 instructions per 16 scores.)
+const SCAN_CHUNK: usize = 64;
+
+/// Lower bounds of one query row's scores against a tile, [`SCAN_CHUNK`] at
+/// a time (vectorised, with AVX-512 or AVX2 where the CPU has it); only a
+/// chunk whose minimum passes the threshold is looked at element by
+/// element, in order, updating the row's top scores, threshold and
+/// candidates (`state`).
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2"))]
 fn scan_tile_row(
     scan: &TileScan,
@@ -557,36 +564,36 @@ fn scan_tile_row(
 ) {
     let (top, t, cr) = state;
     let (qnr, qsr) = (row.query_norm, row.query_slack);
-    let mut lo = [0.0f32; 16];
+    let mut lo = [0.0f32; SCAN_CHUNK];
     let width = row.dots.len();
     let mut base = 0;
     while base < width {
-        let len = (width - base).min(16);
+        let len = (width - base).min(SCAN_CHUNK);
         let (gc, nc, sc) = (
             &row.dots[base..base + len],
             &row.norms[base..base + len],
             &row.slack[base..base + len],
         );
-        let tt = *t;
-        let any = match (
-            <&[f32; 16]>::try_from(gc),
-            <&[f32; 16]>::try_from(nc),
-            <&[f32; 16]>::try_from(sc),
+        let within = match (
+            <&[f32; SCAN_CHUNK]>::try_from(gc),
+            <&[f32; SCAN_CHUNK]>::try_from(nc),
+            <&[f32; SCAN_CHUNK]>::try_from(sc),
         ) {
-            (Ok(g16), Ok(n16), Ok(s16)) => {
-                lower_bounds16(g16, n16, s16, qnr, tt, scan.cosine, &mut lo)
+            (Ok(g), Ok(nrm), Ok(slack)) => {
+                lower_bounds(g, nrm, slack, qnr, *t, scan.cosine, &mut lo)
             }
             _ => {
                 // the last, short chunk: padded lanes get an infinite lower bound
-                let (mut g16, mut n16, mut s16) =
-                    ([0.0f32; 16], [0.0f32; 16], [f32::NEG_INFINITY; 16]);
-                g16[..len].copy_from_slice(gc);
-                n16[..len].copy_from_slice(nc);
-                s16[..len].copy_from_slice(sc);
-                lower_bounds16(&g16, &n16, &s16, qnr, tt, scan.cosine, &mut lo)
+                let mut g = [0.0f32; SCAN_CHUNK];
+                let mut nrm = [0.0f32; SCAN_CHUNK];
+                let mut slack = [f32::NEG_INFINITY; SCAN_CHUNK];
+                g[..len].copy_from_slice(gc);
+                nrm[..len].copy_from_slice(nc);
+                slack[..len].copy_from_slice(sc);
+                lower_bounds(&g, &nrm, &slack, qnr, *t, scan.cosine, &mut lo)
             }
         };
-        if any {
+        if within > 0 {
             for l in 0..len {
                 if lo[l] <= *t {
                     top.push(lo[l] + 2.0 * sc[l] + qsr);
@@ -601,30 +608,35 @@ fn scan_tile_row(
     }
 }
 
-/// Lower bounds of 16 scores from their dot products; true when any is within
-/// `t`. Fixed-size arrays and an OR of comparisons (not a float min, which
-/// does not reassociate) let the compiler vectorise the loop.
+/// Lower bounds `lo` of [`SCAN_CHUNK`] scores from their dot products
+/// (`score - slack`, the score being `|q|^2 + |x|^2 - 2 q.x`, or `1 - q.x`
+/// for cosine), and how many are within `t`. A count of comparisons
+/// vectorises (compare, mask, add); a minimum or an OR of comparisons
+/// compiled to scalar or mixed-width code.
 #[inline(always)]
-fn lower_bounds16(
-    g: &[f32; 16],
-    nrm: &[f32; 16],
-    slack: &[f32; 16],
+fn lower_bounds(
+    g: &[f32; SCAN_CHUNK],
+    nrm: &[f32; SCAN_CHUNK],
+    slack: &[f32; SCAN_CHUNK],
     qn: f32,
     t: f32,
     cosine: bool,
-    lo: &mut [f32; 16],
-) -> bool {
-    let mut any = false;
-    for l in 0..16 {
-        let v = if cosine {
-            1.0 - g[l]
-        } else {
-            qn + nrm[l] - 2.0 * g[l]
-        };
-        lo[l] = v - slack[l];
-        any |= lo[l] <= t;
+    lo: &mut [f32; SCAN_CHUNK],
+) -> u32 {
+    if cosine {
+        for l in 0..SCAN_CHUNK {
+            lo[l] = (1.0 - g[l]) - slack[l];
+        }
+    } else {
+        for l in 0..SCAN_CHUNK {
+            lo[l] = (qn + nrm[l] - 2.0 * g[l]) - slack[l];
+        }
     }
-    any
+    let mut within = 0u32;
+    for &v in lo.iter() {
+        within += u32::from(v <= t);
+    }
+    within
 }
 
 /// One tile read the other way round: its columns are the query rows (the
@@ -643,38 +655,37 @@ struct TileColumns<'a> {
 
 /// [`scan_tile_row`] for every column of a tile at once, walking the tile row
 /// by row so that no transpose is needed (a copy of each tile cost 0.13
-/// CPU-seconds at 20,000 points): 16 columns' lower bounds against their own
-/// thresholds per step, and only a lane within its threshold updates that
-/// query row's state. A query row meets the fitted rows in increasing order,
-/// as in the row scan.
+/// CPU-seconds at 20,000 points): [`SCAN_CHUNK`] columns' lower bounds
+/// against their own thresholds per step, and only a lane within its
+/// threshold updates that query row's state. A query row meets the fitted
+/// rows in increasing order, as in the row scan.
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2"))]
 fn scan_tile_columns(scan: &TileScan, tile: TileColumns<'_>, state: &mut BlockState) {
     let ((r0, rows), (c0, cols)) = (tile.rows, tile.cols);
     let (qn, qs) = (&tile.norms[c0..c0 + cols], &tile.slack[c0..c0 + cols]);
-    let mut lo = [0.0f32; 16];
+    let mut lo = [0.0f32; SCAN_CHUNK];
     for r in 0..rows {
         let i = r0 + r;
         let (ni, si) = (tile.norms[i], tile.slack[i]);
         let grow = &tile.dots[r * cols..(r + 1) * cols];
         let mut base = 0;
         while base < cols {
-            let len = (cols - base).min(16);
+            let len = (cols - base).min(SCAN_CHUNK);
             let any = match (
-                <&[f32; 16]>::try_from(&grow[base..base + len]),
-                <&[f32; 16]>::try_from(&qn[base..base + len]),
-                <&[f32; 16]>::try_from(&state.thr[base..base + len]),
+                <&[f32; SCAN_CHUNK]>::try_from(&grow[base..base + len]),
+                <&[f32; SCAN_CHUNK]>::try_from(&qn[base..base + len]),
+                <&[f32; SCAN_CHUNK]>::try_from(&state.thr[base..base + len]),
             ) {
-                (Ok(g16), Ok(q16), Ok(t16)) => {
-                    column_lower_bounds16(g16, q16, ni, si, t16, scan.cosine, &mut lo)
-                }
+                (Ok(g), Ok(q), Ok(t)) => column_lower_bounds(g, q, ni, si, t, scan.cosine, &mut lo),
                 _ => {
                     // the last, short chunk: padded lanes never pass (threshold -inf)
-                    let (mut g16, mut q16, mut t16) =
-                        ([0.0f32; 16], [0.0f32; 16], [f32::NEG_INFINITY; 16]);
-                    g16[..len].copy_from_slice(&grow[base..base + len]);
-                    q16[..len].copy_from_slice(&qn[base..base + len]);
-                    t16[..len].copy_from_slice(&state.thr[base..base + len]);
-                    column_lower_bounds16(&g16, &q16, ni, si, &t16, scan.cosine, &mut lo)
+                    let mut g = [0.0f32; SCAN_CHUNK];
+                    let mut q = [0.0f32; SCAN_CHUNK];
+                    let mut t = [f32::NEG_INFINITY; SCAN_CHUNK];
+                    g[..len].copy_from_slice(&grow[base..base + len]);
+                    q[..len].copy_from_slice(&qn[base..base + len]);
+                    t[..len].copy_from_slice(&state.thr[base..base + len]);
+                    column_lower_bounds(&g, &q, ni, si, &t, scan.cosine, &mut lo)
                 }
             };
             if any {
@@ -694,29 +705,33 @@ fn scan_tile_columns(scan: &TileScan, tile: TileColumns<'_>, state: &mut BlockSt
     }
 }
 
-/// Lower bounds of 16 query rows' scores against one fitted row (norm `ni`,
-/// slack `si`); true when any is within its own threshold `t[l]`.
+/// Lower bounds of [`SCAN_CHUNK`] query rows' scores against one fitted row
+/// (norm `ni`, slack `si`); true when any is within its own threshold `t[l]`
+/// (a count, as in [`lower_bounds`]).
 #[inline(always)]
-fn column_lower_bounds16(
-    g: &[f32; 16],
-    qn: &[f32; 16],
+fn column_lower_bounds(
+    g: &[f32; SCAN_CHUNK],
+    qn: &[f32; SCAN_CHUNK],
     ni: f32,
     si: f32,
-    t: &[f32; 16],
+    t: &[f32; SCAN_CHUNK],
     cosine: bool,
-    lo: &mut [f32; 16],
+    lo: &mut [f32; SCAN_CHUNK],
 ) -> bool {
-    let mut any = false;
-    for l in 0..16 {
-        let v = if cosine {
-            1.0 - g[l]
-        } else {
-            qn[l] + ni - 2.0 * g[l]
-        };
-        lo[l] = v - si;
-        any |= lo[l] <= t[l];
+    if cosine {
+        for l in 0..SCAN_CHUNK {
+            lo[l] = (1.0 - g[l]) - si;
+        }
+    } else {
+        for l in 0..SCAN_CHUNK {
+            lo[l] = (qn[l] + ni - 2.0 * g[l]) - si;
+        }
     }
-    any
+    let mut within = 0u32;
+    for l in 0..SCAN_CHUNK {
+        within += u32::from(lo[l] <= t[l]);
+    }
+    within > 0
 }
 
 /// Candidates from distances computed directly in f64 (any metric).

@@ -546,14 +546,15 @@ impl TileScan {
 }
 
 /// Scores per step of the tile scans: their lower bounds fill four AVX-512
-/// registers, then one minimum decides whether any needs a closer look.
+/// registers, then a count of those within the threshold decides whether
+/// any needs a closer look.
 /// (Sixteen per step with an OR of comparisons compiled to a mix of 8-, 4-,
 /// 2- and 1-wide operations, about 50 instructions per 16 scores.)
 const SCAN_CHUNK: usize = 64;
 
 /// Lower bounds of one query row's scores against a tile, [`SCAN_CHUNK`] at
 /// a time (vectorised, with AVX-512 or AVX2 where the CPU has it); only a
-/// chunk whose minimum passes the threshold is looked at element by
+/// chunk with a lower bound within the threshold is looked at element by
 /// element, in order, updating the row's top scores, threshold and
 /// candidates (`state`).
 #[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx512bw", "x86_64+avx2"))]

@@ -107,7 +107,8 @@ impl Landmarks {
 /// The power iteration's products run in single precision (the QRs and the
 /// Rayleigh-Ritz step in f64): they are bound by gathering rows of the block,
 /// and the vectors only seed k-means on `P V`, which runs in f32 anyway; the
-/// subspace after 15 products is set by the spectrum's gaps, not by rounding.
+/// subspace after its 9 or 15 products is set by the spectrum's gaps, not by
+/// rounding.
 fn spectral_vectors(diff_aff: &Csr, n_svd: usize, seed: u64) -> Array2<f64> {
     let n = diff_aff.nrows();
     let k = n_svd.min(n);

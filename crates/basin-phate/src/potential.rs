@@ -237,9 +237,11 @@ pub(crate) struct SpeculativePowers {
 const SPECULATIVE_DEPTH: usize = 16;
 
 /// Steps added to every block per later round. At 2,000 points one step of
-/// all 125 blocks takes ~6 ms on one core, and the first pass ends well before
+/// all 63 blocks takes ~8 ms on one core, and the first pass ends well before
 /// the spectrum; rounds keep the blocks at equal depth, so no block is left
-/// far behind when t arrives (the rest is split over both cores).
+/// far behind when t arrives (the rest is split over both cores). The price:
+/// when speculation passes t, every block starts again from the identity
+/// (on gen_dla at 2,000 points it reaches 28 to 36 for t = 44).
 const SPECULATIVE_ROUND: usize = 4;
 
 /// No block goes deeper than this ahead of t (phate's `t_max` is 100).
@@ -366,7 +368,7 @@ mod tests {
 
     /// The exact path's `P^t` has the same bits whether none, some or all of
     /// its column blocks were computed ahead, and when they went deeper than
-    /// t / 2 (recomputed).
+    /// t (recomputed).
     #[test]
     fn speculative_powers_do_not_change_the_bits() {
         let n = 100;

@@ -23,24 +23,24 @@ pub(crate) fn inv_sqrt(v: &[f64]) -> Vec<f64> {
 }
 
 impl Csr {
-    /// Builds from per-row (column, value) lists; columns are sorted, duplicates summed.
-    pub(crate) fn from_rows(ncols: usize, rows: Vec<Vec<(usize, f64)>>) -> Self {
+    /// Builds from per-row (column, value) lists; columns are sorted, duplicates
+    /// summed (in sorted order). Rows are sorted in parallel; each row the
+    /// same way whatever the thread count.
+    pub(crate) fn from_rows(ncols: usize, mut rows: Vec<Vec<(usize, f64)>>) -> Self {
+        rows.par_iter_mut().for_each(|row| {
+            row.sort_unstable_by_key(|e| e.0);
+            sum_duplicates(row);
+        });
         let nrows = rows.len();
+        let nnz = rows.iter().map(Vec::len).sum();
         let mut indptr = Vec::with_capacity(nrows + 1);
         indptr.push(0);
-        let mut indices = Vec::new();
-        let mut data = Vec::new();
-        for mut row in rows {
-            row.sort_unstable_by_key(|e| e.0);
-            let start = indices.len();
+        let mut indices = Vec::with_capacity(nnz);
+        let mut data = Vec::with_capacity(nnz);
+        for row in rows {
             for (j, v) in row {
-                if indices.len() > start && indices[indices.len() - 1] == j {
-                    let last = data.len() - 1;
-                    data[last] += v;
-                } else {
-                    indices.push(j);
-                    data.push(v);
-                }
+                indices.push(j);
+                data.push(v);
             }
             indptr.push(indices.len());
         }
@@ -51,6 +51,20 @@ impl Csr {
             indices,
             data,
         }
+    }
+
+    /// Every row's columns and mutable values, for row-parallel updates.
+    fn rows_mut(&mut self) -> Vec<(&[usize], &mut [f64])> {
+        let mut out = Vec::with_capacity(self.nrows);
+        let (mut cols, mut vals) = (&self.indices[..], &mut self.data[..]);
+        for w in self.indptr.windows(2) {
+            let len = w[1] - w[0];
+            let (c, rest_c) = cols.split_at(len);
+            let (v, rest_v) = std::mem::take(&mut vals).split_at_mut(len);
+            out.push((c, v));
+            (cols, vals) = (rest_c, rest_v);
+        }
+        out
     }
 
     /// Rows.
@@ -185,13 +199,12 @@ impl Csr {
     /// Each row divided by its L1 norm (rows summing to zero stay zero), as sklearn's `normalize(.., "l1")`.
     pub(crate) fn l1_normalized(&self) -> Self {
         let mut out = self.clone();
-        for i in 0..self.nrows {
-            let (a, b) = (self.indptr[i], self.indptr[i + 1]);
-            let s: f64 = out.data[a..b].iter().map(|v| v.abs()).sum();
+        out.rows_mut().into_par_iter().for_each(|(_, vals)| {
+            let s: f64 = vals.iter().map(|v| v.abs()).sum();
             if s > 0.0 {
-                out.data[a..b].iter_mut().for_each(|v| *v /= s);
+                vals.iter_mut().for_each(|v| *v /= s);
             }
-        }
+        });
         out
     }
 
@@ -207,12 +220,14 @@ impl Csr {
     /// `diag(l) * self * diag(r)`.
     pub(crate) fn scale_rows_cols(&self, l: &[f64], r: &[f64]) -> Self {
         let mut out = self.clone();
-        for (i, li) in l.iter().enumerate().take(self.nrows) {
-            let (a, b) = (self.indptr[i], self.indptr[i + 1]);
-            for p in a..b {
-                out.data[p] *= li * r[self.indices[p]];
-            }
-        }
+        out.rows_mut()
+            .into_par_iter()
+            .zip(l.par_iter())
+            .for_each(|((cols, vals), &li)| {
+                for (v, &j) in vals.iter_mut().zip(cols) {
+                    *v *= li * r[j];
+                }
+            });
         out
     }
 
@@ -321,6 +336,21 @@ fn add_scaled_rows_f32(cols: &[usize], vals: &[f32], dense: &[f32], k: usize, ou
     }
 }
 
+/// Sums runs of equal columns of a sorted row into their first entry, in
+/// order.
+fn sum_duplicates(row: &mut Vec<(usize, f64)>) {
+    let mut kept = 0;
+    for r in 0..row.len() {
+        if kept > 0 && row[kept - 1].0 == row[r].0 {
+            row[kept - 1].1 += row[r].1;
+        } else {
+            row[kept] = row[r];
+            kept += 1;
+        }
+    }
+    row.truncate(kept);
+}
+
 /// Appends the merge of two sorted sparse rows, each value times `scale`
 /// (entries in both: the sum of the two scaled values).
 fn merge_rows(
@@ -369,8 +399,13 @@ mod tests {
 
     /// A random sparse matrix with empty rows and columns.
     fn random_csr(nrows: usize, ncols: usize, seed: u64) -> Csr {
+        Csr::from_rows(ncols, random_rows(nrows, ncols, seed))
+    }
+
+    /// Random (column, value) lists, with repeated columns and empty rows.
+    fn random_rows(nrows: usize, ncols: usize, seed: u64) -> Vec<Vec<(usize, f64)>> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let rows = (0..nrows)
+        (0..nrows)
             .map(|i| {
                 if i % 7 == 3 {
                     return Vec::new();
@@ -379,8 +414,46 @@ mod tests {
                     .map(|_| (rng.random_range(0..ncols) / 2 * 2, rng.random::<f64>()))
                     .collect()
             })
-            .collect();
-        Csr::from_rows(ncols, rows)
+            .collect()
+    }
+
+    /// Construction (sorted, duplicates summed), row normalisation and
+    /// scaling agree with the dense forms.
+    #[test]
+    fn construction_and_row_operations_match_dense() {
+        let (nrows, ncols) = (1030, 40);
+        let rows = random_rows(nrows, ncols, 5);
+        let mut dense = Array2::<f64>::zeros((nrows, ncols));
+        for (i, row) in rows.iter().enumerate() {
+            for &(j, v) in row {
+                dense[[i, j]] += v;
+            }
+        }
+        let a = Csr::from_rows(ncols, rows);
+        let close = |x: &Array2<f64>, y: &Array2<f64>| {
+            x.iter()
+                .zip(y.iter())
+                .all(|(p, q)| (p - q).abs() <= 1e-15 * (1.0 + q.abs()))
+        };
+        assert!(close(&a.to_dense(), &dense));
+        for i in 0..nrows {
+            assert!(
+                a.row(i).0.windows(2).all(|w| w[0] < w[1]),
+                "row {i} unsorted"
+            );
+        }
+        let mut l1 = dense.clone();
+        for mut r in l1.rows_mut() {
+            let s: f64 = r.iter().map(|v| v.abs()).sum();
+            if s > 0.0 {
+                r.mapv_inplace(|v| v / s);
+            }
+        }
+        assert!(close(&a.l1_normalized().to_dense(), &l1));
+        let l: Vec<f64> = (0..nrows).map(|i| 1.0 + i as f64 * 0.01).collect();
+        let r: Vec<f64> = (0..ncols).map(|j| 2.0 - j as f64 * 0.02).collect();
+        let scaled = Array2::from_shape_fn((nrows, ncols), |(i, j)| dense[[i, j]] * (l[i] * r[j]));
+        assert!(close(&a.scale_rows_cols(&l, &r).to_dense(), &scaled));
     }
 
     /// Transpose and the merged sum agree with their dense forms, over more

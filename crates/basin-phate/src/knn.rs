@@ -575,7 +575,7 @@ fn scan_tile_row(
             &row.norms[base..base + len],
             &row.slack[base..base + len],
         );
-        let within = match (
+        let any = match (
             <&[f32; SCAN_CHUNK]>::try_from(gc),
             <&[f32; SCAN_CHUNK]>::try_from(nc),
             <&[f32; SCAN_CHUNK]>::try_from(sc),
@@ -594,7 +594,7 @@ fn scan_tile_row(
                 lower_bounds(&g, &nrm, &slack, qnr, *t, scan.cosine, &mut lo)
             }
         };
-        if within > 0 {
+        if any {
             for l in 0..len {
                 if lo[l] <= *t {
                     top.push(lo[l] + 2.0 * sc[l] + qsr);
@@ -611,9 +611,9 @@ fn scan_tile_row(
 
 /// Lower bounds `lo` of [`SCAN_CHUNK`] scores from their dot products
 /// (`score - slack`, the score being `|q|^2 + |x|^2 - 2 q.x`, or `1 - q.x`
-/// for cosine), and how many are within `t`. A count of comparisons
-/// vectorises (compare, mask, add); a minimum or an OR of comparisons
-/// compiled to scalar or mixed-width code.
+/// for cosine); true when any is within `t`. Decided by a count of
+/// comparisons, which vectorises (compare, mask, add); a minimum or an OR of
+/// comparisons compiled to scalar or mixed-width code.
 #[inline(always)]
 fn lower_bounds(
     g: &[f32; SCAN_CHUNK],
@@ -623,7 +623,7 @@ fn lower_bounds(
     t: f32,
     cosine: bool,
     lo: &mut [f32; SCAN_CHUNK],
-) -> u32 {
+) -> bool {
     if cosine {
         for l in 0..SCAN_CHUNK {
             lo[l] = (1.0 - g[l]) - slack[l];
@@ -637,7 +637,7 @@ fn lower_bounds(
     for &v in lo.iter() {
         within += u32::from(v <= t);
     }
-    within
+    within > 0
 }
 
 /// One tile read the other way round: its columns are the query rows (the

@@ -13,8 +13,8 @@ use std::sync::atomic::AtomicBool;
 /// reduced in f32, for the reason [`singular_values_dense`] gives (a
 /// nonnegative operator, so the Gram entries carry a small relative error,
 /// and the reduction moves each eigenvalue by about sqrt(n) * 6e-8 of the
-/// largest, a few 1e-6 at 2,000 points). These
-/// values only choose t: the powers and potential distances stay in f64.
+/// largest, a few 1e-6 at 2,000 points). These values only choose t: the
+/// powers and potential distances stay in f64.
 /// Against phate's f64 SVD the entropy curves differ by 3e-7 to 2.7e-6 on
 /// the reference cases (1e-14 in f64), with the same t; the band stage runs
 /// at twice the f64 rate (2,000 points: whole run 0.83x).
@@ -42,9 +42,9 @@ pub(crate) fn singular_values_sparse_beside<R: Send>(
 /// every entry of its Gram matrix `L L^T` is a sum of nonnegative terms and
 /// comes out of an f32 product with a small relative error (as the landmark
 /// powers, [`crate::potential::BinaryPowers`]); the f32 reduction then moves
-/// each eigenvalue by about sqrt(m) * 6e-8 of the largest. The entropies of `L^t` move by
-/// ~1e-6 relative (2e-6 on gen_dla at 2,000 points, LAPACK's ssyevd against
-/// dsyevd, with the same knee), orders of magnitude below what the choice of
+/// each eigenvalue by about sqrt(m) * 6e-8 of the largest. The entropies of
+/// `L^t` move by ~1e-6 relative (2e-6 on gen_dla at 2,000 points, LAPACK's
+/// ssyevd against dsyevd, with the same knee), orders of magnitude below what the choice of
 /// landmarks itself changes; the singular values that rounding blurs most
 /// (below ~1e-3, where the square root amplifies an eigenvalue's error) weigh
 /// least in every entropy. The Gram product and the band reduction run at

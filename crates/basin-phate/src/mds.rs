@@ -542,6 +542,37 @@ fn sgd_pairs_dyn(
     (se, cnt)
 }
 
+/// One of [`sgd_mds`]'s fixed pair ranges and its buffers, reused pass
+/// after pass.
+struct PairRange {
+    /// The range's own stream (ChaCha's stream number = the range's index).
+    rng: ChaCha8Rng,
+    /// Two 32-bit draws per pair.
+    draws: Vec<u32>,
+    pairs: Vec<(u32, u32)>,
+    offsets: Vec<usize>,
+    targets: Vec<u16>,
+    scratch: PairScratch,
+    /// This range's gradient (n x k).
+    grad: Vec<f64>,
+}
+
+impl PairRange {
+    fn new(seed: u64, index: usize, len: usize, grad_len: usize) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(index as u64);
+        Self {
+            rng,
+            draws: vec![0; 2 * len],
+            pairs: Vec::new(),
+            offsets: Vec::new(),
+            targets: Vec::new(),
+            scratch: PairScratch::default(),
+            grad: vec![0.0; grad_len],
+        }
+    }
+}
+
 /// phate 2.0's SGD metric MDS (`sgd_mds_metric`): random pairs per iteration,
 /// exponentially decaying step (s_gd2 schedule), distances scaled by their max.
 /// Same schedule and sizes as phate; the pair sampler is ChaCha8 instead of
@@ -581,52 +612,47 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
     // by the range's own task: parallel, and the same pairs on any number of
     // threads.
     let chunks = 8usize;
-    let mut rngs: Vec<ChaCha8Rng> = (0..chunks)
-        .map(|c| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            rng.set_stream(c as u64);
-            rng
-        })
-        .collect();
     let mut prev: Option<f64> = None;
     // Targets in 16-bit fixed point, pre-divided by the scale, upper triangle
     // only (the matrix is symmetric): see PackedTargets.
     let dn = PackedTargets::new(d, scale);
     let mut yv: Vec<f64> = y.iter().copied().collect();
     let per = pairs.div_ceil(chunks);
-    let mut draws: Vec<Vec<u32>> = (0..chunks)
-        .map(|c| vec![0u32; 2 * (((c + 1) * per).min(pairs) - (c * per).min(pairs))])
+    // A fixed number of pair ranges, each with its own random stream and
+    // gradient buffer, summed in order: the result does not depend on the
+    // thread count.
+    let mut ranges: Vec<PairRange> = (0..chunks)
+        .map(|c| {
+            let len = ((c + 1) * per).min(pairs) - (c * per).min(pairs);
+            PairRange::new(seed, c, len, n * k)
+        })
         .collect();
-    // A fixed number of pair ranges, each with its own gradient buffer, summed
-    // in order: the result does not depend on the thread count.
-    let mut grads: Vec<Vec<f64>> = vec![vec![0.0; n * k]; chunks];
-    let mut targets: Vec<Vec<u16>> = vec![Vec::new(); chunks];
-    let mut offsets: Vec<Vec<usize>> = vec![Vec::new(); chunks];
-    let mut pair_lists: Vec<Vec<(u32, u32)>> = vec![Vec::new(); chunks];
-    let mut scratch: Vec<PairScratch> = (0..chunks).map(|_| PairScratch::default()).collect();
     for it in 0..n_iter {
         let lr = eta_max * (-lambda * it as f64).exp();
         // Two 32-bit draws per pair mapped to 0..n by a widening multiply
         // (bias below n / 2^32, immaterial for a stochastic sampler; drawing in
         // bulk is much faster than one bounded draw at a time).
         let (yr, dr) = (&yv, &dn);
-        let stats: Vec<(f64, usize)> = grads
+        let stats: Vec<(f64, usize)> = ranges
             .par_iter_mut()
-            .zip(targets.par_iter_mut().zip(offsets.par_iter_mut()))
-            .zip(draws.par_iter_mut().zip(rngs.par_iter_mut()))
-            .zip(pair_lists.par_iter_mut().zip(scratch.par_iter_mut()))
-            .map(|(((g, (tg, offs)), (dw, rng)), (ij, sc))| {
-                g.fill(0.0);
-                rng.fill(&mut dw[..]);
+            .map(|r| {
+                r.grad.fill(0.0);
+                r.rng.fill(&mut r.draws[..]);
                 // below n, and n fits in u32 (the packed triangle holds n^2 / 2 targets)
                 let draw = |v: u32| ((u64::from(v) * n as u64) >> 32) as u32;
-                ij.clear();
-                ij.extend(dw.chunks_exact(2).map(|p| (draw(p[0]), draw(p[1]))));
+                r.pairs.clear();
+                r.pairs
+                    .extend(r.draws.chunks_exact(2).map(|p| (draw(p[0]), draw(p[1]))));
                 // Gather the targets first (the packed targets are n^2 bytes,
                 // the reads random): offsets, then the loads alone.
-                offs.clear();
-                offs.extend(ij.iter().map(|&(i, j)| dr.offset(i as usize, j as usize)));
-                dr.gather(offs, tg);
+                r.offsets.clear();
+                r.offsets.extend(
+                    r.pairs
+                        .iter()
+                        .map(|&(i, j)| dr.offset(i as usize, j as usize)),
+                );
+                dr.gather(&r.offsets, &mut r.targets);
+                let (g, ij, tg, sc) = (&mut r.grad, &r.pairs, &r.targets, &mut r.scratch);
                 match k {
                     2 => sgd_pairs::<2>(yr, g, ij, tg, sc),
                     3 => sgd_pairs::<3>(yr, g, ij, tg, sc),
@@ -640,8 +666,8 @@ pub fn sgd_mds(d: ArrayView2<'_, f64>, init: &Array2<f64>, seed: u64) -> Array2<
         if count == 0 {
             continue;
         }
-        for g in &grads {
-            for (yv, gv) in yv.iter_mut().zip(g) {
+        for r in &ranges {
+            for (yv, gv) in yv.iter_mut().zip(&r.grad) {
                 *yv -= lr * gv;
             }
         }

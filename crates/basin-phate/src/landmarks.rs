@@ -6,7 +6,7 @@
 use crate::fit::Stopwatch;
 use crate::kmeans::minibatch_kmeans;
 use crate::linalg::{
-    at_b, gaussian, gemm, orthonormalize, randomized_power_iterations, reorthogonalize,
+    at_b, gaussian_f32, gemm, orthonormalize, randomized_power_iterations, reorthogonalize_f32,
     small_symmetric_eigen,
 };
 use crate::potential::unsymmetrize;
@@ -104,36 +104,30 @@ impl Landmarks {
 /// diffusion affinity lies in [-1, 1], so nothing overflows and one Cholesky QR
 /// every third product keeps the block well-conditioned at a fifth of the cost.
 ///
-/// The power iteration's products run in single precision (the QRs and the
-/// Rayleigh-Ritz step in f64): they are bound by gathering rows of the block,
-/// and the vectors only seed k-means on `P V`, which runs in f32 anyway; the
-/// subspace after its 9 or 15 products is set by the spectrum's gaps, not by
-/// rounding.
+/// The power iteration runs in single precision, its start, products and
+/// the Cholesky QRs between them (the last orthonormalisation and the
+/// Rayleigh-Ritz step in f64): the products are bound by gathering rows of
+/// the block, and the vectors only seed k-means on `P V`, which runs in f32
+/// anyway; the subspace after its 9 or 15 products is set by the spectrum's
+/// gaps, not by rounding.
 fn spectral_vectors(diff_aff: &Csr, n_svd: usize, seed: u64) -> Array2<f64> {
     let n = diff_aff.nrows();
     let k = n_svd.min(n);
     let l = (k + 10).min(n);
     let n_iter = randomized_power_iterations(k, n);
     let vals = diff_aff.values_f32();
-    let to_f32 = |q: &Array2<f64>| -> Vec<f32> { q.iter().map(|&v| v as f32).collect() };
-    let to_f64 = |q: Vec<f32>| -> Array2<f64> {
-        Array2::from_shape_vec((n, l), q.into_iter().map(f64::from).collect())
-            .unwrap_or_else(|_| Array2::zeros((n, l)))
-    };
-    let mut q32 = to_f32(&gaussian(n, l, seed));
+    let mut q32 = gaussian_f32(n, l, seed);
     let products = 2 * n_iter + 1;
-    let mut q = Array2::zeros((0, 0));
-    for p in 1..=products {
+    for p in 1..products {
         q32 = diff_aff.mul_dense_f32(&vals, &q32, l);
-        if p == products {
-            q = to_f64(std::mem::take(&mut q32));
-            orthonormalize(&mut q);
-        } else if p % 3 == 0 {
-            let mut q64 = to_f64(std::mem::take(&mut q32));
-            reorthogonalize(&mut q64);
-            q32 = to_f32(&q64);
+        if p % 3 == 0 {
+            reorthogonalize_f32(&mut q32, n, l);
         }
     }
+    let last = diff_aff.mul_dense_f32(&vals, &q32, l);
+    let mut q = Array2::from_shape_vec((n, l), last.into_iter().map(f64::from).collect())
+        .unwrap_or_else(|_| Array2::zeros((n, l)));
+    orthonormalize(&mut q);
     // Rayleigh-Ritz: the affinity is symmetric, so its right singular vectors are
     // its eigenvectors ordered by |eigenvalue|.
     let aq = diff_aff.mul_dense(q.view());
@@ -153,16 +147,20 @@ pub(crate) fn spectral_landmarks(
     seed: u64,
 ) -> Landmarks {
     let clock = Stopwatch::new();
-    // P V in single precision for k-means; the affinity, V and the f64
-    // product go out of scope first, so they are not resident beside
-    // k-means' own tables
+    // P V in single precision for k-means (which runs in f32); the affinity
+    // and V go out of scope first, so they are not resident beside k-means'
+    // own tables
     let (feats, rows, cols) = {
         let (diff_aff, _) = kernel.sym_normalized();
         let v = spectral_vectors(&diff_aff, n_svd, seed);
         drop(diff_aff);
-        let feats = diff_op.mul_dense(v.view());
-        let f32s: Vec<f32> = feats.iter().map(|&x| x as f32).collect();
-        (f32s, feats.nrows(), feats.ncols())
+        let v32: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+        let k = v.ncols();
+        (
+            diff_op.mul_dense_f32(&diff_op.values_f32(), &v32, k),
+            diff_op.nrows(),
+            k,
+        )
     };
     clock.lap("  spectral vectors");
     let labels = minibatch_kmeans(feats, rows, cols, n_landmark, seed.wrapping_add(1));

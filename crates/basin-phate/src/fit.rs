@@ -1,7 +1,7 @@
 //! The PHATE pipeline: graph (PCA, kernel, diffusion operator, landmarks) once,
 //! then t, potential, potential distances and MDS, re-runnable on the cached graph.
 
-use crate::distance::{pairwise, Metric};
+use crate::distance::{pairwise, pairwise_euclidean_single, Metric};
 use crate::errors::PhateError;
 use crate::hyperparams::{Distance, KnnSearch, Mds, MdsDistance, PhateParams, T};
 use crate::kernel::{affinity_rows, check_precomputed, precomputed_rows, symmetrized, KernelSpec};
@@ -417,7 +417,13 @@ impl PhateParams {
                 MdsDistance::Cosine => Distance::Cosine,
             };
             clock.lap("potential");
-            let mut pd = pairwise(pot.view(), dist);
+            // landmark potentials only feed MDS: single precision (see
+            // pairwise_euclidean_single); the exact path's match phate to 1e-5
+            let mut pd = if graph.landmarks.is_some() && dist == Distance::Euclidean {
+                pairwise_euclidean_single(pot.view())
+            } else {
+                pairwise(pot.view(), dist)
+            };
             // All points alike (e.g. identical inputs): distances are rounding
             // noise, which metric MDS would blow up to unit size. Zero them.
             let pot_scale = pot.iter().fold(1.0f64, |m, v| m.max(v.abs()));

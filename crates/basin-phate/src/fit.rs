@@ -530,7 +530,10 @@ impl PhateFit {
             .then_some(&self.potential_distances)
     }
 
-    /// Potential distances between landmarks (m x m) when landmarks are on.
+    /// Potential distances between landmarks (m x m) when landmarks are on
+    /// (euclidean ones through a single-precision Gram matrix, near pairs
+    /// recomputed in f64: within about 1e-6 of the largest distance, as MDS
+    /// needs; the exact path's [`PhateFit::potential_distances`] stay f64).
     #[must_use]
     pub fn landmark_potential_distances(&self) -> Option<&Array2<f64>> {
         self.graph

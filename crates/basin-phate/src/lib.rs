@@ -21,12 +21,15 @@
 //!   its search until it gets there). With `knn_max = m`, only the m nearest
 //!   others count.
 //! - **`P^t`**: `P = D^(-1/2) A D^(1/2)` with `A` symmetric, so `P^t` comes
-//!   from `A^(t/2)` (sparse products on column blocks) and one half GEMM, in
-//!   f64; with landmarks from binary powers of the landmark operator's
+//!   from `A^t` by sparse products on column blocks, in f64; with landmarks from binary powers of the landmark operator's
 //!   symmetric form `S` (half GEMMs, computed beside the singular values for
 //!   t), in f32: `S` and its powers are entrywise nonnegative, so the
 //!   products' errors are small relative ones and the potential moves by
 //!   under 1e-5 (tested against f64). phate multiplies dense f64 matrices.
+//! - **Potential distances**: f64 on the exact path (phate's to 1e-5);
+//!   between landmarks, which only feed MDS, through a centred f32 Gram
+//!   matrix with near pairs recomputed in f64 (within about 1e-6 of the
+//!   largest distance).
 //! - **t auto**: singular values of `P` (or of the landmark operator) from the
 //!   eigenvalues of `P P^T`, as phate's `svd`, so t is the same.
 //! - **Classic MDS**: as phate (PCA scores of the double-centred squared
@@ -36,15 +39,17 @@
 //!   run in f32 (the subspace error comes from the power iterations, not from
 //!   the rounding), `B = Q^T X` and the projection in f64.
 //! - **Metric MDS**: phate's SGD schedule with a ChaCha8 pair sampler (so not
-//!   bit-identical to numpy's; targets held in f32), or scikit-learn's SMACOF exactly.
+//!   bit-identical to numpy's; targets held as 16-bit fractions of the
+//!   largest), or scikit-learn's SMACOF exactly.
 //! - **Non-metric MDS**: scikit-learn's non-metric SMACOF (isotonic
 //!   disparities) started from the SGD layout, as phate's `mds='nonmetric'`.
 //! - **Landmarks**: graphtools' construction exactly given the clusters; the
 //!   clusters come from scikit-learn's recipe (randomized SVD with 7 power
-//!   iterations, then MiniBatchKMeans with greedy k-means++ seeding), seeded
-//!   with ChaCha8 and stopped after 3 passes over the data instead of up to
-//!   100 (same t and DEMaP within phate's own seed spread on gen_dla; plain
-//!   Lloyd k-means gives lumpier clusters, a smaller t and a lower DEMaP).
+//!   iterations, in f32 up to the last orthonormalisation, then
+//!   MiniBatchKMeans with greedy k-means++ seeding), seeded with ChaCha8 and
+//!   stopped after 3 passes over the data instead of up to 100 (same t and
+//!   DEMaP within phate's own seed spread on gen_dla; plain Lloyd k-means
+//!   gives lumpier clusters, a smaller t and a lower DEMaP).
 //! - **Threads**: coarse rayon tasks around single-threaded kernels (no
 //!   barrier-synchronised BLAS), so a loaded machine slows basin in proportion.
 //!   Blocks are fixed and partial sums added in a fixed order, so the bytes

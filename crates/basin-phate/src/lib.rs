@@ -21,11 +21,12 @@
 //!   its search until it gets there). With `knn_max = m`, only the m nearest
 //!   others count.
 //! - **`P^t`**: `P = D^(-1/2) A D^(1/2)` with `A` symmetric, so `P^t` comes
-//!   from `A^t` by sparse products on column blocks, in f64; with landmarks from binary powers of the landmark operator's
-//!   symmetric form `S` (half GEMMs, computed beside the singular values for
-//!   t), in f32: `S` and its powers are entrywise nonnegative, so the
-//!   products' errors are small relative ones and the potential moves by
-//!   under 1e-5 (tested against f64). phate multiplies dense f64 matrices.
+//!   from `A^t` by sparse products on column blocks, in f64; with landmarks
+//!   from binary powers of the landmark operator's symmetric form `S` (half
+//!   GEMMs, computed beside the singular values for t), in f32: `S` and its
+//!   powers are entrywise nonnegative, so the products' errors are small
+//!   relative ones and the potential moves by under 1e-5 (tested against
+//!   f64). phate multiplies dense f64 matrices.
 //! - **Potential distances**: f64 on the exact path (phate's to 1e-5);
 //!   between landmarks, which only feed MDS, through a centred f32 Gram
 //!   matrix with near pairs recomputed in f64 (within about 1e-6 of the

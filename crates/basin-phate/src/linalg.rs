@@ -400,22 +400,30 @@ pub(crate) fn reorthogonalize(q: &mut Array2<f64>) {
 fn cholesky_qr_step(q: &mut Array2<f64>) -> bool {
     let l = q.ncols();
     let g = gram(q.view());
-    let gm = nalgebra::DMatrix::from_fn(l, l, |i, j| g[[i, j]]);
-    let Some(ch) = gm.cholesky() else {
-        return false;
-    };
-    let lower = ch.l();
-    let diag_ok = (0..l).all(|i| lower[(i, i)] > 1e-7 * lower[(0, 0)].abs().max(1e-300));
-    if !diag_ok {
-        return false;
-    }
-    let Some(linv) = lower.try_inverse() else {
+    let Some(linv) =
+        inverse_cholesky_factor(nalgebra::DMatrix::from_fn(l, l, |i, j| g[[i, j]]), 1e-7)
+    else {
         return false;
     };
     // Q R^-1 = Q L^-T
     let rinv = Array2::from_shape_fn((l, l), |(i, j)| linv[(j, i)]);
     *q = gemm(q.view(), rinv.view(), false);
     q.iter().all(|v| v.is_finite())
+}
+
+/// `L^-1` for the Cholesky factor `L L^T = gram` of a Cholesky QR pass, or
+/// `None` when the factorisation fails or a pivot falls to `pivot_floor` of
+/// the first or below (cond(Q) too large for the Gram matrix's precision).
+fn inverse_cholesky_factor(
+    gram: nalgebra::DMatrix<f64>,
+    pivot_floor: f64,
+) -> Option<nalgebra::DMatrix<f64>> {
+    let lower = gram.cholesky()?.l();
+    let first = lower[(0, 0)].abs().max(1e-300);
+    if !(0..lower.nrows()).all(|i| lower[(i, i)] > pivot_floor * first) {
+        return None;
+    }
+    lower.try_inverse()
 }
 
 /// Thin Q of a Householder QR, single-threaded: `Mat::qr` and
@@ -521,16 +529,13 @@ pub(crate) fn reorthogonalize_f32(q: &mut Vec<f32>, n: usize, l: usize) {
 /// not safely positive definite or the result is not finite.
 fn cholesky_qr_step_f32(q: &[f32], n: usize, l: usize) -> Option<Vec<f32>> {
     let g = at_b_f32(q, n, l, q, l);
-    // the lower triangle (nalgebra's Cholesky reads only that)
-    let gm = nalgebra::DMatrix::from_fn(l, l, |i, j| f64::from(g[i.max(j) * l + i.min(j)]));
-    let lower = gm.cholesky()?.l();
-    // f32 Gram entries carry ~1e-7 of the largest: a pivot below 1e-3 of
-    // the first means cond(Q) near the limit where that error dominates
-    let first = lower[(0, 0)].abs().max(1e-300);
-    if !(0..l).all(|i| lower[(i, i)] > 1e-3 * first) {
-        return None;
-    }
-    let linv = lower.try_inverse()?;
+    // the lower triangle (nalgebra's Cholesky reads only that); f32 Gram
+    // entries carry ~1e-7 of the largest, so a pivot below 1e-3 of the first
+    // means cond(Q) near the limit where that error dominates
+    let linv = inverse_cholesky_factor(
+        nalgebra::DMatrix::from_fn(l, l, |i, j| f64::from(g[i.max(j) * l + i.min(j)])),
+        1e-3,
+    )?;
     // R^-1 = L^-T, row-major
     let rinv: Vec<f32> = (0..l * l).map(|e| linv[(e % l, e / l)] as f32).collect();
     let out = gemm_f32(q, n, l, &rinv, l);
@@ -714,9 +719,6 @@ mod tests {
         }
     }
 
-    /// The products that feed the landmarks and PCA give the same bytes on
-    /// any number of threads (rayon's `reduce` would add the row blocks of
-    /// `a^T b` in an order that depends on the work stealing).
     /// The landmark power iteration's single-precision pieces: the Gaussian
     /// start and the Cholesky QR pass give the same bits on 1 and 3 threads;
     /// the pass leaves orthonormal columns (to f32 rounding) spanning the
@@ -774,6 +776,9 @@ mod tests {
         assert!(orthonormal(&to64(&deficient, l), 1e-5));
     }
 
+    /// The products that feed the landmarks and PCA give the same bytes on
+    /// any number of threads (rayon's `reduce` would add the row blocks of
+    /// `a^T b` in an order that depends on the work stealing).
     #[test]
     fn products_do_not_depend_on_the_thread_count() {
         // 5 row blocks of 2048 for `at_b`; a product big enough for `gemm`'s

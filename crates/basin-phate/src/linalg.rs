@@ -316,8 +316,19 @@ const F32_COLUMN_BLOCK: usize = 64;
 /// faer GEMM each).
 pub(crate) fn gemm_f32(a: &[f32], m: usize, k: usize, b: &[f32], nb: usize) -> Vec<f32> {
     let mut out = vec![0.0f32; m * nb];
-    if m == 0 || nb == 0 || k == 0 {
-        return out;
+    gemm_f32_into(&mut out, a, m, k, b, nb);
+    out
+}
+
+/// [`gemm_f32`] into `out` (m x nb, overwritten).
+pub(crate) fn gemm_f32_into(out: &mut [f32], a: &[f32], m: usize, k: usize, b: &[f32], nb: usize) {
+    debug_assert_eq!(out.len(), m * nb);
+    if m == 0 || nb == 0 {
+        return;
+    }
+    if k == 0 {
+        out.fill(0.0);
+        return;
     }
     let rows = F32_ROW_BLOCK;
     out.par_chunks_mut(rows * nb)
@@ -333,7 +344,6 @@ pub(crate) fn gemm_f32(a: &[f32], m: usize, k: usize, b: &[f32], nb: usize) -> V
                 Par::Seq,
             );
         });
-    out
 }
 
 /// `a^T * b` in single precision (`a`: n x d, `b`: n x l, row-major slices;
@@ -512,12 +522,21 @@ pub(crate) fn gaussian_f32(n: usize, l: usize, seed: u64) -> Vec<f32> {
 /// products run in f32 anyway: only the block's conditioning matters
 /// between products, and the f64 round trip (two conversions of the block,
 /// f64 GEMMs) took 0.03 s per pass at 20,000 x 110.
+#[cfg(test)]
 pub(crate) fn reorthogonalize_f32(q: &mut Vec<f32>, n: usize, l: usize) {
+    reorthogonalize_f32_with(q, &mut vec![0.0; n * l], n, l);
+}
+
+/// [`reorthogonalize_f32`] with `spare` (n x l) as the output of `Q R^-1`,
+/// swapped into `q`: a power iteration passes its idle buffer rather than
+/// faulting in a fresh block per pass.
+pub(crate) fn reorthogonalize_f32_with(q: &mut Vec<f32>, spare: &mut Vec<f32>, n: usize, l: usize) {
     if l == 0 || n == 0 {
         return;
     }
-    if let Some(next) = cholesky_qr_step_f32(q, n, l) {
-        *q = next;
+    spare.resize(n * l, 0.0);
+    if cholesky_qr_step_f32(q, n, l, spare) {
+        std::mem::swap(q, spare);
         return;
     }
     let mut q64 = Array2::from_shape_fn((n, l), |(i, j)| f64::from(q[i * l + j]));
@@ -525,21 +544,23 @@ pub(crate) fn reorthogonalize_f32(q: &mut Vec<f32>, n: usize, l: usize) {
     *q = q64.iter().map(|&v| v as f32).collect();
 }
 
-/// `Q R^-1` in f32 with `R^T R = Q^T Q`, or `None` when the f32 Gram matrix is
-/// not safely positive definite or the result is not finite.
-fn cholesky_qr_step_f32(q: &[f32], n: usize, l: usize) -> Option<Vec<f32>> {
+/// `Q R^-1` in f32 with `R^T R = Q^T Q` into `out`; false when the f32 Gram
+/// matrix is not safely positive definite or the result is not finite.
+fn cholesky_qr_step_f32(q: &[f32], n: usize, l: usize, out: &mut [f32]) -> bool {
     let g = at_b_f32(q, n, l, q, l);
     // the lower triangle (nalgebra's Cholesky reads only that); f32 Gram
     // entries carry ~1e-7 of the largest, so a pivot below 1e-3 of the first
     // means cond(Q) near the limit where that error dominates
-    let linv = inverse_cholesky_factor(
+    let Some(linv) = inverse_cholesky_factor(
         nalgebra::DMatrix::from_fn(l, l, |i, j| f64::from(g[i.max(j) * l + i.min(j)])),
         1e-3,
-    )?;
+    ) else {
+        return false;
+    };
     // R^-1 = L^-T, row-major
     let rinv: Vec<f32> = (0..l * l).map(|e| linv[(e % l, e / l)] as f32).collect();
-    let out = gemm_f32(q, n, l, &rinv, l);
-    out.iter().all(|v| v.is_finite()).then_some(out)
+    gemm_f32_into(out, q, n, l, &rinv, l);
+    out.iter().all(|v| v.is_finite())
 }
 
 /// Eigen-decomposition of a small symmetric matrix, eigenvalues descending by `key`.

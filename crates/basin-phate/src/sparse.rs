@@ -263,17 +263,33 @@ impl Csr {
     /// of [`Self::mul_dense`] per gathered row: these products are bound by
     /// gathering the rows that the nonzeros point at.
     pub(crate) fn mul_dense_f32(&self, vals: &[f32], dense: &[f32], k: usize) -> Vec<f32> {
+        let mut out = vec![0.0f32; self.nrows * k];
+        self.mul_dense_f32_into(vals, dense, k, &mut out);
+        out
+    }
+
+    /// [`Self::mul_dense_f32`] into `out` (`nrows x k`, overwritten): a
+    /// power iteration alternates two buffers instead of a fresh one per
+    /// product, each of which was first-touched page by page (8.8 MB and
+    /// 2,150 page faults per product at 20,000 points).
+    pub(crate) fn mul_dense_f32_into(
+        &self,
+        vals: &[f32],
+        dense: &[f32],
+        k: usize,
+        out: &mut [f32],
+    ) {
         debug_assert_eq!(vals.len(), self.data.len());
         debug_assert_eq!(dense.len(), self.ncols * k);
-        let mut out = vec![0.0f32; self.nrows * k];
+        debug_assert_eq!(out.len(), self.nrows * k);
         if k == 0 {
-            return out;
+            return;
         }
         out.par_chunks_mut(k).enumerate().for_each(|(i, o)| {
             let (start, end) = (self.indptr[i], self.indptr[i + 1]);
+            o.fill(0.0);
             add_scaled_rows_f32(&self.indices[start..end], &vals[start..end], dense, k, o);
         });
-        out
     }
 
     /// The stored values in single precision (in storage order).

@@ -12,8 +12,8 @@ use crate::pca::Pca;
 use crate::potential::{potential, power_sparse, BinaryPowers, SpeculativePowers};
 use crate::sparse::Csr;
 use crate::vne::{
-    find_knee_point, singular_values_dense, singular_values_sparse, singular_values_sparse_beside,
-    von_neumann_entropy,
+    find_knee_point, singular_values_landmarks, singular_values_sparse,
+    singular_values_sparse_beside, von_neumann_entropy,
 };
 use ndarray::{Array2, ArrayView2};
 use std::sync::{Arc, OnceLock};
@@ -79,7 +79,7 @@ impl PhateGraph {
         if let Some(l) = &self.landmarks {
             let pows = match ahead {
                 PowersAhead::Landmark(p) => p,
-                _ => BinaryPowers::new(&l.sym, 1),
+                _ => BinaryPowers::new(&l.sym, l.sym_sparse.as_ref(), 1),
             };
             return pows.power(t, &l.deg);
         }
@@ -112,7 +112,7 @@ impl PhateGraph {
             (Some(l), None) => {
                 let (sv, pows) = rayon::join(
                     || self.compute_singular_values(),
-                    || BinaryPowers::new(&l.sym, 16),
+                    || BinaryPowers::new(&l.sym, l.sym_sparse.as_ref(), 16),
                 );
                 let sv = sv?;
                 (
@@ -140,7 +140,7 @@ impl PhateGraph {
 
     fn compute_singular_values(&self) -> Result<Vec<f64>, PhateError> {
         match &self.landmarks {
-            Some(l) => singular_values_dense(&l.landmark_op),
+            Some(l) => singular_values_landmarks(l),
             None => singular_values_sparse(&self.diff_op),
         }
     }

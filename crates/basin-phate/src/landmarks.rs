@@ -11,6 +11,7 @@ use crate::linalg::{
 };
 use crate::potential::unsymmetrize;
 use crate::sparse::{inv_sqrt, Csr};
+use crate::sparse_dense::{SparseRows32, SPARSE_MAX_DENSITY};
 use ndarray::Array2;
 
 /// Landmark structures built from the kernel and a clustering.
@@ -28,6 +29,9 @@ pub struct Landmarks {
     pub(crate) sym: Array2<f64>,
     /// Row sums `Da` of the unnormalised `pmn`.
     pub(crate) deg: Vec<f64>,
+    /// `S`'s nonzeros while it is sparse enough for sparse products to beat
+    /// half GEMMs (see [`crate::sparse_dense`]).
+    pub(crate) sym_sparse: Option<SparseRows32>,
 }
 
 impl Landmarks {
@@ -62,12 +66,14 @@ impl Landmarks {
         // S rather than a second sparse product into a fresh dense matrix
         let mut landmark_op = sym.clone();
         unsymmetrize(&mut landmark_op, &deg);
+        let sym_sparse = SparseRows32::from_dense_if_sparse(&sym, SPARSE_MAX_DENSITY);
         Self {
             clusters,
             transitions: pnm,
             landmark_op,
             sym,
             deg,
+            sym_sparse,
         }
     }
 

@@ -23,7 +23,8 @@
 //! - **`P^t`**: `P = D^(-1/2) A D^(1/2)` with `A` symmetric, so `P^t` comes
 //!   from `A^t` by sparse products on column blocks, in f64; with landmarks
 //!   from binary powers of the landmark operator's symmetric form `S` (half
-//!   GEMMs, computed beside the singular values for t), in f32: `S` and its
+//!   GEMMs, and sparse products for the factors `S` itself while it is
+//!   sparse; computed beside the singular values for t), in f32: `S` and its
 //!   powers are entrywise nonnegative, so the products' errors are small
 //!   relative ones and the potential moves by under 1e-5 (tested against
 //!   f64). phate multiplies dense f64 matrices.
@@ -86,6 +87,7 @@ mod mds;
 mod pca;
 mod potential;
 mod sparse;
+mod sparse_dense;
 mod total_order;
 mod tridiag;
 mod vne;

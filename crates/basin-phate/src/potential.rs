@@ -9,13 +9,15 @@
 //!   [`BLOCK_COLS`] columns (each block stays in cache), most of them computed beside the
 //!   spectrum before t is known; phate instead multiplies dense n x n
 //!   matrices log2(t) times;
-//! - dense `S` (landmarks): binary powers `S^(2^k)` by half GEMMs in single
-//!   precision (see [`BinaryPowers`] for why that is accurate), computed
+//! - `S` (landmarks): binary powers `S^(2^k)` by half GEMMs in single
+//!   precision (see [`BinaryPowers`] for why that is accurate; products by
+//!   `S` itself are sparse while `S` is), computed
 //!   beside the singular values for t, which do not depend on them, then the
 //!   product of those in t's binary expansion, as numpy's `matrix_power`.
 
 use crate::linalg::{sym_product, sym_product_lower};
 use crate::sparse::Csr;
+use crate::sparse_dense::SparseRows32;
 use ndarray::parallel::prelude::*;
 use ndarray::{Array2, Axis};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -99,22 +101,30 @@ fn unsymmetrized_from_lower(lower: &[f32], m: usize, d: &[f64]) -> Array2<f64> {
 /// embedding, while each product runs at twice the f64 rate. The exact path
 /// (no landmarks), whose potential distances are checked against phate to
 /// 1e-5, stays in f64.
+///
+/// While `S` itself is sparse (its nonzeros in `sparse`), the products with
+/// `S` as a factor (`S^2`, and `S` times the rest of t's expansion when t is
+/// odd) are sparse products ([`crate::sparse_dense`]); the later powers are
+/// dense.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct BinaryPowers {
     m: usize,
     s: Vec<f32>,
+    sparse: Option<SparseRows32>,
     /// `S^2, S^4, ...` (row-major m x m each).
     pows: Vec<Vec<f32>>,
 }
 
 impl BinaryPowers {
     /// `S^2, S^4, ...` up to the largest power of two <= `up_to`, by half
-    /// GEMMs (squares of a symmetric matrix are symmetric).
-    pub(crate) fn new(s: &Array2<f64>, up_to: usize) -> Self {
+    /// GEMMs (squares of a symmetric matrix are symmetric), the first by a
+    /// sparse product when `sparse` (`S`'s nonzeros) is given.
+    pub(crate) fn new(s: &Array2<f64>, sparse: Option<&SparseRows32>, up_to: usize) -> Self {
         let m = s.nrows();
         let mut p = Self {
             m,
             s: s.iter().map(|&v| v as f32).collect(),
+            sparse: sparse.filter(|sp| sp.n() == m).cloned(),
             pows: Vec::new(),
         };
         p.extend(up_to);
@@ -125,9 +135,12 @@ impl BinaryPowers {
     fn extend(&mut self, up_to: usize) {
         let m = self.m;
         while (2usize << self.pows.len()) <= up_to {
-            let next = {
-                let last = self.pows.last().unwrap_or(&self.s);
-                sym_product(last, last, m, m, 1.0f32)
+            let next = match (self.pows.last(), &self.sparse) {
+                (None, Some(sp)) => sp.times_dense_transposed(&self.s, None),
+                (last, _) => {
+                    let last = last.unwrap_or(&self.s);
+                    sym_product(last, last, m, m, 1.0f32)
+                }
             };
             self.pows.push(next);
         }
@@ -139,6 +152,12 @@ impl BinaryPowers {
     pub(crate) fn power(mut self, t: usize, d: &[f64]) -> Array2<f64> {
         let m = self.m;
         self.extend(t);
+        if let (Some(sp), true, true) = (&self.sparse, t & 1 == 1, t > 1) {
+            // S times the dense product of the other factors (S^(t-1))
+            let rest = self.dense_product(t - 1);
+            let st = sp.times_dense_transposed(&rest, None);
+            return unsymmetrized_from_lower(&st, m, d);
+        }
         let factors: Vec<&[f32]> = (0..=self.pows.len())
             .filter(|&k| t >> k & 1 == 1)
             .map(|k| {
@@ -174,6 +193,24 @@ impl BinaryPowers {
                 unsymmetrized_from_lower(&sym_product_lower(a, last, m, m, 1.0f32), m, d)
             }
         }
+    }
+}
+
+impl BinaryPowers {
+    /// `S^t` (whole, row-major) for an even `t >= 2` whose powers of two
+    /// are all computed: the product of those in t's binary expansion.
+    fn dense_product(&self, t: usize) -> Vec<f32> {
+        let m = self.m;
+        let mut factors = (1..=self.pows.len())
+            .filter(|&k| t >> k & 1 == 1)
+            .map(|k| &self.pows[k - 1][..]);
+        let first = factors.next().unwrap_or(&self.s[..]);
+        let mut acc: Option<Vec<f32>> = None;
+        for p in factors {
+            let a = acc.as_deref().unwrap_or(first);
+            acc = Some(sym_product(a, p, m, m, 1.0f32));
+        }
+        acc.unwrap_or_else(|| first.to_vec())
     }
 }
 
@@ -445,13 +482,26 @@ mod tests {
 
     /// The single-precision binary powers give `P^t` within the relative
     /// error the nonnegativity argument promises, and the potential within
-    /// 1e-5, against f64 repeated multiplication.
+    /// 1e-5, against f64 repeated multiplication: by half GEMMs only, and
+    /// with the products by `S` sparse (odd and even t, t = 1 and a power of
+    /// two among them).
     #[test]
     fn single_precision_powers_are_accurate_entrywise() {
         let m = 300;
         let (s, da) = landmark_like(m, 5);
-        for t in [1, 6, 16, 20, 53] {
-            let ours = BinaryPowers::new(&s, 16).power(t, &da);
+        let sparse =
+            SparseRows32::from_dense_if_sparse(&s, crate::sparse_dense::SPARSE_MAX_DENSITY);
+        assert!(sparse.is_some(), "the test operator is sparse enough");
+        for (t, sp) in [1, 6, 16, 20, 53]
+            .into_iter()
+            .flat_map(|t| [(t, None), (t, sparse.as_ref())])
+            .chain([
+                (2, sparse.as_ref()),
+                (33, sparse.as_ref()),
+                (25, sparse.as_ref()),
+            ])
+        {
+            let ours = BinaryPowers::new(&s, sp, 16).power(t, &da);
             let mut reference = Array2::<f64>::eye(m);
             for _ in 0..t {
                 reference = reference.dot(&s);
@@ -465,8 +515,15 @@ mod tests {
                 }
                 worst_pot = worst_pot.max(((a + 1e-7).ln() - (b + 1e-7).ln()).abs());
             }
-            assert!(worst_rel < 1e-4, "t = {t}: relative error {worst_rel:e}");
-            assert!(worst_pot < 1e-5, "t = {t}: potential error {worst_pot:e}");
+            let how = if sp.is_some() { "sparse" } else { "dense" };
+            assert!(
+                worst_rel < 1e-4,
+                "t = {t} {how}: relative error {worst_rel:e}"
+            );
+            assert!(
+                worst_pot < 1e-5,
+                "t = {t} {how}: potential error {worst_pot:e}"
+            );
             // rows of P^t are probability distributions
             for row in ours.rows() {
                 assert!((row.sum() - 1.0).abs() < 1e-5);

@@ -6,13 +6,13 @@
 use crate::fit::Stopwatch;
 use crate::kmeans::minibatch_kmeans;
 use crate::linalg::{
-    at_b_f32, gaussian_f32, gemm_f32, randomized_power_iterations, reorthogonalize_f32_with,
-    small_symmetric_eigen,
+    at_b, gaussian_f32, gemm, orthonormalize, randomized_power_iterations,
+    reorthogonalize_f32_with, small_symmetric_eigen,
 };
 use crate::potential::unsymmetrize;
 use crate::sparse::{inv_sqrt, Csr};
 use crate::sparse_dense::{SparseRows32, SPARSE_MAX_DENSITY};
-use ndarray::Array2;
+use ndarray::{s, Array2};
 
 /// Landmark structures built from the kernel and a clustering.
 #[derive(Debug, Clone)]
@@ -110,46 +110,46 @@ impl Landmarks {
 /// diffusion affinity lies in [-1, 1], so nothing overflows and one Cholesky QR
 /// every third product keeps the block well-conditioned at a fifth of the cost.
 ///
-/// Everything runs in single precision: the start, the products, the
-/// Cholesky QRs between them, the final orthonormalisation (two Cholesky QR
-/// passes) and the Rayleigh-Ritz products (only the small eigenproblem is
-/// f64). The products are bound by gathering rows of the block, and the
-/// vectors only seed k-means on `P V`, which runs in f32 anyway; the
-/// subspace after its 9 or 15 products is set by the spectrum's gaps, not
-/// by rounding. The f64 tail (conversion, CholQR2, `A Q`, `Q W`) took 0.1 s
-/// of 0.26 s at 20,000 points. Two buffers of n x (k + 10) alternate through
-/// the whole iteration, so nothing is faulted in anew per product.
+/// The power iteration runs in single precision, its start, products and
+/// the Cholesky QRs between them, with two n x (k + 10) buffers alternating
+/// (a fresh block per product was first-touched page by page); the last
+/// orthonormalisation and the Rayleigh-Ritz step run in f64. The products
+/// are bound by gathering rows of the block, and the subspace after 9 or 15
+/// products is set by the spectrum's gaps. The f64 tail is not for show: with
+/// it in f32 as well (0.1 s less at 20,000 points), the entropy knee at 5,000
+/// points fell early (t <= 11) for 18 of 60 seeds against 10 of 60 (phate
+/// 2.0: 2 of 15), so the clusters it seeds are not as good.
 ///
-/// Returns `V` (n x `min(n_svd, n)`, row-major) and its column count.
+/// Returns `V` (n x `min(n_svd, n)`, row-major, in f32 for k-means) and its
+/// column count.
 fn spectral_vectors(diff_aff: &Csr, n_svd: usize, seed: u64) -> (Vec<f32>, usize) {
     let n = diff_aff.nrows();
     let k = n_svd.min(n);
     let l = (k + 10).min(n);
     let n_iter = randomized_power_iterations(k, n);
     let vals = diff_aff.values_f32();
-    let mut q = gaussian_f32(n, l, seed);
+    let mut q32 = gaussian_f32(n, l, seed);
     // the other buffer of the ping-pong (see `Csr::mul_dense_f32_into`)
     let mut spare = vec![0.0f32; n * l];
     let products = 2 * n_iter + 1;
     for p in 1..=products {
-        diff_aff.mul_dense_f32_into(&vals, &q, l, &mut spare);
-        std::mem::swap(&mut q, &mut spare);
+        diff_aff.mul_dense_f32_into(&vals, &q32, l, &mut spare);
+        std::mem::swap(&mut q32, &mut spare);
         if p % 3 == 0 && p < products {
-            reorthogonalize_f32_with(&mut q, &mut spare, n, l);
+            reorthogonalize_f32_with(&mut q32, &mut spare, n, l);
         }
     }
-    // orthonormal to f32 rounding: the second pass fixes what the first
-    // leaves from the block's conditioning
-    reorthogonalize_f32_with(&mut q, &mut spare, n, l);
-    reorthogonalize_f32_with(&mut q, &mut spare, n, l);
+    drop(spare);
+    let mut q = Array2::from_shape_vec((n, l), q32.into_iter().map(f64::from).collect())
+        .unwrap_or_else(|_| Array2::zeros((n, l)));
+    orthonormalize(&mut q);
     // Rayleigh-Ritz: the affinity is symmetric, so its right singular vectors are
     // its eigenvectors ordered by |eigenvalue|.
-    diff_aff.mul_dense_f32_into(&vals, &q, l, &mut spare);
-    let h32 = at_b_f32(&q, n, l, &spare, l);
-    let h = Array2::from_shape_fn((l, l), |(i, j)| f64::from(h32[i * l + j]));
+    let aq = diff_aff.mul_dense(q.view());
+    let h = at_b(q.view(), aq.view());
     let (_, w) = small_symmetric_eigen(&h, f64::abs);
-    let w32: Vec<f32> = (0..l * k).map(|e| w[[e / k, e % k]] as f32).collect();
-    (gemm_f32(&q, n, l, &w32, k), k)
+    let v = gemm(q.view(), w.slice(s![.., ..k]), false);
+    (v.iter().map(|&x| x as f32).collect(), k)
 }
 
 /// Spectral clustering of the kernel into at most `n_landmark` landmarks, as
